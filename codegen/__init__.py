@@ -1,0 +1,1 @@
+"""runbind's code generation pipeline: lock, sync, generate, check (see README)."""

@@ -1,0 +1,42 @@
+"""``python -m codegen {sync,generate,check}``: the pipeline's command line (nox calls it)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from codegen import pipeline
+from codegen.errors import CodegenError
+
+
+def _sync() -> int:
+    from codegen import lock, sync  # noqa: PLC0415
+
+    try:
+        dirs = sync.sync(lock.load())
+    except CodegenError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    for name, path in dirs.items():
+        print(f"sync: {name}: {path.relative_to(lock.PROJECT_ROOT)} verified")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one pipeline step."""
+    parser = argparse.ArgumentParser(prog="python -m codegen")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("sync", help="materialise and verify the locked upstream files")
+    gen = sub.add_parser("generate", help="regenerate generated/ (no-op when inputs unchanged)")
+    gen.add_argument("--force", action="store_true", help="regenerate even when up to date")
+    sub.add_parser("check", help="prove determinism and that the surface index is current")
+    args = parser.parse_args(argv)
+    if args.command == "sync":
+        return _sync()
+    if args.command == "generate":
+        return pipeline.main_generate(force=args.force)
+    return pipeline.main_check()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Every workflow of runbind is a nox session; CI calls the same sessions (see README)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["generate"]
+
+# The determinism rules of the pipeline apply to every session that generates.
+ENV = {"PYTHONHASHSEED": "0", "TZ": "UTC", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "0"}
+
+
+def _install(session: nox.Session, extras: str) -> None:
+    """Install the project with ``extras`` unless this venv already has this pyproject."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    marker = Path(session.virtualenv.location) / ".runbind-installed"
+    if marker.is_file() and marker.read_text() == digest:
+        return
+    session.install("-e", f".[{extras}]")
+    marker.write_text(digest)
+
+
+def _generate(session: nox.Session, *args: str) -> None:
+    session.run("python", "-m", "codegen", "generate", *args, env=ENV)
+
+
+@nox.session
+def sync(session: nox.Session) -> None:
+    """Materialise the locked upstream specs into specs/upstream/ and verify every sha256."""
+    _install(session, "codegen")
+    session.run("python", "-m", "codegen", "sync", env=ENV)
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """The main job: sync, regenerate generated/ (a no-op when nothing changed), summarise."""
+    _install(session, "codegen")
+    _generate(session, *session.posargs)
+
+
+@nox.session
+def check(session: nox.Session) -> None:
+    """Regenerate twice in temp folders: deterministic, surface index and generated/ current."""
+    _install(session, "codegen")
+    session.run("python", "-m", "codegen", "check", env=ENV)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check (pinned ruff)."""
+    _install(session, "dev")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on codegen/, src/ and tests' helpers; basic mode on generated/."""
+    _install(session, "dev")
+    _generate(session)
+    session.run("mypy", "codegen", "src", "noxfile.py")
+    session.run(
+        "mypy",
+        "--no-strict-optional",
+        "--config-file",
+        "generated/mypy.ini",
+        "generated/runbind_generated",
+    )
+
+
+@nox.session(requires=["lint", "typecheck"])
+def tests(session: nox.Session) -> None:
+    """Lint and typecheck first (required sessions), then generate and run pytest."""
+    _install(session, "dev")
+    _generate(session)
+    session.run("pytest", *session.posargs, env=ENV)
