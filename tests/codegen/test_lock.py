@@ -1,0 +1,57 @@
+"""The lock file: parsing, deterministic writing, pins in step with pyproject."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from codegen import lock
+from codegen.errors import CodegenError
+
+
+def test_lock_round_trips_byte_for_byte(the_lock: lock.Lock) -> None:
+    assert lock.dumps(the_lock) == lock.LOCK_PATH.read_text(encoding="utf-8")
+
+
+def test_lock_pins_the_mirror_current_commits(the_lock: lock.Lock) -> None:
+    assert the_lock.source("cloudapi").commit.startswith("00e9ff04")
+    assert the_lock.source("openai-openapi").commit.startswith("f85dbe22")
+    for source in the_lock.sources.values():
+        assert re.fullmatch(r"[0-9a-f]{40}", source.commit)
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", source.committed)
+        assert source.files, source.name
+        assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in source.files.values())
+
+
+def test_tool_pins_match_pyproject_and_installed(the_lock: lock.Lock) -> None:
+    pyproject = tomllib.loads((lock.PROJECT_ROOT / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]["codegen"]
+    pins = dict(re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", spec).groups() for spec in extras)  # type: ignore[union-attr]
+    assert pins == dict(the_lock.tools)
+    for name, version in the_lock.tools.items():
+        assert importlib.metadata.version(name) == version, name
+    runtime = importlib.metadata.version("betterproto2").split(".")[:2]
+    assert runtime == the_lock.tools["betterproto2-compiler"].split(".")[:2]
+
+
+def test_locked_files_are_exactly_roots_closure_and_licences(
+    the_lock: lock.Lock, spec_dirs: Mapping[str, Path]
+) -> None:
+    for name, source in the_lock.sources.items():
+        resolved = lock.resolve_files(source.kind, source.include, spec_dirs[name])
+        assert resolved == dict(source.files), name
+
+
+def test_malformed_lock_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "lock.toml"
+    bad.write_text("[tools]\nruff = '1'\n[sources.x]\nrepository = 'r'\n")
+    with pytest.raises(CodegenError, match=r"^lock: malformed lock\.toml"):
+        lock.load(bad)
+    bad.write_text("not toml [")
+    with pytest.raises(CodegenError, match=r"^lock: cannot read lock\.toml"):
+        lock.load(bad)
