@@ -174,9 +174,9 @@ def resolve_files(kind: str, include: Sequence[str], tree: Path) -> dict[str, st
     the included files. Licences that cover them are always added.
     """
     if kind == "proto":
-        from codegen import protos  # noqa: PLC0415 - only the lock/bump path needs protoc
+        from codegen.protos import import_closure, proto_files  # noqa: PLC0415 - needs protoc
 
-        rels = protos.import_closure(tree, protos.proto_files(tree, include))
+        rels = import_closure(tree, proto_files(tree, include))
     elif kind == "openapi":
         rels = sorted(include)
     else:

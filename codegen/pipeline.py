@@ -142,10 +142,15 @@ def _run(argv: list[str], what: str, cwd: Path | None = None) -> None:
 
 
 def _format(root: Path) -> None:
-    """Format with the pinned ruff and fixed settings, independent of any user config."""
-    base = [sys.executable, "-m", "ruff"]
-    flags = ["--isolated", "--no-cache", "--line-length", "100", "--target-version", "py311"]
-    _run([*base, "format", *flags, str(root)], "ruff format")
+    """Format with the pinned ruff and fixed settings, independent of any user config.
+
+    Files are passed one by one and gitignore is not consulted: the build folder lives in
+    the git-ignored ``generated/``, which a directory walk would silently skip.
+    """
+    files = [str(p) for p in sorted(root.rglob("*.py"))]
+    flags = ["--isolated", "--no-cache", "--no-respect-gitignore", "--line-length", "100"]
+    flags += ["--target-version", "py311"]
+    _run([sys.executable, "-m", "ruff", "format", *flags, *files], "ruff format")
 
 
 _IMPORT_CHECK = """

@@ -1,0 +1,154 @@
+"""OpenAPI side of runbind: the Assistants slice of openai-openapi -> Pydantic v2 models.
+
+Steps of :func:`generate` (each raises GenerationError with one line on failure):
+
+1. load the YAML (C loader; timestamps stay strings);
+2. apply ``specs/openai-overlay.yaml`` (OpenAPI Overlay 1.0; every deliberate
+   correction of upstream lives there, each with its reason);
+3. :func:`slice_spec` (the slice is defined by ``SLICE_PATH_PREFIXES`` and
+   ``SLICE_EXTRA_SCHEMAS`` in ``_spec.py``);
+4. normalise nullability to the 3.1 form (3.0 ``nullable: true``, also found
+   inside the 3.1 document, ``allOf [$ref, {nullable: true}]``, ``null`` in
+   ``enum``), so the 3.0 and 3.1 specs go through one path;
+5. shape (``_shape.py``): hoist every inline class into a named component
+   (names derived from schema names + property paths, ``specs/openai-names.toml``
+   for the rest), push the nullability of ``anyOf [X, null]`` components to
+   their uses, read required-but-nullable properties as optional (null and
+   absent mean the same; the spec's examples omit them), drop the "exactly one
+   of" `oneOf [{required: ..}]` request rule and the constraints of plain union
+   branches (neither can be typed; both would make dmcg invent names), and
+   classify tagged unions;
+6. run datamodel-code-generator (a subprocess of the pinned one, fixed env);
+7. post-process by AST, not by regex: enums rebased on ``OpenStrEnum``, each
+   tagged union's alias replaced by an open discriminated union, every class
+   checked against the expected names; write ``_base.py``, ``models.py``,
+   ``__init__.py``, each starting with the fixed header.
+
+datamodel-code-generator options (``_emit.DMCG_OPTIONS``), and why:
+
+- ``--openapi-scopes=schemas``: models only; operations go in the surface index.
+- ``--output-model-type=pydantic_v2.BaseModel``, ``--target-python-version=3.11``,
+  ``--target-pydantic-version=2.11``: matches ``requires-python`` and the runtime pin.
+- ``--disable-timestamp``, ``--formatters=builtin``: reproducible
+  bytes, no black/isort dependency (the pipeline formats with the pinned ruff).
+- ``--strict-nullable``: a default does not make a field nullable; only the
+  spec's null does, so ``X | None`` means "upstream sends null".
+- ``--use-type-alias-type``: named unions and maps become ``TypeAliasType``
+  aliases, never ``RootModel`` wrappers (no ``usage.root``), and stay nameable.
+- ``--enum-field-as-literal=one``: single-value enums are tags (``Literal``),
+  which discriminated unions need; 2+ values stay enum classes (made open).
+- ``--capitalise-enum-members``, ``--use-double-quotes``, ``--use-union-operator``,
+  ``--use-standard-collections``: idiomatic 3.11 code.
+- ``--field-constraints``: constraints in ``Field(...)`` keep plain types (mypy-friendly).
+- ``--use-generic-base-class --extra-fields=allow``: one base with ``extra="allow"``:
+  unknown fields are kept and round-trip.
+- ``--strict-refs``: an unresolved ``$ref`` is an error, not ``Any``.
+- ``--no-use-type-checking-imports``: models are needed at runtime.
+- Not used: ``--use-title-as-name`` (titles collide and change), ``--use-schema-description``
+  (docstrings would churn the output on wording edits), ``--collapse-root-models``
+  (would inline the named unions and lose their public names), ``--use-annotated``
+  (no gain with ``--field-constraints``), ``--use-subclass-enum`` (StrEnum already),
+  ``--naming-strategy``/``--model-name-map`` (names are settled before the generator runs).
+
+Open enums and unions are done by AST post-processing rather than custom
+templates: templates would fork dmcg's whole template set (and break on its
+upgrades), while the post-processing touches two statement kinds it finds by
+name and fails loudly when one is missing or shaped differently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from codegen.errors import GenerationError
+from codegen.headers import python_header
+
+from ._emit import BASE_MODULE, MODULE, init_module, postprocess, public_names, run_dmcg
+from ._shape import Shaped, load_names, shape
+from ._spec import (
+    SLICE_EXTRA_SCHEMAS,
+    SLICE_PATH_PREFIXES,
+    apply_overlay,
+    load_spec,
+    load_yaml,
+    normalise_nullable,
+    slice_spec,
+)
+from ._surface import surface_lines
+
+__all__ = [
+    "NAMES_FILE",
+    "OVERLAY_FILE",
+    "SLICE_EXTRA_SCHEMAS",
+    "SLICE_PATH_PREFIXES",
+    "apply_overlay",
+    "generate",
+    "prepare",
+    "slice_spec",
+    "surface",
+]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+OVERLAY_FILE = PROJECT_ROOT / "specs" / "openai-overlay.yaml"
+NAMES_FILE = PROJECT_ROOT / "specs" / "openai-names.toml"
+
+# surface() after generate() on the same bytes reuses the lines computed then.
+_SURFACE_CACHE: dict[str, list[str]] = {}
+
+
+def _source(source_label: str) -> str:
+    return f"{source_label} openapi.yaml (Assistants slice)"
+
+
+def prepare(
+    spec_file: Path, *, overlay_file: Path = OVERLAY_FILE, names_file: Path = NAMES_FILE
+) -> tuple[dict[str, Any], Shaped]:
+    """Load, overlay, slice, normalise and shape: ``(sliced document, shaped document)``."""
+    spec = load_spec(spec_file)
+    overlay = load_yaml(overlay_file)
+    if not isinstance(overlay, dict):
+        raise GenerationError(f"openapi: {overlay_file.name} is not an Overlay document")
+    sliced = slice_spec(apply_overlay(spec, overlay))
+    return sliced, shape(normalise_nullable(sliced), load_names(names_file))
+
+
+def generate(spec_file: Path, dest: Path, *, source_label: str) -> None:
+    """Generate the ``runbind_generated.openai`` package from ``spec_file`` into ``dest``."""
+    if dest.exists() and any(dest.iterdir()):
+        raise GenerationError(f"openapi: destination {dest.name}/ is not empty")
+    sliced, shaped = prepare(spec_file)
+    models = postprocess(run_dmcg(shaped.doc), shaped)
+    header = python_header(_source(source_label))
+    dest.mkdir(parents=True, exist_ok=True)
+    files = {
+        "_base.py": BASE_MODULE,
+        f"{MODULE}.py": models,
+        "__init__.py": init_module(public_names(models)),
+    }
+    for name, text in files.items():
+        (dest / name).write_text(header + "\n" + text, encoding="utf-8", newline="\n")
+    _SURFACE_CACHE[_digest(spec_file)] = surface_lines(models, shaped, sliced)
+
+
+def _digest(spec_file: Path) -> str:
+    payload = spec_file.read_bytes()
+    for extra in (OVERLAY_FILE, NAMES_FILE, *sorted(Path(__file__).parent.glob("*.py"))):
+        payload += b"\0" + extra.read_bytes()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def surface(spec_file: Path) -> list[str]:
+    """Sorted facts about the generated models: paths, models, properties, enums, unions."""
+    cached = _SURFACE_CACHE.get(_digest(spec_file))
+    if cached is not None:
+        return list(cached)
+    tmp = Path(tempfile.mkdtemp(prefix="runbind-surface-"))
+    try:
+        generate(spec_file, tmp / "openai", source_label="surface")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return list(_SURFACE_CACHE[_digest(spec_file)])

@@ -1,0 +1,299 @@
+"""Run datamodel-code-generator and post-process its output into the package."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from codegen.errors import GenerationError
+
+from ._shape import ALLOWED_TRAILING_DIGITS, NUMBERED, Shaped, Union
+
+# See the package docstring for why each option is chosen.
+DMCG_OPTIONS: tuple[str, ...] = (
+    "--input-file-type=openapi",
+    "--openapi-scopes=schemas",
+    "--output-model-type=pydantic_v2.BaseModel",
+    "--target-python-version=3.11",
+    "--target-pydantic-version=2.11",
+    "--disable-timestamp",
+    "--formatters=builtin",
+    "--use-double-quotes",
+    "--use-standard-collections",
+    "--use-union-operator",
+    "--strict-nullable",
+    "--field-constraints",
+    "--enum-field-as-literal=one",
+    "--capitalise-enum-members",
+    "--use-type-alias-type",
+    "--use-generic-base-class",
+    "--extra-fields=allow",
+    "--strict-refs",
+    "--deserialize-default-values=enum",
+    "--no-use-type-checking-imports",
+    "--disable-warnings",
+)
+MODULE = "models"
+UNKNOWN_TAG = "UNKNOWN_TAG"
+SCALAR_TAG = "SCALAR_TAG"
+
+BASE_MODULE = '''\
+"""Runtime helpers of the generated OpenAI models: open enums and open tagged unions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel
+
+__all__ = ["SCALAR_TAG", "UNKNOWN_TAG", "OpenStrEnum", "tag_discriminator"]
+
+UNKNOWN_TAG = "__runbind_unknown__"
+"""Tag of the explicit unknown variant every tagged union carries."""
+SCALAR_TAG = "__runbind_scalar__"
+"""Tag of the non-object branches (a plain string option) of a tagged union."""
+
+
+class OpenStrEnum(StrEnum):
+    """A string enum that also accepts values it does not list.
+
+    An unlisted value becomes a pseudo-member that keeps the raw value
+    (``.value``, ``str()``, JSON) and reports ``is_known`` as False, so a new
+    upstream value is neither an error nor silently mapped to another member.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = "UNKNOWN"
+        member._value_ = value
+        return member
+
+    @property
+    def is_known(self) -> bool:
+        """False for a value this version of the bindings does not list."""
+        return type(self).__members__.get(self._name_) is self
+
+
+def tag_discriminator(prop: str, tags: frozenset[str]) -> Callable[[Any], str]:
+    """A Pydantic discriminator: the known ``prop`` tag, else UNKNOWN_TAG (or SCALAR_TAG)."""
+
+    def discriminate(value: Any) -> str:
+        if isinstance(value, dict):
+            tag = value.get(prop)
+        elif isinstance(value, BaseModel):
+            tag = getattr(value, prop, None)
+        else:
+            return SCALAR_TAG
+        return tag if isinstance(tag, str) and tag in tags else UNKNOWN_TAG
+
+    return discriminate
+'''
+
+
+def run_dmcg(doc: dict[str, Any]) -> str:
+    """Generate one module of models from ``doc`` (already sliced and shaped)."""
+    with tempfile.TemporaryDirectory(prefix="runbind-openapi-") as tmp:
+        spec = Path(tmp) / "openapi.json"
+        out = Path(tmp) / "models.py"
+        spec.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        env = {**os.environ, "PYTHONHASHSEED": "0", "TZ": "UTC", "LC_ALL": "C"}
+        argv = [sys.executable, "-m", "datamodel_code_generator", *DMCG_OPTIONS]
+        argv += ["--input", spec.name, "--output", out.name]
+        proc = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not out.exists():
+            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+            reason = lines[-1] if lines else f"exit code {proc.returncode}"
+            raise GenerationError(f"openapi: datamodel-code-generator failed: {reason}")
+        return out.read_text(encoding="utf-8")
+
+
+def _strip_header(code: str) -> str:
+    lines = code.splitlines()
+    start = 0
+    while start < len(lines) and (lines[start].startswith("#") or not lines[start].strip()):
+        start += 1
+    return "\n".join(lines[start:]) + "\n"
+
+
+def _flatten_union(node: ast.expr) -> list[ast.expr]:
+    """The branches of ``A | B | C``, also when wrapped as ``Annotated[A | B, Field(...)]``."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _flatten_union(node.left) + _flatten_union(node.right)
+    if (
+        isinstance(node, ast.Subscript)
+        and ast.unparse(node.value) == "Annotated"
+        and isinstance(node.slice, ast.Tuple)
+        and node.slice.elts
+    ):
+        return _flatten_union(node.slice.elts[0])
+    return [node]
+
+
+def _union_code(union: Union, scalars: list[str]) -> str:
+    tags = sorted({tag for tag, _ in union.members})
+    choices = [f"Annotated[{cls}, Tag({json.dumps(tag)})]" for tag, cls in union.members]
+    if scalars:
+        choices.append(f"Annotated[{' | '.join(scalars)}, Tag({SCALAR_TAG})]")
+    choices.append(f"Annotated[{union.unknown}, Tag({UNKNOWN_TAG})]")
+    tag_set = ", ".join(json.dumps(t) for t in tags)
+    body = "\n        | ".join(choices)
+    return (
+        f"class {union.unknown}(BaseModel):\n"
+        f'    """A `{union.name}` variant unknown to this version (new `{union.prop}`).\n\n'
+        f"    Every field of the payload is kept (extra fields); `raw` returns them.\n"
+        f'    """\n\n'
+        f"    {union.prop}: str | None = None\n\n"
+        f"    @property\n"
+        f"    def raw(self) -> dict[str, Any]:\n"
+        f'        """The payload as received (JSON-compatible)."""\n'
+        f'        return self.model_dump(mode="json", by_alias=True)\n\n\n'
+        f"{union.name} = TypeAliasType(\n"
+        f"    {json.dumps(union.name)},\n"
+        f"    Annotated[\n"
+        f"        {body},\n"
+        f"        Discriminator(\n"
+        f"            tag_discriminator({json.dumps(union.prop)}, frozenset({{{tag_set}}}))\n"
+        f"        ),\n"
+        f"    ],\n"
+        f")\n"
+    )
+
+
+_EXTRA_IMPORTS = (
+    "from typing import Annotated, Any\n\n"
+    "from pydantic import Discriminator, Tag\n"
+    "from typing_extensions import TypeAliasType\n\n"
+    f"from ._base import {SCALAR_TAG}, {UNKNOWN_TAG}, OpenStrEnum, tag_discriminator\n"
+)
+
+
+def postprocess(code: str, shaped: Shaped) -> str:
+    """Open the enums, replace each tagged union by an open discriminated one; fail on surprises."""
+    code = _strip_header(code)
+    tree = ast.parse(code)
+    lines = code.splitlines(keepends=True)
+    edits: list[tuple[int, int, str]] = []  # (first line index, end line index exclusive, text)
+    seen_unions: set[str] = set()
+    seen_enums: set[str] = set()
+    known = set(shaped.classes) | set(shaped.enums) | {"BaseModel"}
+    last_import = 0
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            last_import = node.end_lineno or node.lineno
+        elif isinstance(node, ast.ClassDef):
+            name = node.name
+            if NUMBERED.search(name) and name not in ALLOWED_TRAILING_DIGITS:
+                raise GenerationError(f"openapi: generated class {name} has a numbered name")
+            if name not in known:
+                raise GenerationError(
+                    f"openapi: datamodel-code-generator invented class {name}; name it"
+                )
+            bases = [ast.unparse(b) for b in node.bases]
+            if (
+                any(b in ("RootModel", "_BaseModel") or b.startswith("RootModel[") for b in bases)
+                and name != "BaseModel"
+            ):
+                raise GenerationError(f"openapi: {name} came out as a RootModel")
+            if any(b in ("Enum", "StrEnum") or b.endswith("Enum") for b in bases):
+                if name not in shaped.enums or bases != ["StrEnum"]:
+                    raise GenerationError(f"openapi: enum {name} has unexpected bases {bases}")
+                first = node.lineno - 1
+                header = lines[first]
+                if f"class {name}(StrEnum):" not in header:
+                    raise GenerationError(
+                        f"openapi: enum {name}: unexpected class line {header.strip()!r}"
+                    )
+                edits.append((first, first + 1, header.replace("(StrEnum)", "(OpenStrEnum)")))
+                seen_enums.add(name)
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            name = node.targets[0].id
+            if name not in shaped.components:
+                raise GenerationError(
+                    f"openapi: datamodel-code-generator invented the alias {name}; name its schema"
+                )
+            if name in shaped.unions:
+                union = shaped.unions[name]
+                call = node.value
+                if not (
+                    isinstance(call, ast.Call)
+                    and ast.unparse(call.func) == "TypeAliasType"
+                    and len(call.args) == 2
+                ):
+                    raise GenerationError(
+                        f"openapi: union {name}: expected a TypeAliasType assignment"
+                    )
+                tagged = {cls for _, cls in union.members} | set(shaped.unions)
+                scalars = [
+                    ast.unparse(m)
+                    for m in _flatten_union(call.args[1])
+                    if ast.unparse(m) not in tagged
+                ]
+                if len(scalars) != union.scalars:
+                    raise GenerationError(
+                        f"openapi: union {name}: expected {union.scalars} non-object"
+                        f" branches, found {scalars}"
+                    )
+                edits.append(
+                    (node.lineno - 1, node.end_lineno or node.lineno, _union_code(union, scalars))
+                )
+                seen_unions.add(name)
+    for what, expected, seen in (
+        ("union", set(shaped.unions), seen_unions),
+        ("enum", shaped.enums, seen_enums),
+    ):
+        missing = sorted(expected - seen)
+        if missing:
+            raise GenerationError(f"openapi: {what} {missing[0]} not found in the generated code")
+    if "RootModel" in code:
+        raise GenerationError("openapi: the generated code uses RootModel")
+    if not last_import:
+        raise GenerationError("openapi: the generated module has no imports (unexpected shape)")
+    edits.append((last_import, last_import, "\n" + _EXTRA_IMPORTS))
+    for first, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
+        lines[first:end] = [text]
+    return "".join(lines)
+
+
+def public_names(code: str) -> list[str]:
+    tree = ast.parse(code)
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name != "BaseModel":
+            names.append(node.name)
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            target = node.targets[0].id
+            if not target.startswith("_"):
+                names.append(target)
+    return sorted(names)
+
+
+def init_module(names: list[str]) -> str:
+    items = "".join(f"    {n},\n" for n in names)
+    exported = "".join(f'    "{n}",\n' for n in ["OpenStrEnum", *names])
+    return (
+        '"""Pydantic v2 models of the OpenAI Assistants API slice.\n\n'
+        "Assistants, threads, messages, runs, run steps and their stream events.\n"
+        '"""\n\n'
+        "from ._base import OpenStrEnum\n"
+        f"from .{MODULE} import (\n{items})\n\n"
+        f"__all__ = [\n{exported}]\n"
+    )

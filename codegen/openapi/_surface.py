@@ -1,0 +1,82 @@
+"""The OpenAPI part of the surface index: facts about the generated API, one per line."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from ._shape import Shaped
+from ._spec import HTTP_METHODS
+
+
+def _flatten(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _flatten(node.left) + _flatten(node.right)
+    return [node]
+
+
+def _field_facts(model: str, node: ast.AnnAssign) -> str | None:
+    if not isinstance(node.target, ast.Name) or node.target.id == "model_config":
+        return None
+    name = node.target.id
+    required = node.value is None
+    value = node.value
+    if isinstance(value, ast.Call) and ast.unparse(value.func) == "Field":
+        if value.args:
+            required = isinstance(value.args[0], ast.Constant) and value.args[0].value is Ellipsis
+        else:
+            required = not any(k.arg in ("default", "default_factory") for k in value.keywords)
+        for keyword in value.keywords:
+            if keyword.arg == "alias" and isinstance(keyword.value, ast.Constant):
+                name = str(keyword.value.value)
+    members = _flatten(node.annotation)
+    kept = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+    nullable = len(kept) != len(members)
+    annotation = " | ".join(ast.unparse(m) for m in kept)
+    flags = (" required" if required else "") + (" nullable" if nullable else "")
+    return f"property {model}.{name}: {annotation}{flags}"
+
+
+def surface_lines(code: str, shaped: Shaped, sliced: dict[str, Any]) -> list[str]:
+    lines: set[str] = set()
+    for path, item in sliced["paths"].items():
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if isinstance(op, dict):
+                lines.add(f"path {method.upper()} {path} {op.get('operationId', '-')}")
+    tree = ast.parse(code)
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name != "BaseModel":
+            bases = [ast.unparse(b) for b in node.bases]
+            if bases == ["OpenStrEnum"]:
+                lines.add(f"model {node.name} (open enum)")
+                for stmt in node.body:
+                    if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant):
+                        lines.add(f"enum {node.name} = {stmt.value.value!s}")
+                continue
+            lines.add(f"model {node.name}")
+            for stmt in node.body:
+                if isinstance(stmt, ast.AnnAssign):
+                    fact = _field_facts(node.name, stmt)
+                    if fact:
+                        lines.add(fact)
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            name = node.targets[0].id
+            union = shaped.unions.get(name)
+            if union is not None:
+                members = " | ".join(cls for _, cls in union.members)
+                scalars = " | scalar" if union.scalars else ""
+                lines.add(
+                    f"union {name} = {members}{scalars} | {union.unknown}"
+                    f" discriminator {union.prop}"
+                )
+            elif isinstance(node.value, ast.Call) and len(node.value.args) == 2:
+                value = node.value.args[1]
+                if isinstance(value, ast.Subscript) and ast.unparse(value.value) == "Annotated":
+                    value = value.slice.elts[0] if isinstance(value.slice, ast.Tuple) else value
+                lines.add(f"alias {name} = {ast.unparse(value)}")
+    return sorted(lines)

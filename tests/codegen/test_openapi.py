@@ -1,0 +1,359 @@
+"""codegen.openapi: slice, overlay, naming, determinism, and the previous (3.0) spec.
+
+The spec is read at run time (never copied here): ``RUNBIND_SPECS_OPENAI`` or the
+synced ``specs/upstream`` copy; the previous spec from ``RUNBIND_SPECS_OPENAI_PREVIOUS``
+or the offline mirror next to the project.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen import openapi
+from codegen.errors import GenerationError
+from codegen.openapi import _spec
+
+ROOT = Path(__file__).resolve().parents[2]
+PREVIOUS_COMMIT = "25be47865ea2df1179a46be045c2f6b65f38e982"
+MIRROR_PREVIOUS = (
+    ROOT.parent / "shared" / "specs-mirror" / "openai" / "openai-openapi" / PREVIOUS_COMMIT
+) / "openapi.yaml"
+# Class names that may legitimately end in a digit (none in this slice today).
+ALLOWED_TRAILING_DIGITS: set[str] = set()
+STREAM_EVENT_SCHEMAS = (
+    "AssistantStreamEvent",
+    "ThreadStreamEvent",
+    "RunStreamEvent",
+    "RunStepStreamEvent",
+    "MessageStreamEvent",
+    "ErrorEvent",
+    "DoneEvent",
+)
+
+
+def _current_spec() -> Path:
+    env = os.environ.get("RUNBIND_SPECS_OPENAI")
+    path = Path(env) if env else ROOT / "specs" / "upstream" / "openai-openapi" / "openapi.yaml"
+    if not path.exists():
+        pytest.fail(f"spec not found at {path}: run `nox -s sync` or set RUNBIND_SPECS_OPENAI")
+    return path
+
+
+@pytest.fixture(scope="module")
+def spec_file() -> Path:
+    return _current_spec()
+
+
+@pytest.fixture(scope="module")
+def spec(spec_file: Path) -> dict[str, Any]:
+    return _spec.load_spec(spec_file)
+
+
+@pytest.fixture(scope="module")
+def sliced(spec: dict[str, Any]) -> dict[str, Any]:
+    return openapi.slice_spec(spec)
+
+
+@pytest.fixture(scope="module")
+def first_build(
+    spec_file: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[str]]:
+    dest = tmp_path_factory.mktemp("first") / "openai"
+    openapi.generate(spec_file, dest, source_label="openai/openai-openapi@test")
+    return dest, openapi.surface(spec_file)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(root.glob("*.py"))}
+
+
+# -- the slice --------------------------------------------------------------------
+
+
+def test_slice_keeps_exactly_the_assistants_paths(
+    spec: dict[str, Any], sliced: dict[str, Any]
+) -> None:
+    expected = {p for p in spec["paths"] if p.split("/")[1] in ("assistants", "threads")}
+    assert set(sliced["paths"]) == expected
+    assert any(p.startswith("/threads/{thread_id}/runs") for p in expected)
+    for path in expected:  # every operation kept
+        assert sliced["paths"][path] == spec["paths"][path]
+    assert sliced["openapi"] == spec["openapi"]
+    assert sliced["info"] == spec["info"]
+    assert set(sliced) == {"openapi", "info", "paths", "components"}
+
+
+def test_every_ref_resolves_inside_the_slice(sliced: dict[str, Any]) -> None:
+    refs = set(_spec.iter_refs(sliced))
+    assert refs
+    for ref in refs:
+        section, name = _spec.split_ref(ref)
+        assert name in sliced["components"][section], ref
+    # Nothing unreachable is kept.
+    reachable = {_spec.split_ref(r)[1] for r in refs} | set(_spec.SLICE_EXTRA_SCHEMAS)
+    assert set(sliced["components"]["schemas"]) <= reachable
+
+
+def test_stream_event_schemas_are_in_the_slice(sliced: dict[str, Any]) -> None:
+    for name in STREAM_EVENT_SCHEMAS:
+        assert name in sliced["components"]["schemas"], name
+
+
+def test_slice_of_the_previous_spec() -> None:
+    previous = _previous_spec()
+    sliced = openapi.slice_spec(_spec.load_spec(previous))
+    assert sliced["openapi"].startswith("3.0")
+    assert "/threads/{thread_id}/runs" in sliced["paths"]
+    for name in STREAM_EVENT_SCHEMAS:
+        assert name in sliced["components"]["schemas"], name
+
+
+# -- nullable normalisation -------------------------------------------------------------
+
+
+def test_nullable_is_normalised_to_31() -> None:
+    doc = {
+        "openapi": "3.0.0",
+        "components": {
+            "schemas": {
+                "A": {
+                    "type": "object",
+                    "properties": {
+                        "s": {"type": "string", "nullable": True},
+                        "r": {"allOf": [{"$ref": "#/components/schemas/B"}, {"nullable": True}]},
+                        "e": {"type": "string", "enum": ["x", "y", None]},
+                    },
+                },
+                "B": {"type": "object", "properties": {"n": {"type": "integer"}}},
+            }
+        },
+    }
+    props = _spec.normalise_nullable(doc)["components"]["schemas"]["A"]["properties"]
+    assert props["s"] == {"type": ["string", "null"]}
+    assert props["r"] == {"anyOf": [{"$ref": "#/components/schemas/B"}, {"type": "null"}]}
+    assert props["e"] == {"anyOf": [{"type": "string", "enum": ["x", "y"]}, {"type": "null"}]}
+
+
+# -- the overlay ----------------------------------------------------------------------------
+
+
+def _doc() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "paths": {"/x/{id}": {"get": {"operationId": "getX"}}},
+        "components": {
+            "schemas": {
+                "X": {
+                    "type": "object",
+                    "required": ["a", "b"],
+                    "properties": {"a": {"type": "string"}, "b": {"type": "integer"}},
+                }
+            }
+        },
+    }
+
+
+def _overlay(*actions: dict[str, Any]) -> dict[str, Any]:
+    return {"overlay": "1.0.0", "info": {"title": "t", "version": "1"}, "actions": list(actions)}
+
+
+def test_overlay_updates_and_removes() -> None:
+    doc = _doc()
+    out = openapi.apply_overlay(
+        doc,
+        _overlay(
+            {
+                "target": "$.components.schemas.X.properties.a",
+                "description": "nullable in practice",
+                "update": {"type": ["string", "null"]},
+            },
+            {
+                "target": "$.components.schemas.X.required[?(@ == 'b')]",
+                "description": "omitted in practice",
+                "remove": True,
+            },
+            {
+                "target": "$.paths['/x/{id}'].get",
+                "description": "bracket selector",
+                "update": {"summary": "s"},
+            },
+        ),
+    )
+    schema = out["components"]["schemas"]["X"]
+    assert schema["properties"]["a"] == {"type": ["string", "null"]}
+    assert schema["required"] == ["a"]
+    assert out["paths"]["/x/{id}"]["get"]["summary"] == "s"
+    assert doc == _doc()  # the input is not modified
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (
+            {"target": "$.components.schemas.Gone.properties.a", "description": "r", "update": {}},
+            "target no longer exists upstream",
+        ),
+        (
+            {
+                "target": "$.components.schemas.X.required[?(@ == 'c')]",
+                "description": "r",
+                "remove": True,
+            },
+            "target no longer exists upstream",
+        ),
+        (
+            {
+                "target": "$.components.schemas.X.properties.a",
+                "description": "r",
+                "update": {"type": "string"},
+            },
+            "no longer changes anything",
+        ),
+        ({"target": "$.components.schemas.X", "update": {"title": "t"}}, "needs a 'description'"),
+        ({"target": "$..X", "description": "r", "update": {}}, "unsupported selector"),
+    ],
+)
+def test_overlay_fails_loudly(action: dict[str, Any], message: str) -> None:
+    with pytest.raises(GenerationError, match=re.escape(message)) as info:
+        openapi.apply_overlay(_doc(), _overlay(action))
+    assert "overlay action 1" in str(info.value) or "selector" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_committed_overlay_applies_to_the_current_spec(spec: dict[str, Any]) -> None:
+    overlay = _spec.load_yaml(openapi.OVERLAY_FILE)
+    assert overlay["actions"], "the overlay is expected to carry the reviewed corrections"
+    for action in overlay["actions"]:
+        assert action["description"].strip()
+    openapi.apply_overlay(spec, overlay)
+
+
+# -- names ------------------------------------------------------------------------------------
+
+
+def test_stale_naming_map_entry_fails(spec_file: Path, tmp_path: Path) -> None:
+    names = tmp_path / "names.toml"
+    text = openapi.NAMES_FILE.read_text(encoding="utf-8")
+    names.write_text(text + '\n"RunObject.no_such_property" = "Nothing"\n', encoding="utf-8")
+    with pytest.raises(GenerationError, match=r"RunObject\.no_such_property.*no longer matches"):
+        openapi.prepare(spec_file, names_file=names)
+
+
+def test_missing_name_fails(spec_file: Path, tmp_path: Path) -> None:
+    names = tmp_path / "names.toml"
+    kept = [
+        line
+        for line in openapi.NAMES_FILE.read_text(encoding="utf-8").splitlines()
+        if not line.startswith('"AssistantsApiToolChoiceOption|0"')
+    ]
+    names.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    with pytest.raises(
+        GenerationError, match=r"no derivable name .*AssistantsApiToolChoiceOption\|0"
+    ):
+        openapi.prepare(spec_file, names_file=names)
+
+
+def test_no_numbered_class_names(first_build: tuple[Path, list[str]]) -> None:
+    dest, _ = first_build
+    tree = ast.parse((dest / "models.py").read_text(encoding="utf-8"))
+    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
+    assert len(classes) > 150
+    numbered = [
+        c for c in classes if re.search(r"[A-Za-z]\d+$", c) and c not in ALLOWED_TRAILING_DIGITS
+    ]
+    assert numbered == []
+    for expected in ("RunObject", "RunObjectStatus", "AssistantToolsCode", "UnknownAssistantTool"):
+        assert expected in classes
+
+
+# -- generate and surface -------------------------------------------------------------------------
+
+
+def test_generated_files_start_with_the_header(first_build: tuple[Path, list[str]]) -> None:
+    dest, _ = first_build
+    for name, data in _files(dest).items():
+        text = data.decode("utf-8")
+        assert text.startswith("# generated by runbind codegen — do not edit.\n"), name
+        assert "openai/openai-openapi@test openapi.yaml (Assistants slice)" in text.splitlines()[1]
+        assert str(ROOT) not in text
+        assert "/tmp" not in text
+        assert not re.search(r"\b20\d\d-\d\d-\d\dT", text), name
+
+
+def test_generate_and_surface_are_deterministic(
+    spec_file: Path, first_build: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    dest, surface = first_build
+    openapi._SURFACE_CACHE.clear()
+    second = tmp_path / "openai"
+    openapi.generate(spec_file, second, source_label="openai/openai-openapi@test")
+    assert _files(second) == _files(dest)
+    assert openapi.surface(spec_file) == surface
+
+
+def test_surface_lists_facts(first_build: tuple[Path, list[str]]) -> None:
+    _, surface = first_build
+    assert surface == sorted(surface)
+    assert len(surface) == len(set(surface))
+    assert "path POST /threads/{thread_id}/runs createRun" in surface
+    assert "model RunObject" in surface
+    assert "enum RunObjectStatus = queued" in surface
+    assert any(
+        line.startswith("property RunObject.status: RunObjectStatus required") for line in surface
+    )
+    assert any(
+        line.startswith("property RunObject.usage: RunCompletionUsage") and "nullable" in line
+        for line in surface
+    )
+    union = next(line for line in surface if line.startswith("union AssistantStreamEvent ="))
+    assert "UnknownAssistantStreamEvent discriminator event" in union
+    kinds = {line.split(" ", 1)[0] for line in surface}
+    assert kinds == {"path", "model", "property", "enum", "union", "alias"}
+
+
+def test_generate_refuses_a_non_empty_destination(spec_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "stale.py").write_text("", encoding="utf-8")
+    with pytest.raises(GenerationError, match="not empty"):
+        openapi.generate(spec_file, tmp_path, source_label="x")
+
+
+def _previous_spec() -> Path:
+    env = os.environ.get("RUNBIND_SPECS_OPENAI_PREVIOUS")
+    path = Path(env) if env else MIRROR_PREVIOUS
+    if not path.exists():
+        pytest.skip(f"previous spec not available at {path} (set RUNBIND_SPECS_OPENAI_PREVIOUS)")
+    return path
+
+
+def test_previous_spec_generates_and_imports(tmp_path: Path) -> None:
+    previous = _previous_spec()
+    package = tmp_path / "runbind_generated"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    openapi.generate(
+        previous, package / "openai", source_label=f"openai/openai-openapi@{PREVIOUS_COMMIT}"
+    )
+    check = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "import runbind_generated.openai as o;"
+        "from pydantic import TypeAdapter;"
+        "assert o.__file__.startswith(sys.argv[1]);"
+        "e = TypeAdapter(o.AssistantStreamEvent).validate_python({'event': 'x.y', 'data': {}});"
+        "assert type(e).__name__ == 'UnknownAssistantStreamEvent';"
+        "assert o.RunObjectStatus('new_status').value == 'new_status'"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", check, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
