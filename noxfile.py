@@ -74,3 +74,12 @@ def tests(session: nox.Session) -> None:
     _install(session, "dev")
     _generate(session)
     session.run("pytest", *session.posargs, env=ENV)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build the wheel and sdist into dist/, generated code included (generate runs first)."""
+    _install(session, "codegen")
+    _generate(session)
+    session.install("build==1.6.1")
+    session.run("python", "-m", "build", "--outdir", "dist", env={"SOURCE_DATE_EPOCH": "0"})

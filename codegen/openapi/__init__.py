@@ -60,6 +60,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -131,7 +133,19 @@ def generate(spec_file: Path, dest: Path, *, source_label: str) -> None:
     }
     for name, text in files.items():
         (dest / name).write_text(header + "\n" + text, encoding="utf-8", newline="\n")
+    _tidy_imports(sorted(dest.glob("*.py")))
     _SURFACE_CACHE[_digest(spec_file)] = surface_lines(models, shaped, sliced)
+
+
+def _tidy_imports(files: list[Path]) -> None:
+    """Merge, sort and prune imports (the rewriting step adds its own import block)."""
+    argv = [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache"]
+    argv += ["--no-respect-gitignore", "--target-version", "py311", "--line-length", "100"]
+    argv += ["--select", "I,F401,F811", "--fix", *map(str, files)]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        raise GenerationError(f"openapi: ruff import fix failed: {lines[0] if lines else '?'}")
 
 
 def _digest(spec_file: Path) -> str:

@@ -701,3 +701,63 @@ def test_unknown_enum_numbers_are_kept(world: World) -> None:
         assert canon(json_format.Parse(as_json, gcls(), descriptor_pool=world.pool)) == data
         encoded = base64.b64encode(data)
         assert base64.b64decode(encoded) == bytes(state)
+
+
+# --------------------------------------------------------------------------- literal _pb2 modules
+
+_PB2_PROBE = """
+import importlib, json, sys
+from google.protobuf import json_format
+sys.path.insert(0, sys.argv[1])
+out = {}
+for name, hexdata in json.loads(sys.stdin.read()).items():
+    module_name, _, message = name.rpartition(":")
+    cls = getattr(importlib.import_module(module_name), message)
+    msg = cls.FromString(bytes.fromhex(hexdata))
+    out[name] = [msg.SerializeToString(deterministic=True).hex(), json_format.MessageToJson(msg)]
+print(json.dumps(out))
+"""
+
+
+def test_pb2_modules_from_grpcio_tools_agree(world: World, tmp_path: Path) -> None:
+    """``protoc --python_out`` modules (what users of Google's library import) read our bytes
+    exactly like the descriptor-pool classes the other tests use: same canonical bytes, same JSON.
+    """
+    spec = _spec_root()
+    wkt = Path(grpc_tools.__file__).parent / "_proto"
+    closure: set[str] = set()
+    todo = [world.pool.FindFileByName(name) for name in SERVICE_FILES]
+    while todo:
+        fd = todo.pop()
+        if fd.name not in closure:
+            closure.add(fd.name)
+            todo += list(fd.dependencies)
+    files = sorted(f for f in closure if not f.startswith("google/protobuf/"))
+    args = [sys.executable, "-m", "grpc_tools.protoc", f"-I{spec}"]
+    args += [f"-I{spec / 'third_party' / 'googleapis'}", f"-I{wkt}", f"--python_out={tmp_path}"]
+    proc = subprocess.run([*args, *files], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    payload: dict[str, str] = {}
+    expected: dict[str, list[str]] = {}
+    for full_name in KEY_MESSAGES:
+        desc = world.pool.FindMessageTypeByName(full_name)
+        mv = next(variants(world, desc, json_safe=True))
+        data = bytes(to_ours(world, mv))
+        module = desc.file.name.removesuffix(".proto").replace("/", ".") + "_pb2"
+        key = f"{module}:{desc.name}"
+        payload[key] = data.hex()
+        g = world.google_cls(desc).FromString(data)
+        expected[key] = [canon(g).hex(), json_format.MessageToJson(g)]
+    # A separate interpreter: _pb2 modules register in the default pool, kept out of this one.
+    run = subprocess.run(
+        [sys.executable, "-c", _PB2_PROBE, str(tmp_path)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    for key, (bytes_hex, text) in expected.items():
+        assert got[key][0] == bytes_hex, f"{key}: canonical bytes differ"
+        assert json.loads(got[key][1]) == json.loads(text), f"{key}: JSON differs"
