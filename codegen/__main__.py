@@ -22,6 +22,20 @@ def _sync() -> int:
     return 0
 
 
+def _relock(name: str, commit: str, committed: str) -> int:
+    from codegen import lock  # noqa: PLC0415
+
+    try:
+        new = lock.relock(lock.load(), name, commit, committed)
+    except CodegenError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    lock.write(new)
+    count = len(new.source(name).files)
+    print(f"relock: {name} -> {commit[:12]} ({committed}), {count} files; now run generate")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one pipeline step."""
     parser = argparse.ArgumentParser(prog="python -m codegen")
@@ -30,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate", help="regenerate generated/ (no-op when inputs unchanged)")
     gen.add_argument("--force", action="store_true", help="regenerate even when up to date")
     sub.add_parser("check", help="prove determinism and that the surface index is current")
+    rel = sub.add_parser("relock", help="move one source to another commit (hashes recomputed)")
+    rel.add_argument("source", help="source name in specs/lock.toml, e.g. cloudapi")
+    rel.add_argument("commit", help="full 40-hex commit id")
+    rel.add_argument("committed", help="commit date, YYYY-MM-DD")
     args = parser.parse_args(argv)
+    if args.command == "relock":
+        return _relock(args.source, args.commit, args.committed)
     if args.command == "sync":
         return _sync()
     if args.command == "generate":

@@ -8,6 +8,7 @@ are materialised by :mod:`codegen.sync` into the git-ignored ``specs/upstream/``
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -186,3 +187,23 @@ def resolve_files(kind: str, include: Sequence[str], tree: Path) -> dict[str, st
         raise CodegenError(f"lock: {missing[0]}: not found in {tree}")
     every = sorted({*rels, *_licences(tree, rels)})
     return {rel: sha256_file(tree / rel) for rel in every}
+
+
+def relock(lock: Lock, name: str, commit: str, committed: str) -> Lock:
+    """Return ``lock`` with source ``name`` moved to ``commit``: file list and hashes recomputed.
+
+    The tree comes from the mirror or the archive (:func:`codegen.sync.upstream_tree`).
+    """
+    import dataclasses  # noqa: PLC0415
+
+    from codegen.sync import upstream_tree  # noqa: PLC0415 - sync imports this module
+
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        raise CodegenError(f"lock: {commit!r} is not a full 40-hex commit id")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", committed):
+        raise CodegenError(f"lock: commit date {committed!r} is not YYYY-MM-DD")
+    moved = dataclasses.replace(lock.source(name), commit=commit, committed=committed, files={})
+    with upstream_tree(moved) as tree:
+        files = resolve_files(moved.kind, moved.include, tree)
+    sources = {**lock.sources, name: dataclasses.replace(moved, files=files)}
+    return Lock(tools=lock.tools, sources=sources)

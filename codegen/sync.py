@@ -10,6 +10,7 @@ Files are staged in a temp folder and moved into place only when all of them ver
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -18,7 +19,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from codegen.errors import SyncError
@@ -96,17 +97,24 @@ def _from_mirror(source: Source, mirror: Path, stage: Path) -> bool:
     return True
 
 
-def _from_archive(source: Source, stage: Path) -> None:
-    """Download the commit's archive and extract only the locked files."""
+def _download(source: Source) -> bytes:
+    """The archive of the locked commit, bounded in size and time."""
     url = source.archive_url
     try:
         with urllib.request.urlopen(url, timeout=_ARCHIVE_TIMEOUT_S) as resp:
-            blob = resp.read(_ARCHIVE_MAX_BYTES + 1)
+            blob: bytes = resp.read(_ARCHIVE_MAX_BYTES + 1)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
         raise SyncError(f"sync: {source.name}: archive {url} unreachable: {reason}") from exc
     if len(blob) > _ARCHIVE_MAX_BYTES:
         raise SyncError(f"sync: {source.name}: archive {url} is larger than the limit")
+    return blob
+
+
+def _from_archive(source: Source, stage: Path) -> None:
+    """Download the commit's archive and extract only the locked files."""
+    url = source.archive_url
+    blob = _download(source)
     repo = source.owner_repo.split("/")[1]
     prefix = f"{repo}-{source.commit}/"
     wanted = set(source.files)
@@ -172,3 +180,30 @@ def sync_source(source: Source, upstream_dir: Path = UPSTREAM_DIR) -> Path:
 def sync(lock: Lock, upstream_dir: Path = UPSTREAM_DIR) -> Mapping[str, Path]:
     """Materialise every source of the lock; return ``{source name: folder}``."""
     return {name: sync_source(src, upstream_dir) for name, src in sorted(lock.sources.items())}
+
+
+@contextlib.contextmanager
+def upstream_tree(source: Source) -> Iterator[Path]:
+    """A whole upstream tree at ``source.commit`` (mirror folder, else extracted archive).
+
+    Used to (re)compute a lock entry, when the file list is not known yet.
+    """
+    mirror = mirror_root()
+    if mirror is not None and (mirror / source.owner_repo / source.commit).is_dir():
+        yield mirror / source.owner_repo / source.commit
+        return
+    if not network_allowed():
+        raise SyncError(
+            f"sync: {source.name}: commit {source.commit[:12]} not in mirror {mirror} "
+            f"and network is disabled ({NETWORK_ENV}=0)"
+        )
+    url = source.archive_url
+    blob = _download(source)
+    with tempfile.TemporaryDirectory(prefix="runbind-tree-") as tmp:
+        try:
+            with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+                tar.extractall(tmp, filter="data")
+        except tarfile.TarError as exc:
+            raise SyncError(f"sync: {source.name}: archive {url} is not a valid tar.gz") from exc
+        repo = source.owner_repo.split("/")[1]
+        yield Path(tmp) / f"{repo}-{source.commit}"

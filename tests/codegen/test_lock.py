@@ -59,3 +59,32 @@ def test_malformed_lock_is_one_clear_error(tmp_path: Path) -> None:
     bad.write_text("not toml [")
     with pytest.raises(CodegenError, match=r"^lock: cannot read lock\.toml"):
         lock.load(bad)
+
+
+PREVIOUS_CLOUDAPI = "4a4ec1c6968e662ce4e7ac68379270c9506ef6f6"
+
+
+def test_relock_moves_one_source_and_rehashes_its_closure(the_lock: lock.Lock) -> None:
+    moved = lock.relock(the_lock, "cloudapi", PREVIOUS_CLOUDAPI, "2025-01-27")
+    old, new = the_lock.source("cloudapi"), moved.source("cloudapi")
+    assert (new.commit, new.committed, new.include) == (
+        PREVIOUS_CLOUDAPI,
+        "2025-01-27",
+        old.include,
+    )
+    assert "yandex/cloud/ai/assistants/v1/runs/run.proto" in new.files
+    assert (
+        new.files["yandex/cloud/ai/assistants/v1/runs/run.proto"]
+        != old.files["yandex/cloud/ai/assistants/v1/runs/run.proto"]
+    )
+    assert moved.source("openai-openapi") == the_lock.source("openai-openapi")
+    assert moved.tools == the_lock.tools
+
+
+def test_relock_rejects_bad_input(the_lock: lock.Lock) -> None:
+    with pytest.raises(CodegenError, match="not a full 40-hex commit"):
+        lock.relock(the_lock, "cloudapi", "4a4ec1c", "2025-01-27")
+    with pytest.raises(CodegenError, match="YYYY-MM-DD"):
+        lock.relock(the_lock, "cloudapi", PREVIOUS_CLOUDAPI, "27.01.2025")
+    with pytest.raises(CodegenError, match="no source 'nope'"):
+        lock.relock(the_lock, "nope", PREVIOUS_CLOUDAPI, "2025-01-27")
