@@ -326,7 +326,8 @@ def _indent(source: str) -> str:
     return "\n".join(("    " + line) if line else "" for line in source.strip("\n").split("\n"))
 
 
-_TS_TO_DICT = '''
+# The signature of betterproto2's own ``to_dict``; the replacements keep it.
+_TO_DICT_SIGNATURE = """
 def to_dict(
     self,
     *,
@@ -334,12 +335,17 @@ def to_dict(
     casing: betterproto2.Casing = betterproto2.Casing.CAMEL,
     include_default_values: bool = False,
 ) -> dict[str, typing.Any] | typing.Any:
-    """RFC 3339 in UTC, exact to the nanosecond (runbind post-processing)."""
+"""
+
+_TS_TO_DICT = (
+    _TO_DICT_SIGNATURE
+    + '''    """RFC 3339 in UTC, exact to the nanosecond (runbind post-processing)."""
     if not -62135596800 <= self.seconds <= 253402300799 or not 0 <= self.nanos <= 999999999:
         raise ValueError(f"Timestamp out of range for JSON: {self.seconds}s {self.nanos}ns")
     day = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=self.seconds)
     return day.isoformat() + _fraction(self.nanos) + "Z"
 '''
+)
 
 _TS_FROM_DICT = '''
 @classmethod
@@ -361,20 +367,15 @@ def from_dict(cls, value, *, ignore_unknown_fields: bool = False) -> Self:
     return cls(seconds=seconds, nanos=int((frac + "000000000")[:9]))
 '''
 
-_DUR_TO_DICT = '''
-def to_dict(
-    self,
-    *,
-    output_format: betterproto2.OutputFormat = betterproto2.OutputFormat.PROTO_JSON,
-    casing: betterproto2.Casing = betterproto2.Casing.CAMEL,
-    include_default_values: bool = False,
-) -> dict[str, typing.Any] | typing.Any:
-    """Seconds with 0, 3, 6 or 9 fractional digits and an ``s`` (runbind post-processing)."""
+_DUR_TO_DICT = (
+    _TO_DICT_SIGNATURE
+    + '''    """Seconds with 0, 3, 6 or 9 fractional digits and an ``s`` (runbind post-process)."""
     if (self.seconds < 0 < self.nanos) or (self.nanos < 0 < self.seconds):
         raise ValueError("Duration seconds and nanos have different signs")
     sign = "-" if self.seconds < 0 or self.nanos < 0 else ""
     return f"{sign}{abs(self.seconds)}{_fraction(abs(self.nanos))}s"
 '''
+)
 
 _DUR_FROM_DICT = '''
 @classmethod
@@ -390,15 +391,9 @@ def from_dict(cls, value, *, ignore_unknown_fields: bool = False) -> Self:
     return cls(seconds=sign * int(match.group(2)), nanos=sign * nanos)
 '''
 
-_FM_TO_DICT = '''
-def to_dict(
-    self,
-    *,
-    output_format: betterproto2.OutputFormat = betterproto2.OutputFormat.PROTO_JSON,
-    casing: betterproto2.Casing = betterproto2.Casing.CAMEL,
-    include_default_values: bool = False,
-) -> dict[str, typing.Any] | typing.Any:
-    """Comma-separated lowerCamel paths (runbind post-processing)."""
+_FM_TO_DICT = (
+    _TO_DICT_SIGNATURE
+    + '''    """Comma-separated lowerCamel paths (runbind post-processing)."""
     out = []
     for path in self.paths:
         if _re.search(r"[A-Z]|_(?![a-z])", path):
@@ -406,6 +401,7 @@ def to_dict(
         out.append(_re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path))
     return ",".join(out)
 '''
+)
 
 _FM_FROM_DICT = '''
 @classmethod
@@ -434,17 +430,11 @@ def _wrapper_methods(kind: str) -> dict[str, str]:
         "double": "float(value)",
         "bytes": "base64.b64decode(value)",
     }[kind]
-    to_dict = f'''
-def to_dict(
-    self,
-    *,
-    output_format: betterproto2.OutputFormat = betterproto2.OutputFormat.PROTO_JSON,
-    casing: betterproto2.Casing = betterproto2.Casing.CAMEL,
-    include_default_values: bool = False,
-) -> dict[str, typing.Any] | typing.Any:
-    """The proto3 JSON form of the wrapped value (runbind post-processing)."""
-    return {to_expr}
-'''
+    to_dict = (
+        _TO_DICT_SIGNATURE
+        + '    """The proto3 JSON form of the wrapped value (runbind post-processing)."""\n'
+        + f"    return {to_expr}\n"
+    )
     from_dict = f'''
 @classmethod
 def from_dict(cls, value, *, ignore_unknown_fields: bool = False) -> Self:
