@@ -1,0 +1,166 @@
+"""A strict walk over protobuf wire bytes that names the field where the input goes wrong.
+
+betterproto2's parser accepts some malformed input silently (a length prefix longer than the
+data yields a short string; a bad wire type yields ``None`` fields) and fails on legal unknown
+groups with ``AttributeError``. Walking the bytes first, with the message's own field metadata,
+turns every such case into one :class:`~runbind.DecodeError` with a field path, and bounds the
+nesting depth so hostile input cannot exhaust the stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+__all__ = ["MAX_DEPTH", "WireError", "check"]
+
+MAX_DEPTH: Final = 100
+"""Deepest message nesting accepted (Google's protobuf uses the same default)."""
+
+_VARINT_TYPES: Final = frozenset(
+    {"int32", "int64", "uint32", "uint64", "sint32", "sint64", "bool", "enum"}
+)
+_FIXED64_TYPES: Final = frozenset({"fixed64", "sfixed64", "double"})
+_FIXED32_TYPES: Final = frozenset({"fixed32", "sfixed32", "float"})
+
+
+class WireError(Exception):
+    """Internal: malformed bytes at ``path``; the adapters turn it into a DecodeError."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+def check(cls: Any, data: bytes) -> None:
+    """Raise :class:`WireError` unless ``data`` is a well-formed ``cls`` message."""
+    _message(cls, data, 0, len(data), "", 1)
+
+
+def _varint(buf: bytes, pos: int, end: int, path: str) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        if pos >= end:
+            raise WireError(path, "truncated varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift >= 70:
+            raise WireError(path, "varint longer than 10 bytes")
+
+
+def _value(buf: bytes, pos: int, end: int, wire: int, path: str) -> tuple[int, int, int]:
+    """Skip one value of wire type ``wire``: (payload start, payload stop, next position)."""
+    if wire == 0:
+        _, pos = _varint(buf, pos, end, path)
+        return pos, pos, pos
+    if wire in (1, 5):
+        size = 8 if wire == 1 else 4
+        if pos + size > end:
+            raise WireError(path, f"truncated fixed{size * 8} value")
+        return pos + size, pos + size, pos + size
+    if wire == 2:
+        length, pos = _varint(buf, pos, end, path)
+        if length > end - pos:
+            raise WireError(path, f"length {length} exceeds the {end - pos} bytes left")
+        return pos, pos + length, pos + length
+    if wire in (3, 4):
+        raise WireError(path, "group wire types (3, 4) are not supported")
+    raise WireError(path, f"invalid wire type {wire}")
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _message(cls: Any, buf: bytes, pos: int, end: int, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise WireError(path, f"messages nested deeper than {MAX_DEPTH}")
+    meta = cls._betterproto
+    names: dict[int, str] = meta.field_name_by_number
+    seen: dict[int, int] = {}
+    while pos < end:
+        key, pos = _varint(buf, pos, end, path or "<tag>")
+        number, wire = key >> 3, key & 7
+        name = names.get(number)
+        fpath = _join(path, name or f"<{number}>")
+        if number == 0:
+            raise WireError(fpath, "field number 0")
+        start, stop, pos = _value(buf, pos, end, wire, fpath)
+        if name is None:
+            continue  # an unknown field, well-formed: betterproto2 keeps its bytes
+        fmeta = meta.meta_by_field_name[name]
+        if fmeta.repeated or fmeta.proto_type == "map":
+            index = seen.get(number, 0)
+            seen[number] = index + 1
+            fpath = f"{fpath}[{index}]"
+        _field(meta, name, fmeta, wire, buf, start, stop, fpath, depth)
+
+
+def _field(
+    meta: Any,
+    name: str,
+    fmeta: Any,
+    wire: int,
+    buf: bytes,
+    start: int,
+    stop: int,
+    path: str,
+    depth: int,
+) -> None:
+    kind: str = fmeta.proto_type
+    if kind in _VARINT_TYPES or kind in _FIXED64_TYPES or kind in _FIXED32_TYPES:
+        expected = 0 if kind in _VARINT_TYPES else 1 if kind in _FIXED64_TYPES else 5
+        if wire == expected:
+            return
+        if wire == 2 and fmeta.repeated:  # packed
+            _packed(kind, expected, buf, start, stop, path)
+            return
+        raise WireError(path, f"wire type {wire} for a {kind} field")
+    if wire != 2:
+        raise WireError(path, f"wire type {wire} for a {kind} field")
+    if kind == "string":
+        try:
+            buf[start:stop].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WireError(path, f"invalid UTF-8 at byte {exc.start}") from None
+    elif kind == "message":
+        sub = fmeta.unwrap() if fmeta.unwrap is not None else meta.cls_by_field[name]
+        _message(sub, buf, start, stop, path, depth + 1)
+    elif kind == "map":
+        _map_entry(meta, name, fmeta, buf, start, stop, path, depth + 1)
+
+
+def _packed(kind: str, wire: int, buf: bytes, start: int, stop: int, path: str) -> None:
+    if wire == 0:
+        pos = start
+        while pos < stop:
+            _, pos = _varint(buf, pos, stop, path)
+        return
+    size = 8 if wire == 1 else 4
+    if (stop - start) % size:
+        raise WireError(path, f"packed {kind} data of {stop - start} bytes")
+
+
+def _map_entry(
+    meta: Any, name: str, fmeta: Any, buf: bytes, pos: int, end: int, path: str, depth: int
+) -> None:
+    if depth > MAX_DEPTH:
+        raise WireError(path, f"messages nested deeper than {MAX_DEPTH}")
+    key_meta, value_meta = fmeta.map_meta
+    parts = {1: ("key", key_meta), 2: ("value", value_meta)}
+    while pos < end:
+        key, pos = _varint(buf, pos, end, path)
+        number, wire = key >> 3, key & 7
+        part = parts.get(number)
+        if number == 0:
+            raise WireError(path, "map entry field number 0")
+        start, stop, pos = _value(buf, pos, end, wire, path)
+        if part is None:
+            continue
+        label, pmeta = part
+        _field(meta, f"{name}.value", pmeta, wire, buf, start, stop, f"{path}.{label}", depth)

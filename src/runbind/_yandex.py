@@ -1,0 +1,347 @@
+"""Adapters between Yandex Cloud AI Assistants messages (betterproto2) and runbind objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import betterproto2
+from runbind_generated.proto.google.protobuf import Struct, Timestamp
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
+    FunctionResult,
+    ToolCallList,
+    ToolResult,
+    ToolResultList,
+)
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
+    PromptTruncationOptions as YPromptTruncationOptions,
+)
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
+    ResponseFormat as YResponseFormat,
+)
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
+    Tool as YTool,
+)
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import Run as YRun
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import (
+    RunStateRunStatus,
+    StreamEventEventType,
+)
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import StreamEvent as YStreamEvent
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
+    Citation as YCitation,
+)
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
+    ContentPart,
+    MessageContent,
+    MessageMessageStatus,
+)
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
+    Message as YMessage,
+)
+from runbind_generated.proto.yandex.cloud.ai.common import Error as YError
+
+from . import _wire
+from ._errors import DecodeError
+from ._models import (
+    Citation,
+    CitationSource,
+    ErrorDetails,
+    FunctionResultDict,
+    Message,
+    Part,
+    PromptTruncationOptions,
+    ResponseFormat,
+    Tool,
+    ToolCall,
+    Usage,
+)
+from ._run import Run, RunStreamEvent
+from ._status import (
+    YANDEX_EVENT_KINDS,
+    YANDEX_RUN_STATUSES,
+    RunStatus,
+    StreamEventKind,
+    unknown_name,
+)
+from ._tool_results import normalise_results
+
+__all__ = [
+    "event_from_yandex",
+    "message_from_yandex",
+    "run_from_yandex",
+    "tool_results_to_yandex",
+]
+
+_M = TypeVar("_M", bound=betterproto2.Message)
+
+_MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z, the Timestamp range of protobuf
+_MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CONVERSION_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+)
+
+
+class _Fail(Exception):
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+
+
+def _decode(cls: type[_M], value: _M | bytes | bytearray | memoryview) -> _M:
+    if isinstance(value, cls):
+        return value
+    if not isinstance(value, bytes | bytearray | memoryview):
+        reason = f"expected {cls.__name__} or bytes, got {type(value).__name__}"
+        raise DecodeError("yandex", cls.__name__, "", reason)
+    data = bytes(value)
+    try:
+        _wire.check(cls, data)
+    except _wire.WireError as exc:
+        raise DecodeError("yandex", cls.__name__, exc.path, exc.reason) from None
+    try:
+        return cls.parse(data)
+    except (*_CONVERSION_ERRORS, EOFError) as exc:  # unreachable after the wire check
+        raise DecodeError("yandex", cls.__name__, "", f"{type(exc).__name__}: {exc}") from None
+
+
+def _convert(type_name: str, build: Any, value: Any) -> Any:
+    try:
+        return build(value)
+    except _Fail as exc:
+        raise DecodeError("yandex", type_name, exc.path, exc.reason) from None
+    except _CONVERSION_ERRORS as exc:
+        raise DecodeError("yandex", type_name, "", f"{type(exc).__name__}: {exc}") from None
+
+
+def _time(ts: Timestamp | None, path: str) -> datetime | None:
+    if ts is None:
+        return None
+    if not _MIN_SECONDS <= ts.seconds <= _MAX_SECONDS or not 0 <= ts.nanos <= 999_999_999:
+        raise _Fail(path, f"timestamp out of range (seconds={ts.seconds}, nanos={ts.nanos})")
+    return _EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+
+
+def _struct(value: Struct | None, path: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        result = value.to_dict()
+    except _CONVERSION_ERRORS as exc:
+        raise _Fail(path, f"not a JSON value ({type(exc).__name__}: {exc})") from None
+    if not isinstance(result, dict):
+        raise _Fail(path, f"not a JSON object: {type(result).__name__}")
+    return result
+
+
+def _enum_name(value: int, names: type[betterproto2.Enum]) -> str:
+    member = names._value2member_map_.get(int(value))
+    return member.name if member is not None and member.name else unknown_name(int(value))
+
+
+def _error(error: YError | None) -> ErrorDetails | None:
+    if error is None:
+        return None
+    return ErrorDetails(code=error.code, message=error.message, raw=error)
+
+
+def _tool(tool: YTool, path: str) -> Tool:
+    if tool.function is not None:
+        fn = tool.function
+        params = _struct(fn.parameters, f"{path}.function.parameters")
+        return Tool("function", fn.name, fn.description, params, raw=tool)
+    if tool.search_index is not None:
+        return Tool("search_index", raw=tool)
+    if tool.gen_search is not None:
+        return Tool("gen_search", description=tool.gen_search.description or None, raw=tool)
+    return Tool("unknown", raw=tool)
+
+
+def _tool_calls(calls: ToolCallList | None, path: str) -> tuple[ToolCall, ...]:
+    if calls is None:
+        return ()
+    out = []
+    for index, call in enumerate(calls.tool_calls):
+        fn = call.function_call
+        if fn is None:
+            out.append(ToolCall(id=None, name="", arguments_json="{}", type="unknown", raw=call))
+            continue
+        args = _struct(fn.arguments, f"{path}.tool_calls[{index}].function_call.arguments")
+        text = json.dumps(args if args is not None else {}, ensure_ascii=False)
+        out.append(ToolCall(id=None, name=fn.name, arguments_json=text, raw=call))
+    return tuple(out)
+
+
+def _parts(parts: list[ContentPart]) -> tuple[Part, ...]:
+    return tuple(
+        Part("text", p.text.content, raw=p) if p.text is not None else Part("unknown", raw=p)
+        for p in parts
+    )
+
+
+def _citation(citation: YCitation) -> Citation:
+    sources = []
+    for source in citation.sources:
+        chunk = source.chunk
+        if chunk is None:
+            sources.append(CitationSource("unknown", raw=source))
+            continue
+        text = (
+            None
+            if chunk.content is None
+            else "\n".join(p.text.content for p in chunk.content.content if p.text is not None)
+        )
+        sources.append(
+            CitationSource(
+                "file_chunk",
+                file_id=chunk.source_file.id if chunk.source_file is not None else None,
+                search_index_id=chunk.search_index.id if chunk.search_index is not None else None,
+                text=text,
+                raw=source,
+            )
+        )
+    return Citation(tuple(sources), raw=citation)
+
+
+def _message(message: YMessage, path: str) -> Message:
+    author = message.author
+    return Message(
+        parts=_parts(message.content.content if message.content is not None else []),
+        citations=tuple(_citation(c) for c in message.citations),
+        id=message.id,
+        thread_id=message.thread_id,
+        role=author.role if author is not None else None,
+        author_id=author.id if author is not None else None,
+        created_by=message.created_by,
+        created_at=_time(message.created_at, f"{path}.created_at" if path else "created_at"),
+        status=_enum_name(message.status, MessageMessageStatus),
+        labels=dict(message.labels),
+        raw=message,
+    )
+
+
+def _partial(content: MessageContent) -> Message:
+    return Message(parts=_parts(content.content), partial=True, raw=content)
+
+
+def _truncation(options: YPromptTruncationOptions | None) -> PromptTruncationOptions | None:
+    if options is None:
+        return None
+    strategy: str | None = None
+    num_messages: int | None = None
+    if options.last_messages_strategy is not None:
+        strategy = "last_messages"
+        num_messages = options.last_messages_strategy.num_messages
+    elif options.auto_strategy is not None:
+        strategy = "auto"
+    return PromptTruncationOptions(options.max_prompt_tokens, strategy, num_messages, raw=options)
+
+
+def _response_format(fmt: YResponseFormat | None, path: str) -> ResponseFormat | None:
+    if fmt is None:
+        return None
+    if fmt.json_schema is not None:
+        schema = _struct(fmt.json_schema.schema, f"{path}.json_schema.schema")
+        return ResponseFormat("json_schema", json_schema=schema, raw=fmt)
+    if fmt.json_object is not None:
+        return ResponseFormat("json_object" if fmt.json_object else "text", raw=fmt)
+    return ResponseFormat("unspecified", raw=fmt)
+
+
+def _run(run: YRun) -> Run:
+    state = run.state
+    raw_status = int(state.status) if state is not None else 0
+    completion = run.custom_completion_options
+    truncation = run.custom_prompt_truncation_options
+    usage = run.usage
+    completed = state.completed_message if state is not None else None
+    return Run(
+        provider="yandex",
+        id=run.id,
+        assistant_id=run.assistant_id,
+        thread_id=run.thread_id,
+        status=YANDEX_RUN_STATUSES.get(raw_status, RunStatus.UNKNOWN),
+        status_raw=raw_status,
+        status_name=_enum_name(raw_status, RunStateRunStatus),
+        created_at=_time(run.created_at, "created_at"),
+        created_by=run.created_by,
+        labels=dict(run.labels),
+        custom_temperature=completion.temperature if completion is not None else None,
+        custom_max_tokens=completion.max_tokens if completion is not None else None,
+        custom_max_prompt_tokens=truncation.max_prompt_tokens if truncation is not None else None,
+        custom_prompt_truncation_options=_truncation(truncation),
+        custom_response_format=_response_format(
+            run.custom_response_format, "custom_response_format"
+        ),
+        tools=tuple(_tool(t, f"tools[{i}]") for i, t in enumerate(run.tools)),
+        usage=(
+            Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+            if usage is not None
+            else None
+        ),
+        last_error=_error(state.error if state is not None else None),
+        tool_calls=_tool_calls(
+            state.tool_call_list if state is not None else None, "state.tool_call_list"
+        ),
+        completed_message=(
+            _message(completed, "state.completed_message") if completed is not None else None
+        ),
+        raw=run,
+    )
+
+
+def _event(event: YStreamEvent) -> RunStreamEvent:
+    raw_kind = int(event.event_type)
+    message: Message | None = None
+    if event.partial_message is not None:
+        message = _partial(event.partial_message)
+    elif event.completed_message is not None:
+        message = _message(event.completed_message, "completed_message")
+    cursor = event.stream_cursor
+    return RunStreamEvent(
+        provider="yandex",
+        status=YANDEX_EVENT_KINDS.get(raw_kind, StreamEventKind.UNKNOWN),
+        status_raw=raw_kind,
+        status_name=_enum_name(raw_kind, StreamEventEventType),
+        event_index=cursor.current_event_idx if cursor is not None else 0,
+        error=_error(event.error),
+        tool_calls=_tool_calls(event.tool_call_list, "tool_call_list"),
+        _message=message,
+        raw=event,
+    )
+
+
+def run_from_yandex(run: YRun | bytes) -> Run:
+    """A :class:`Run` from a Yandex ``Run`` message or its protobuf bytes."""
+    result: Run = _convert("Run", _run, _decode(YRun, run))
+    return result
+
+
+def event_from_yandex(event: YStreamEvent | bytes) -> RunStreamEvent:
+    """A :class:`RunStreamEvent` from a Yandex ``StreamEvent`` message or its bytes."""
+    result: RunStreamEvent = _convert("StreamEvent", _event, _decode(YStreamEvent, event))
+    return result
+
+
+def message_from_yandex(message: YMessage | bytes) -> Message:
+    """A :class:`Message` from a Yandex thread ``Message`` or its bytes."""
+    result: Message = _convert("Message", lambda m: _message(m, ""), _decode(YMessage, message))
+    return result
+
+
+def tool_results_to_yandex(results: Iterable[FunctionResultDict]) -> ToolResultList:
+    """The ``ToolResultList`` for ``RunService.Submit`` from function results (name + content)."""
+    return ToolResultList(
+        tool_results=[
+            ToolResult(function_result=FunctionResult(name=r["name"], content=r["content"]))
+            for r in normalise_results(results, need_name=True, need_id=False)
+        ]
+    )
