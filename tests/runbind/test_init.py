@@ -1,0 +1,74 @@
+"""The public API is exactly `runbind.__all__`: sorted, importable, documented, cheap to import."""
+
+from __future__ import annotations
+
+import inspect
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import runbind
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _ruff_sort_key(name: str) -> tuple[int, str]:
+    """isort-style order (ruff RUF022): CONSTANTS, then Classes, then the rest."""
+    if name.isupper():
+        return (0, name)
+    if name[0].isupper():
+        return (1, name)
+    return (2, name)
+
+
+def test_all_is_sorted_and_unique() -> None:
+    assert runbind.__all__ == sorted(runbind.__all__, key=_ruff_sort_key)
+    assert len(set(runbind.__all__)) == len(runbind.__all__)
+
+
+def test_all_names_exist_and_nothing_public_is_missing() -> None:
+    for name in runbind.__all__:
+        assert hasattr(runbind, name), name
+    public = {
+        name
+        for name, value in vars(runbind).items()
+        if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
+    }
+    assert public == set(runbind.__all__) - {"__version__"}
+
+
+@pytest.mark.parametrize("name", [n for n in runbind.__all__ if n != "__version__"])
+def test_every_public_name_is_documented(name: str) -> None:
+    value = getattr(runbind, name)
+    if inspect.isclass(value) or inspect.isfunction(value):
+        assert inspect.getdoc(value), name
+        assert value.__module__.startswith("runbind._"), "defined in a private module"
+    for attr, member in vars(value).items() if inspect.isclass(value) else ():
+        if attr.startswith("_") or not (
+            inspect.isfunction(member) or isinstance(member, property | classmethod)
+        ):
+            continue
+        target = member.__func__ if isinstance(member, classmethod) else member
+        assert inspect.getdoc(target), f"{name}.{attr}"
+
+
+def test_modules_other_than_the_package_are_private() -> None:
+    names = [m.name for m in pkgutil.iter_modules(runbind.__path__)]
+    assert names
+    assert all(name.startswith("_") for name in names), names
+
+
+def test_import_runbind_does_not_load_the_generated_code() -> None:
+    code = (
+        "import sys, runbind\n"
+        "loaded = [m for m in sys.modules if m.startswith(('runbind_generated', 'pydantic',"
+        " 'betterproto2'))]\n"
+        "print(loaded)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert out.stdout.strip() == "[]"
