@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ._models import ErrorDetails
@@ -12,12 +13,17 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiError",
     "DecodeError",
+    "FieldError",
     "InvalidArgumentError",
     "RunFailedError",
     "RunTimeoutError",
     "RunbindError",
     "UnsupportedOperationError",
+    "convert",
 ]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class RunbindError(Exception):
@@ -79,3 +85,32 @@ class ApiError(RunbindError):
         self.code = code
         self.message = message
         super().__init__(f"{provider} API error {code}: {message}")
+
+
+class FieldError(Exception):
+    """Internal: the value at ``path`` does not convert; :func:`convert` makes it a DecodeError."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+    def under(self, prefix: str) -> FieldError:
+        """The same error with ``prefix`` in front of its path."""
+        return FieldError(f"{prefix}.{self.path}" if self.path else prefix, self.reason)
+
+
+def convert(
+    provider: str,
+    type_name: str,
+    build: Callable[[_T], _R],
+    value: _T,
+    catch: tuple[type[Exception], ...] = (),
+) -> _R:
+    """``build(value)``, with a FieldError (or an exception in ``catch``) as a DecodeError."""
+    try:
+        return build(value)
+    except FieldError as exc:
+        raise DecodeError(provider, type_name, exc.path, exc.reason) from None
+    except catch as exc:
+        raise DecodeError(provider, type_name, "", f"{type(exc).__name__}: {exc}") from None

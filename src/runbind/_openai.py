@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -33,8 +33,9 @@ from runbind_generated.openai import (
     SubmitToolOutputsRunRequest,
     SubmitToolOutputsRunRequestToolOutputsItem,
 )
+from runbind_generated.openai._base import SCALAR_TAG, UNKNOWN_TAG
 
-from ._errors import DecodeError
+from ._errors import DecodeError, FieldError, convert
 from ._models import (
     Citation,
     CitationSource,
@@ -67,19 +68,56 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 _EVENTS: TypeAdapter[AssistantStreamEvent] = TypeAdapter(AssistantStreamEvent)
 
 
-class _Fail(Exception):
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
+_TAG_KEYS = ("type", "event")
 
 
-def _validation_error(type_name: str, exc: ValidationError) -> DecodeError:
+def _input_path(loc: tuple[int | str, ...], value: Any) -> str:
+    """``loc`` as a path into the input: Pydantic's union-tag steps are not in the input."""
+    return ".".join(str(step) for step in _walk(loc, value, tag_allowed=True)[0])
+
+
+def _walk(
+    loc: tuple[int | str, ...], value: Any, *, tag_allowed: bool
+) -> tuple[list[int | str], int]:
+    """The input path of ``loc`` and how many of its steps are missing from ``value``.
+
+    A step equal to a mapping's ``type``/``event`` tag may be Pydantic's tagged-union branch
+    (not in the input) or a key of that name: the reading that leaves fewer steps unmatched
+    wins, the key on a tie. A branch step never follows another one at the same level.
+    """
+    if not loc:
+        return [], 0
+    step, rest = loc[0], loc[1:]
+    child: Any = None
+    missing = 1
+    in_mapping = isinstance(value, Mapping) and step in value
+    in_list = isinstance(value, list) and isinstance(step, int) and 0 <= step < len(value)
+    if in_mapping or in_list:
+        child, missing = value[step], 0
+    path, rest_missing = _walk(rest, child, tag_allowed=True)
+    best = ([step, *path], rest_missing + missing)
+    if tag_allowed and isinstance(value, Mapping):
+        tags = {value.get(key) for key in _TAG_KEYS} | {UNKNOWN_TAG, SCALAR_TAG}
+        if step in tags:
+            as_tag = _walk(rest, value, tag_allowed=False)
+            if as_tag[1] < best[1]:
+                best = as_tag
+    return best
+
+
+def _validation_error(type_name: str, exc: ValidationError, value: Any) -> DecodeError:
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
-    path = ".".join(str(part) for part in first["loc"])
+    if isinstance(value, str | bytes | bytearray):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    path = _input_path(tuple(first["loc"]), value)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return DecodeError("openai", type_name, path, f"{first['msg']}{more}")
 
@@ -93,7 +131,7 @@ def _validate(adapter: Any, type_name: str, value: Any) -> Any:
             raise DecodeError("openai", type_name, "", reason)
         return adapter.validate_python(value)
     except ValidationError as exc:
-        raise _validation_error(type_name, exc) from None
+        raise _validation_error(type_name, exc, value) from None
 
 
 def _model(cls: type[_T], value: Any) -> _T:
@@ -116,20 +154,13 @@ class _ModelAdapter:
         return self.cls.model_validate(value)
 
 
-def _convert(type_name: str, build: Any, value: Any) -> Any:
-    try:
-        return build(value)
-    except _Fail as exc:
-        raise DecodeError("openai", type_name, exc.path, exc.reason) from None
-
-
 def _time(value: int | None, path: str) -> datetime | None:
     if value is None:
         return None
     try:
         return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
-        raise _Fail(path, f"timestamp out of range: {value}") from None
+        raise FieldError(path, f"timestamp out of range: {value}") from None
 
 
 def _dump(model: BaseModel | None) -> dict[str, Any] | None:
@@ -308,10 +339,10 @@ def _event(event: Any, index: int) -> RunStreamEvent:
     message: Message | None = None
     error: ErrorDetails | None = None
     if isinstance(data, RunObject):
-        run = _with_path("data", _run, data)
+        run = _under("data", _run, data)
         error = run.last_error
     elif isinstance(data, MessageObject):
-        message = _with_path("data", _message, data)
+        message = _under("data", _message, data)
     elif isinstance(data, MessageDeltaObject):
         message = _delta(data)
     if isinstance(event, ErrorEvent):
@@ -330,11 +361,11 @@ def _event(event: Any, index: int) -> RunStreamEvent:
     )
 
 
-def _with_path(prefix: str, build: Any, value: Any) -> Any:
+def _under(prefix: str, build: Callable[[_T], _R], value: _T) -> _R:
     try:
         return build(value)
-    except _Fail as exc:
-        raise _Fail(f"{prefix}.{exc.path}", exc.reason) from None
+    except FieldError as exc:
+        raise exc.under(prefix) from None
 
 
 def _event_input(value: Any) -> Any:
@@ -353,24 +384,19 @@ def _event_input(value: Any) -> Any:
 
 def run_from_openai(run: RunObject | Mapping[str, Any] | str | bytes) -> Run:
     """A :class:`Run` from an OpenAI ``RunObject``, its JSON text, or its decoded JSON."""
-    result: Run = _convert("RunObject", _run, _model(RunObject, run))
-    return result
+    return convert("openai", "RunObject", _run, _model(RunObject, run))
 
 
 def message_from_openai(message: MessageObject | Mapping[str, Any] | str | bytes) -> Message:
     """A :class:`Message` from an OpenAI ``MessageObject``, its JSON text, or its decoded JSON."""
-    result: Message = _convert("MessageObject", _message, _model(MessageObject, message))
-    return result
+    return convert("openai", "MessageObject", _message, _model(MessageObject, message))
 
 
 def event_from_openai(event: Any, event_index: int) -> RunStreamEvent:
     """A :class:`RunStreamEvent` from an OpenAI stream event (model, dict, or JSON text)."""
     if not isinstance(event, BaseModel):
         event = _validate(_EVENTS, "AssistantStreamEvent", _event_input(event))
-    result: RunStreamEvent = _convert(
-        "AssistantStreamEvent", lambda e: _event(e, event_index), event
-    )
-    return result
+    return convert("openai", "AssistantStreamEvent", lambda e: _event(e, event_index), event)
 
 
 def tool_outputs_to_openai(

@@ -19,8 +19,9 @@ def normalise_results(
     results: Iterable[FunctionResultDict], *, need_name: bool, need_id: bool
 ) -> list[FunctionResultDict]:
     """The results as checked dicts; an :class:`InvalidArgumentError` names the first bad one."""
-    if isinstance(results, Mapping | str | bytes):
-        raise InvalidArgumentError("tool results must be a list of dicts, not a single value")
+    if isinstance(results, Mapping | str | bytes) or not isinstance(results, Iterable):
+        kind = type(results).__name__
+        raise InvalidArgumentError(f"tool results must be a list of dicts, got {kind}")
     out: list[FunctionResultDict] = []
     for index, item in enumerate(results):
         where = f"tool result [{index}]"
@@ -29,8 +30,9 @@ def normalise_results(
         unknown = set(item) - {"name", "content", "tool_call_id", "type"}
         if unknown:
             raise InvalidArgumentError(f"{where} has unknown keys: {', '.join(sorted(unknown))}")
-        if item.get("type", "function") != "function":
-            raise InvalidArgumentError(f"{where}: only function results are supported")
+        tool_type = item.get("type", "function")
+        if tool_type != "function":
+            raise InvalidArgumentError(f"{where}: 'type' must be 'function', got {tool_type!r}")
         result: FunctionResultDict = {
             "name": _text(item, "name", where, required=need_name),
             "content": _text(item, "content", where, required=True),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ._errors import FieldError
+
 __all__ = ["MAX_DEPTH", "WireError", "check"]
 
 MAX_DEPTH: Final = 100
@@ -23,13 +25,8 @@ _FIXED64_TYPES: Final = frozenset({"fixed64", "sfixed64", "double"})
 _FIXED32_TYPES: Final = frozenset({"fixed32", "sfixed32", "float"})
 
 
-class WireError(Exception):
-    """Internal: malformed bytes at ``path``; the adapters turn it into a DecodeError."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
+WireError = FieldError
+"""Malformed bytes at ``path`` (a FieldError, which the adapters turn into a DecodeError)."""
 
 
 def check(cls: Any, data: bytes) -> None:

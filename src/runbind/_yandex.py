@@ -44,7 +44,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
 from runbind_generated.proto.yandex.cloud.ai.common import Error as YError
 
 from . import _wire
-from ._errors import DecodeError
+from ._errors import DecodeError, FieldError, convert
 from ._models import (
     Citation,
     CitationSource,
@@ -90,12 +90,6 @@ _CONVERSION_ERRORS = (
 )
 
 
-class _Fail(Exception):
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-
-
 def _decode(cls: type[_M], value: _M | bytes | bytearray | memoryview) -> _M:
     if isinstance(value, cls):
         return value
@@ -113,20 +107,11 @@ def _decode(cls: type[_M], value: _M | bytes | bytearray | memoryview) -> _M:
         raise DecodeError("yandex", cls.__name__, "", f"{type(exc).__name__}: {exc}") from None
 
 
-def _convert(type_name: str, build: Any, value: Any) -> Any:
-    try:
-        return build(value)
-    except _Fail as exc:
-        raise DecodeError("yandex", type_name, exc.path, exc.reason) from None
-    except _CONVERSION_ERRORS as exc:
-        raise DecodeError("yandex", type_name, "", f"{type(exc).__name__}: {exc}") from None
-
-
 def _time(ts: Timestamp | None, path: str) -> datetime | None:
     if ts is None:
         return None
     if not _MIN_SECONDS <= ts.seconds <= _MAX_SECONDS or not 0 <= ts.nanos <= 999_999_999:
-        raise _Fail(path, f"timestamp out of range (seconds={ts.seconds}, nanos={ts.nanos})")
+        raise FieldError(path, f"timestamp out of range (seconds={ts.seconds}, nanos={ts.nanos})")
     return _EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 
 
@@ -136,9 +121,9 @@ def _struct(value: Struct | None, path: str) -> dict[str, Any] | None:
     try:
         result = value.to_dict()
     except _CONVERSION_ERRORS as exc:
-        raise _Fail(path, f"not a JSON value ({type(exc).__name__}: {exc})") from None
+        raise FieldError(path, f"not a JSON value ({type(exc).__name__}: {exc})") from None
     if not isinstance(result, dict):
-        raise _Fail(path, f"not a JSON object: {type(result).__name__}")
+        raise FieldError(path, f"not a JSON object: {type(result).__name__}")
     return result
 
 
@@ -321,20 +306,20 @@ def _event(event: YStreamEvent) -> RunStreamEvent:
 
 def run_from_yandex(run: YRun | bytes) -> Run:
     """A :class:`Run` from a Yandex ``Run`` message or its protobuf bytes."""
-    result: Run = _convert("Run", _run, _decode(YRun, run))
-    return result
+    return convert("yandex", "Run", _run, _decode(YRun, run), _CONVERSION_ERRORS)
 
 
 def event_from_yandex(event: YStreamEvent | bytes) -> RunStreamEvent:
     """A :class:`RunStreamEvent` from a Yandex ``StreamEvent`` message or its bytes."""
-    result: RunStreamEvent = _convert("StreamEvent", _event, _decode(YStreamEvent, event))
-    return result
+    return convert(
+        "yandex", "StreamEvent", _event, _decode(YStreamEvent, event), _CONVERSION_ERRORS
+    )
 
 
 def message_from_yandex(message: YMessage | bytes) -> Message:
     """A :class:`Message` from a Yandex thread ``Message`` or its bytes."""
-    result: Message = _convert("Message", lambda m: _message(m, ""), _decode(YMessage, message))
-    return result
+    decoded = _decode(YMessage, message)
+    return convert("yandex", "Message", lambda m: _message(m, ""), decoded, _CONVERSION_ERRORS)
 
 
 def tool_results_to_yandex(results: Iterable[FunctionResultDict]) -> ToolResultList:
