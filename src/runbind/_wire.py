@@ -23,6 +23,7 @@ _VARINT_TYPES: Final = frozenset(
 )
 _FIXED64_TYPES: Final = frozenset({"fixed64", "sfixed64", "double"})
 _FIXED32_TYPES: Final = frozenset({"fixed32", "sfixed32", "float"})
+_PACKABLE: Final = _VARINT_TYPES | _FIXED64_TYPES | _FIXED32_TYPES
 
 
 WireError = FieldError
@@ -87,14 +88,16 @@ def _message(cls: Any, buf: bytes, pos: int, end: int, path: str, depth: int) ->
         fpath = _join(path, name or f"<{number}>")
         if number == 0:
             raise WireError(fpath, "field number 0")
+        fmeta = None if name is None else meta.meta_by_field_name[name]
+        if fmeta is not None and (fmeta.repeated or fmeta.proto_type == "map"):
+            packed = wire == 2 and fmeta.proto_type in _PACKABLE
+            if not packed:  # a packed record holds many elements: no single index
+                index = seen.get(number, 0)
+                seen[number] = index + 1
+                fpath = f"{fpath}[{index}]"
         start, stop, pos = _value(buf, pos, end, wire, fpath)
-        if name is None:
+        if name is None or fmeta is None:
             continue  # an unknown field, well-formed: betterproto2 keeps its bytes
-        fmeta = meta.meta_by_field_name[name]
-        if fmeta.repeated or fmeta.proto_type == "map":
-            index = seen.get(number, 0)
-            seen[number] = index + 1
-            fpath = f"{fpath}[{index}]"
         _field(meta, name, fmeta, wire, buf, start, stop, fpath, depth)
 
 

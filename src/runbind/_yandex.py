@@ -160,7 +160,8 @@ def _tool_calls(calls: ToolCallList | None, path: str) -> tuple[ToolCall, ...]:
             out.append(ToolCall(id=None, name="", arguments_json="{}", type="unknown", raw=call))
             continue
         args = _struct(fn.arguments, f"{path}.tool_calls[{index}].function_call.arguments")
-        text = json.dumps(args if args is not None else {}, ensure_ascii=False)
+        # Map order is not part of a message: sorted keys make equal calls equal text.
+        text = json.dumps(args if args is not None else {}, ensure_ascii=False, sort_keys=True)
         out.append(ToolCall(id=None, name=fn.name, arguments_json=text, raw=call))
     return tuple(out)
 
