@@ -10,7 +10,7 @@ import nox
 ROOT = Path(__file__).parent
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["generate"]
+nox.options.sessions = ["demo"]
 
 # The determinism rules of the pipeline apply to every session that generates.
 ENV = {"PYTHONHASHSEED": "0", "TZ": "UTC", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "0"}
@@ -39,7 +39,7 @@ def sync(session: nox.Session) -> None:
 
 @nox.session
 def generate(session: nox.Session) -> None:
-    """The main job: sync, regenerate generated/ (a no-op when nothing changed), summarise."""
+    """Sync, regenerate generated/ (a no-op when nothing changed), summarise."""
     _install(session, "codegen")
     _generate(session, *session.posargs)
 
@@ -74,6 +74,22 @@ def tests(session: nox.Session) -> None:
     _install(session, "dev")
     _generate(session)
     session.run("pytest", *session.posargs, env=ENV)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: generate (a no-op when current), then one run per provider on the emulator."""
+    _install(session, "codegen,emulator")
+    _generate(session)
+    session.run("python", "-m", "runbind", "demo", env=ENV)
+
+
+@nox.session
+def emulator(session: nox.Session) -> None:
+    """Serve the emulator on 127.0.0.1 (gRPC 50051, HTTP 8080) until interrupted."""
+    _install(session, "codegen,emulator")
+    _generate(session)
+    session.run("python", "-m", "runbind", "emulator", *session.posargs, env=ENV)
 
 
 @nox.session

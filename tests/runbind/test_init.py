@@ -55,10 +55,24 @@ def test_every_public_name_is_documented(name: str) -> None:
         assert inspect.getdoc(target), f"{name}.{attr}"
 
 
+PUBLIC_SUBPACKAGES = {"emulator"}
+
+
 def test_modules_other_than_the_package_are_private() -> None:
     names = [m.name for m in pkgutil.iter_modules(runbind.__path__)]
     assert names
-    assert all(name.startswith("_") for name in names), names
+    public = {name for name in names if not name.startswith("_")}
+    assert public == PUBLIC_SUBPACKAGES, names
+
+
+def test_the_emulator_package_has_a_tight_public_surface() -> None:
+    from runbind import emulator  # noqa: PLC0415 (the subpackage is imported on purpose here)
+
+    assert emulator.__all__ == sorted(emulator.__all__, key=_ruff_sort_key)
+    for name in emulator.__all__:
+        assert hasattr(emulator, name), name
+    modules = [m.name for m in pkgutil.iter_modules(emulator.__path__)]
+    assert all(name.startswith("_") for name in modules), modules
 
 
 def test_import_runbind_does_not_load_the_generated_code() -> None:

@@ -1,0 +1,17 @@
+"""A local emulator of both runs APIs: Yandex gRPC (grpclib) and OpenAI REST with SSE.
+
+Start it with ``runbind emulator`` / ``python -m runbind.emulator``, or in-process::
+
+    with Emulator() as emu:  # background thread, free ports on 127.0.0.1
+        ...  # point clients at emu.grpc_target and emu.openai_base_url
+
+Assistants choose a scripted behaviour (see :data:`BEHAVIOURS`) with an ``emulator`` label or
+metadata entry such as ``"tools calls=3 delay=0.01"``. Needs the ``emulator`` extra (h11).
+"""
+
+from __future__ import annotations
+
+from ._script import BEHAVIOURS, Script, parse_script
+from ._server import Emulator
+
+__all__ = ["BEHAVIOURS", "Emulator", "Script", "parse_script"]

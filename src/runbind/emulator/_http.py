@@ -1,0 +1,232 @@
+"""A small HTTP/1.1 server on asyncio and h11: JSON responses and server-sent event streams.
+
+Bodies are bounded (413 past the limit), reads time out, malformed requests get 400, and a
+handler's unexpected exception is a 500 with a generic message (the traceback goes to the log,
+never to the client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import urllib.parse
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import h11
+
+__all__ = ["EventStream", "Handler", "HttpServer", "Request", "Response", "sse"]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request: ``headers`` have lower-case names; ``query`` keeps the last value per name."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete response."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+
+    @classmethod
+    def json(cls, status: int, value: Any) -> Response:
+        """``value`` as a JSON response."""
+        return cls(status, json.dumps(value, separators=(",", ":")).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class EventStream:
+    """A ``text/event-stream`` response; each item of ``frames`` is one whole SSE frame."""
+
+    frames: AsyncGenerator[bytes, None]
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+
+def sse(event: str, data: str) -> bytes:
+    """One server-sent event frame."""
+    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    return f"event: {event}\n{lines}\n".encode()
+
+
+Handler = Callable[[Request], Awaitable[Response | EventStream]]
+
+
+ErrorBody = Callable[[int, str], bytes]
+_READ_CHUNK = 65536
+_HEADER_TIMEOUT = 30.0
+_BODY_TIMEOUT = 60.0
+_IDLE_TIMEOUT = 120.0
+_MAX_HEADER_BYTES = 32768
+
+log = logging.getLogger("runbind.emulator")
+
+
+class HttpServer:
+    """Serves ``handler`` on one TCP port; keep-alive, bounded bodies, SSE streaming."""
+
+    def __init__(self, handler: Handler, *, max_body: int, error_body: ErrorBody) -> None:
+        self._handler = handler
+        self._max_body = max_body
+        self._error_body = error_body
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen on ``host:port`` (0: any free port); the bound port."""
+        self._server = await asyncio.start_server(self._accept, host, port)
+        sockets = self._server.sockets
+        return int(sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        """Stop listening and end every open connection."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await _Connection(self, reader, writer).serve()
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+
+class _Connection:
+    def __init__(
+        self, server: HttpServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEADER_BYTES)
+
+    async def _next(self, timeout: float) -> Any:
+        while True:
+            event = self.conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            data = await asyncio.wait_for(self.reader.read(_READ_CHUNK), timeout)
+            self.conn.receive_data(data)
+
+    async def _send(self, *events: Any) -> None:
+        for event in events:
+            data = self.conn.send(event)
+            if data:
+                self.writer.write(data)
+        await self.writer.drain()
+
+    async def _error(self, status: int, message: str) -> None:
+        body = self.server._error_body(status, message)
+        headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+        headers.append(("connection", "close"))
+        with contextlib.suppress(h11.LocalProtocolError):
+            await self._send(h11.Response(status_code=status, headers=headers), h11.Data(data=body))
+            await self._send(h11.EndOfMessage())
+
+    async def serve(self) -> None:
+        while True:
+            try:
+                timeout = _IDLE_TIMEOUT if self.conn.their_state is h11.IDLE else _HEADER_TIMEOUT
+                event = await self._next(timeout)
+            except h11.RemoteProtocolError as exc:
+                await self._error(exc.error_status_hint, f"malformed HTTP request: {exc}")
+                return
+            if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+                return
+            if not isinstance(event, h11.Request):
+                return
+            request = await self._read(event)
+            if request is None:
+                return
+            await self._respond(request)
+            if self.conn.our_state is h11.MUST_CLOSE or self.conn.their_state is h11.MUST_CLOSE:
+                return
+            try:
+                self.conn.start_next_cycle()
+            except h11.LocalProtocolError:
+                return
+
+    async def _read(self, head: h11.Request) -> Request | None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head.headers}
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.server._max_body:
+            await self._error(413, f"request body exceeds {self.server._max_body} bytes")
+            return None
+        body = bytearray()
+        while True:
+            try:
+                event = await self._next(_BODY_TIMEOUT)
+            except h11.RemoteProtocolError as exc:
+                await self._error(exc.error_status_hint, f"malformed HTTP request: {exc}")
+                return None
+            if isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > self.server._max_body:
+                    await self._error(413, f"request body exceeds {self.server._max_body} bytes")
+                    return None
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            else:
+                return None
+        target = head.target.decode("latin-1")
+        path, _, query = target.partition("?")
+        return Request(
+            method=head.method.decode("latin-1").upper(),
+            path=urllib.parse.unquote(path),
+            query=dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
+            headers=headers,
+            body=bytes(body),
+        )
+
+    async def _respond(self, request: Request) -> None:
+        try:
+            result = await self.server._handler(request)
+        except Exception:
+            log.exception("emulator handler failed on %s %s", request.method, request.path)
+            await self._error(500, "internal error in the emulator")
+            return
+        if isinstance(result, Response):
+            headers = [*result.headers, ("content-length", str(len(result.body)))]
+            await self._send(
+                h11.Response(status_code=result.status, headers=headers),
+                h11.Data(data=result.body),
+                h11.EndOfMessage(),
+            )
+            return
+        headers = [
+            ("content-type", "text/event-stream; charset=utf-8"),
+            ("cache-control", "no-cache"),
+            *result.headers,
+        ]
+        await self._send(h11.Response(status_code=result.status, headers=headers))
+        try:
+            async for frame in result.frames:
+                await self._send(h11.Data(data=frame))
+        finally:
+            await result.frames.aclose()
+        await self._send(h11.EndOfMessage())

@@ -1,0 +1,1 @@
+"""Tests of the local emulator (its protocol sides called in-process)."""
