@@ -76,7 +76,7 @@ def _show(event: RunStreamEvent, out: TextIO) -> None:
         line += f": {event.text!r}"
     elif event.tool_calls:
         line += ": " + ", ".join(f"{c.name}({c.arguments_json})" for c in event.tool_calls)
-    elif event.status is StreamEventKind.DONE and event.message is not None:
+    elif event.status in (StreamEventKind.DONE, StreamEventKind.MESSAGE) and event.message:
         line += f": {event.message.text!r}"
     elif event.run is not None:
         line += f" (run {event.run.status_name})"
@@ -102,7 +102,10 @@ def _openai(emulator: Emulator, out: TextIO) -> None:
             for name, data in _stream(conn, path, body):
                 event = RunStreamEvent.from_openai({"event": name, "data": data}, event_index=index)
                 index += 1
-                if event.status in (StreamEventKind.RUN_STEP, StreamEventKind.MESSAGE):
+                if event.status is StreamEventKind.RUN_STEP or (
+                    event.status is StreamEventKind.MESSAGE
+                    and event.status_name != "thread.message.completed"
+                ):
                     continue
                 _show(event, out)
                 if event.status is StreamEventKind.TOOL_CALLS and event.run is not None:
