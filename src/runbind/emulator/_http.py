@@ -109,10 +109,14 @@ class HttpServer:
             await _Connection(self, reader, writer).serve()
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
+        except asyncio.CancelledError:
+            # close() ends open connections this way; finishing normally keeps asyncio's
+            # start_server callback from logging the cancellation as an error.
+            pass
         finally:
             self._connections.discard(task)
             writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
+            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
                 await writer.wait_closed()
 
 

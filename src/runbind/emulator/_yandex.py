@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import grpclib.const
@@ -335,19 +335,21 @@ class _Services:
             _fail(Status.NOT_FOUND, f"assistant {assistant_id} not found")
         return assistant
 
-    async def events(self, run: CoreRun, start: int) -> AsyncIterator[runs.StreamEvent]:
-        """The run's events from ``start`` on, live, until the run has finished."""
+    async def events(
+        self, run: CoreRun, start: int, stop: Callable[[], bool] = lambda: False
+    ) -> AsyncIterator[runs.StreamEvent]:
+        """The run's events from ``start`` on, live, until the run has finished (or ``stop()``)."""
         if start < 0:
             _fail(Status.INVALID_ARGUMENT, "events_start_idx must not be negative")
         index = start
-        while True:
+        while not stop():
             while index < len(run.events):
                 yield run.events[index]
                 index += 1
-            if run.status.is_finished and (run.task is None or run.task.done()):
+            if run.task is None or run.task.done():
                 return
             async with run.changed:
-                if index >= len(run.events) and not (run.task is None or run.task.done()):
+                if index >= len(run.events) and not run.task.done() and not stop():
                     await run.changed.wait()
 
     async def submit(self, run: CoreRun, results: v1.ToolResultList | None) -> None:
@@ -471,9 +473,8 @@ class RunService(runs.RunServiceBase):
 
         reader = asyncio.create_task(read())
         try:
-            async for event in self.s.events(run, first.events_start_idx or 0):
-                if problems:
-                    raise problems[0]
+            start = first.events_start_idx or 0
+            async for event in self.s.events(run, start, stop=lambda: bool(problems)):
                 yield event
             if problems:
                 raise problems[0]

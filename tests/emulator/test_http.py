@@ -1,0 +1,479 @@
+"""The emulator's OpenAI side, driven over a socket by httpx with raw JSON and hand-parsed SSE."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from runbind.emulator import Emulator
+
+from ._clients import TIMEOUT, Json, OpenAI, raw_exchange, stop
+
+TEXT = "the quick brown fox jumps over the lazy dog"
+MESSAGE_OPENING = [
+    "thread.run.step.created",
+    "thread.run.step.in_progress",
+    "thread.message.created",
+    "thread.message.in_progress",
+]
+MESSAGE_CLOSING = ["thread.message.completed", "thread.run.step.completed"]
+
+
+def names(events: list[tuple[str, Any]]) -> list[str]:
+    """The event names of a stream."""
+    return [name for name, _ in events]
+
+
+def deltas(events: list[tuple[str, Any]]) -> str:
+    """The text of every ``thread.message.delta``, joined."""
+    return "".join(
+        part["text"]["value"]
+        for name, data in events
+        if name == "thread.message.delta"
+        for part in data["delta"]["content"]
+    )
+
+
+def answer(openai: OpenAI, thread_id: str) -> Json:
+    """The newest assistant message of a thread."""
+    messages = [m for m in openai.messages(thread_id) if m["role"] == "assistant"]
+    assert messages
+    return messages[-1]
+
+
+def start(openai: OpenAI, script: str, text: str = TEXT, **body: Any) -> Json:
+    """A run of a new assistant on a new thread (not streaming unless ``body`` says so)."""
+    assistant = openai.assistant(script)
+    thread = openai.thread(text)
+    return openai.ok(
+        "POST", f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"], **body}
+    )
+
+
+# --------------------------------------------------------------------------- lifecycles
+
+
+def test_echo_run_without_streaming(openai: OpenAI) -> None:
+    assistant = openai.assistant("echo chunks=3")
+    assert assistant["object"] == "assistant"
+    assert assistant["metadata"] == {"emulator": "echo chunks=3"}
+    thread = openai.thread(TEXT)
+    run = openai.ok(
+        "POST",
+        f"/threads/{thread['id']}/runs",
+        {"assistant_id": assistant["id"], "metadata": {"purpose": "echo"}},
+    )
+    assert run["object"] == "thread.run"
+    assert run["status"] in ("queued", "in_progress", "completed")
+    assert (run["thread_id"], run["assistant_id"]) == (thread["id"], assistant["id"])
+    done = openai.wait(run)
+    assert done["status"] == "completed"
+    assert done["metadata"] == {"purpose": "echo"}
+    assert done["completed_at"] is not None
+    assert done["started_at"] is not None
+    assert done["usage"]["completion_tokens"] == len(TEXT.split())
+    usage = done["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    message = answer(openai, thread["id"])
+    assert message["content"][0]["text"]["value"] == TEXT
+    assert (message["status"], message["run_id"]) == ("completed", run["id"])
+    got = openai.ok("GET", f"/threads/{thread['id']}/messages/{message['id']}")
+    assert got == message
+
+
+def test_echo_run_streams_spec_events_in_order(openai: OpenAI) -> None:
+    assistant = openai.assistant("echo chunks=3")
+    thread = openai.thread(TEXT)
+    events = openai.sse(
+        f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"], "stream": True}
+    )
+    assert names(events) == [
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.in_progress",
+        *MESSAGE_OPENING,
+        *["thread.message.delta"] * 3,
+        *MESSAGE_CLOSING,
+        "thread.run.completed",
+        "done",
+    ]
+    run = events[0][1]
+    assert run["object"] == "thread.run"
+    statuses = [
+        data["status"]
+        for name, data in events
+        if name.startswith("thread.run.") and data["object"] == "thread.run"
+    ]
+    assert statuses == ["queued", "queued", "in_progress", "completed"]
+    assert all(
+        data["id"] == run["id"]
+        for name, data in events
+        if name.startswith("thread.run.") and name.count(".") == 2
+    )
+    assert deltas(events) == TEXT
+    completed = events[-4][1]
+    assert completed["object"] == "thread.message"
+    assert completed["content"][0]["text"]["value"] == TEXT
+    assert openai.ok("GET", openai.run_path(run))["status"] == "completed"
+
+
+def test_create_thread_and_run_streams_the_thread_first(openai: OpenAI) -> None:
+    assistant = openai.assistant("echo chunks=2")
+    body = {
+        "assistant_id": assistant["id"],
+        "thread": {"messages": [{"role": "user", "content": TEXT}], "metadata": {"t": "1"}},
+        "stream": True,
+    }
+    events = openai.sse("/threads/runs", body)
+    assert names(events)[:3] == ["thread.created", "thread.run.created", "thread.run.queued"]
+    thread = events[0][1]
+    assert thread["object"] == "thread"
+    assert thread["metadata"] == {"t": "1"}
+    assert events[1][1]["thread_id"] == thread["id"]
+    assert names(events)[-2:] == ["thread.run.completed", "done"]
+    assert deltas(events) == TEXT
+    assert openai.ok("GET", f"/threads/{thread['id']}")["id"] == thread["id"]
+
+    plain = openai.ok("POST", "/threads/runs", {**body, "stream": False})
+    assert openai.wait(plain)["status"] == "completed"
+    assert answer(openai, plain["thread_id"])["content"][0]["text"]["value"] == TEXT
+
+
+def test_tools_then_plain_submit_tool_outputs(openai: OpenAI) -> None:
+    tool = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    run = start(openai, "tools calls=3", tools=[tool])
+    waiting = openai.wait(run, until=["requires_action"])
+    calls = waiting["required_action"]["submit_tool_outputs"]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == ["lookup"] * 3
+    assert [json.loads(c["function"]["arguments"]) for c in calls] == [
+        {"index": i, "city": f"city-{i}"} for i in range(3)
+    ]
+    assert len({c["id"] for c in calls}) == 3
+    submitted = openai.ok(
+        "POST", openai.run_path(run) + "/submit_tool_outputs", openai.outputs(waiting, "rain")
+    )
+    assert submitted["status"] in ("queued", "in_progress", "completed")
+    done = openai.wait(run)
+    assert done["status"] == "completed"
+    assert done["required_action"] is None
+    text = answer(openai, run["thread_id"])["content"][0]["text"]["value"]
+    assert text == "lookup: rain-0; lookup: rain-1; lookup: rain-2"
+    wrong_method = openai.client.get(openai.run_path(run) + "/submit_tool_outputs")
+    assert wrong_method.status_code == 405
+
+
+def test_tools_then_streaming_submit_tool_outputs(openai: OpenAI) -> None:
+    assistant = openai.assistant("tools calls=2 chunks=2")
+    thread = openai.thread(TEXT)
+    first = openai.sse(
+        f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"], "stream": True}
+    )
+    assert names(first) == [
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.run.requires_action",
+        "done",
+    ]
+    run = first[-2][1]
+    assert run["status"] == "requires_action"
+    step = first[3][1]
+    assert step["type"] == "tool_calls"
+    body = {**openai.outputs(run, "snow"), "stream": True}
+    second = openai.sse(openai.run_path(run) + "/submit_tool_outputs", body)
+    assert names(second) == [
+        "thread.run.step.completed",
+        "thread.run.queued",
+        "thread.run.in_progress",
+        *MESSAGE_OPENING,
+        *["thread.message.delta"] * 2,
+        *MESSAGE_CLOSING,
+        "thread.run.completed",
+        "done",
+    ]
+    tool_step = second[0][1]
+    assert tool_step["id"] == step["id"]
+    outputs = [c["function"]["output"] for c in tool_step["step_details"]["tool_calls"]]
+    assert outputs == ["snow-0", "snow-1"]
+    assert deltas(second) == "get_weather: snow-0; get_weather: snow-1"
+    again = openai.client.post(openai.run_path(run) + "/submit_tool_outputs", json=body)
+    assert "do not accept tool outputs" in openai.error(again, 400)["message"]
+
+
+def test_fail_reports_the_scripted_error(openai: OpenAI) -> None:
+    assistant = openai.assistant("fail code=rate_limit_exceeded message=slow_down")
+    thread = openai.thread(TEXT)
+    events = openai.sse(
+        f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"], "stream": True}
+    )
+    assert names(events)[-2:] == ["thread.run.failed", "done"]
+    failed = events[-2][1]
+    assert failed["status"] == "failed"
+    assert failed["last_error"] == {"code": "rate_limit_exceeded", "message": "slow down"}
+    assert failed["failed_at"] is not None
+    assert openai.ok("GET", openai.run_path(failed))["last_error"] == failed["last_error"]
+
+
+def test_cancel_a_slow_run(openai: OpenAI) -> None:
+    run = start(openai, "slow seconds=30")
+    began = time.monotonic()
+    openai.wait(run, until=["in_progress"])
+    cancelling = openai.ok("POST", openai.run_path(run) + "/cancel")
+    assert cancelling["status"] in ("cancelling", "cancelled")
+    cancelled = openai.wait(run)
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["cancelled_at"] is not None
+    assert time.monotonic() - began < 5
+    again = openai.client.post(openai.run_path(run) + "/cancel")
+    assert "cancelled" in openai.error(again, 400)["message"]
+    # the thread is free for the next run
+    assistant = openai.assistant("echo")
+    follow = openai.ok(
+        "POST", f"/threads/{run['thread_id']}/runs", {"assistant_id": assistant["id"]}
+    )
+    assert openai.wait(follow)["status"] == "completed"
+
+
+def test_incomplete_run(openai: OpenAI) -> None:
+    run = openai.wait(start(openai, "incomplete chunks=4"))
+    assert run["status"] == "incomplete"
+    assert run["incomplete_details"] == {"reason": "max_completion_tokens"}
+    message = answer(openai, run["thread_id"])
+    assert message["status"] == "incomplete"
+    text = message["content"][0]["text"]["value"]
+    assert text
+    assert TEXT.startswith(text)
+    assert len(text) < len(TEXT)
+
+
+def test_expire_without_outputs(openai: OpenAI) -> None:
+    run = start(openai, "expire seconds=0.1")
+    waiting = openai.wait(run, until=["requires_action", "expired"])
+    expired = openai.wait(run)
+    assert expired["status"] == "expired"
+    assert expired["required_action"] is None
+    if waiting["status"] == "requires_action":
+        late = openai.client.post(
+            openai.run_path(run) + "/submit_tool_outputs", json=openai.outputs(waiting)
+        )
+        openai.error(late, 400)
+
+
+# --------------------------------------------------------------------------- lists and updates
+
+
+def test_run_list_paging(openai: OpenAI) -> None:
+    assistant = openai.assistant("echo chunks=1")
+    thread = openai.thread(TEXT)
+    path = f"/threads/{thread['id']}/runs"
+    ids = []
+    for _ in range(5):
+        run = openai.ok("POST", path, {"assistant_id": assistant["id"]})
+        openai.wait(run)
+        ids.append(run["id"])
+
+    def page(**query: Any) -> tuple[list[str], bool, Json]:
+        body = openai.ok("GET", path, **query)
+        assert body["object"] == "list"
+        got = [r["id"] for r in body["data"]]
+        assert (body["first_id"], body["last_id"]) == ((got[0], got[-1]) if got else (None, None))
+        return got, body["has_more"], body
+
+    assert page()[:2] == (ids[::-1], False)
+    assert page(limit=2, order="asc")[:2] == (ids[0:2], True)
+    assert page(limit=2, order="asc", after=ids[1])[:2] == (ids[2:4], True)
+    assert page(limit=2, order="asc", after=ids[3])[:2] == (ids[4:], False)
+    assert page(limit=2, order="desc")[:2] == (ids[:2:-1], True)
+    assert page(limit=2, order="desc", after=ids[3])[:2] == ([ids[2], ids[1]], True)
+    assert page(limit=2, order="asc", before=ids[4])[:2] == (ids[2:4], True)
+    assert page(order="asc", after=ids[0], before=ids[4])[:2] == (ids[1:4], False)
+    assert page(limit=100, order="asc", after=ids[4])[:2] == ([], False)
+    for query, param in [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "two"}, "limit"),
+        ({"order": "sideways"}, "order"),
+        ({"after": "run_nope"}, "after"),
+        ({"before": "run_nope"}, "before"),
+    ]:
+        error = openai.error(openai.client.get(path, params=query), 400)
+        assert error["param"] == param
+    openai.healthy()
+
+
+def test_modify_run_metadata(openai: OpenAI) -> None:
+    run = openai.wait(start(openai, "echo", metadata={"a": "1"}))
+    assert run["metadata"] == {"a": "1"}
+    changed = openai.ok("POST", openai.run_path(run), {"metadata": {"b": "2", "c": "3"}})
+    assert changed["metadata"] == {"b": "2", "c": "3"}
+    assert openai.ok("GET", openai.run_path(run))["metadata"] == {"b": "2", "c": "3"}
+    too_many = {f"k{i}": "v" for i in range(17)}
+    error = openai.error(openai.client.post(openai.run_path(run), json={"metadata": too_many}), 400)
+    assert error["param"] == "metadata"
+    assert openai.ok("GET", openai.run_path(run))["metadata"] == {"b": "2", "c": "3"}
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_unknown_ids_are_404_and_wrong_methods_405(openai: OpenAI) -> None:
+    thread = openai.thread()
+    for path in [
+        "/threads/thread_nope",
+        f"/threads/{thread['id']}/runs/run_nope",
+        f"/threads/{thread['id']}/messages/msg_nope",
+        "/assistants/asst_nope",
+        "/no/such/path",
+    ]:
+        response = openai.client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["type"] == "invalid_request_error"
+    missing = openai.client.post(f"/threads/{thread['id']}/runs", json={"assistant_id": "asst_x"})
+    assert "asst_x" in openai.error(missing, 404)["message"]
+    wrong = openai.client.put(f"/threads/{thread['id']}")
+    assert wrong.status_code == 405
+    assert set(wrong.headers["allow"].split(", ")) == {"GET", "DELETE"}
+    openai.healthy()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b'{"a": NaN}', b"[1, 2]", b'"text"', b"\xff\xfe", b'{"a": 1} trailing'],
+)
+def test_invalid_json_is_400(openai: OpenAI, raw: bytes) -> None:
+    response = openai.client.post(
+        "/threads", content=raw, headers={"content-type": "application/json"}
+    )
+    error = openai.error(response, 400)
+    assert error["param"] is None
+    openai.healthy()
+
+
+def test_unknown_fields_are_refused_naming_them(openai: OpenAI, emulator: Emulator) -> None:
+    """Request models forbid extra fields (the spec's additionalProperties: false)."""
+    assistant = openai.assistant("echo")
+    thread = openai.thread()
+    runs = len(emulator.openai_store.runs)
+    cases: list[tuple[str, Json, str]] = [
+        (f"/threads/{thread['id']}/runs", {"assistant_id": assistant["id"], "bogus": 1}, "bogus"),
+        ("/assistants", {"model": "gpt-4o", "colour": "red"}, "colour"),
+        (
+            "/threads",
+            {"messages": [{"role": "user", "content": "x", "mood": 1}]},
+            "messages[0].mood",
+        ),
+        (
+            "/threads/runs",
+            {"assistant_id": assistant["id"], "thread": {"extra": True}},
+            "thread.extra",
+        ),
+    ]
+    for path, body, param in cases:
+        error = openai.error(openai.client.post(path, json=body), 400)
+        assert error["param"] == param
+        assert param.rsplit(".", 1)[-1].split("[")[0] in error["message"]
+    assert len(emulator.openai_store.runs) == runs
+    openai.healthy()
+
+
+def test_oversized_bodies_are_413(start_emulator: Callable[..., Emulator]) -> None:
+    emu = start_emulator(max_body_size=1000)
+    with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as client:
+        openai = OpenAI(client)
+        openai.healthy()
+        big = {"messages": [{"role": "user", "content": "x" * 2000}]}
+        response = client.post("/threads", json=big)
+        assert response.status_code == 413
+        assert "1000" in response.json()["error"]["message"]
+        openai.healthy()
+
+        def chunks() -> Iterator[bytes]:
+            yield b'{"messages": [{"role": "user", "content": "'
+            for _ in range(20):
+                yield b"y" * 100
+            yield b'"}]}'
+
+        response = client.post("/threads", content=chunks())  # chunked, no content-length
+        assert response.status_code == 413
+        openai.healthy()
+    assert len(emu.openai_store.threads) == 3  # the three healthy() threads
+
+
+KEY = "sekret-key-0123456789"
+
+
+def test_api_key_is_required_and_never_echoed(start_emulator: Callable[..., Emulator]) -> None:
+    emu = start_emulator(api_key=KEY)
+    with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as client:
+        good = OpenAI(client)
+        client.headers["authorization"] = f"Bearer {KEY}"
+        for headers in [
+            {},
+            {"authorization": "Bearer sekret-wrong"},
+            {"authorization": f"Bearer {KEY}x"},
+            {"authorization": f"Api-Key {KEY}"},
+            {"authorization": KEY},
+            {"x-api-key": KEY},
+        ]:
+            with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as bare:
+                response = bare.post("/threads", json={}, headers=headers)
+            assert response.status_code == 401, headers
+            assert response.json()["error"]["code"] == "invalid_api_key"
+            assert "sekret" not in response.text
+            assert all("sekret" not in value for value in response.headers.values())
+            good.healthy()
+        assert len(emu.openai_store.threads) == 6  # only the healthy() threads
+        run = start(good, "echo")
+        assert good.wait(run)["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32)) + b"\r\n\r\n",
+        b"HELLO\r\n\r\n",
+        b"GET /v1/assistants HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"GET /v1/assistants HTTP/1.1\r\nbad header line\r\n\r\n",
+        b"POST /v1/threads HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+        b"GET /v1/assistants HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n",
+        b"\x00" * 70000,
+    ],
+)
+def test_garbage_that_is_not_http_is_refused(
+    emulator: Emulator, openai: OpenAI, garbage: bytes
+) -> None:
+    answer = raw_exchange(emulator.host, emulator.http_port, garbage)
+    if answer:
+        status_line = answer.split(b"\r\n", 1)[0]
+        assert status_line.startswith(b"HTTP/1.1 4"), status_line
+        assert b" 500 " not in status_line
+        body = answer.split(b"\r\n\r\n", 1)[1]
+        assert json.loads(body)["error"]["type"] == "invalid_request_error"
+    openai.healthy()
+
+
+def test_keep_alive_connection_serves_many_requests(emulator: Emulator) -> None:
+    request = b"GET /v1/assistants?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+    last = b"GET /v1/assistants?limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = raw_exchange(emulator.host, emulator.http_port, request * 3 + last)
+    assert answer.count(b"HTTP/1.1 200 ") == 4
+
+
+def test_stopping_with_an_idle_keep_alive_connection_logs_no_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    emu = Emulator().start_in_thread()
+    with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as client:
+        OpenAI(client).healthy()  # leaves the connection open (keep-alive)
+        with caplog.at_level(logging.ERROR):
+            stop(emu)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
