@@ -17,6 +17,7 @@ import grpclib.server
 
 from ._http import EventStream, Handler, HttpServer, Request, Response
 from ._openai import OpenAIApp
+from ._openai_requests import error_body
 from ._state import Store
 from ._yandex import CheckedCodec, require_key, services
 
@@ -25,12 +26,6 @@ __all__ = ["Emulator"]
 log = logging.getLogger("runbind.emulator")
 
 _STOP_TIMEOUT = 10.0
-
-
-def _error_body(status: int, message: str) -> bytes:
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    error = {"message": message, "type": kind, "param": None, "code": None}
-    return json.dumps({"error": error}).encode()
 
 
 def _with_key(handler: Handler, api_key: str) -> Handler:
@@ -141,7 +136,7 @@ class Emulator:
         app: Handler = OpenAIApp(self.openai_store, self._tasks)
         if self._api_key:
             app = _with_key(app, self._api_key)
-        http = HttpServer(app, max_body=self._max_body_size, error_body=_error_body)
+        http = HttpServer(app, max_body=self._max_body_size, error_body=error_body)
         self.http_port = await http.start(self.host, self.http_port)
         self._http = http
 

@@ -1,0 +1,280 @@
+"""OpenAI request checks: JSON bodies validated by the generated request models, metadata, tools,
+content and list paging. Bad input raises :class:`ApiError`, answered with the spec's error object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from runbind_generated.openai import (
+    AssistantToolsCode,
+    AssistantToolsFileSearch,
+    AssistantToolsFunction,
+    ErrorResponse,
+    MessageContentImageFileObject,
+    MessageContentImageUrlObject,
+    MessageRequestContentTextObject,
+)
+
+from ._http import Response
+from ._openai_objects import Json, dump, plain, text_part
+from ._script import Script, script_for
+from ._state import FunctionSpec
+
+__all__ = [
+    "ApiError",
+    "bad",
+    "check_metadata",
+    "check_tools",
+    "content",
+    "error_body",
+    "functions",
+    "list_response",
+    "missing",
+    "page",
+    "parse",
+    "script",
+]
+
+_M = TypeVar("_M", bound=BaseModel)
+_T = TypeVar("_T")
+
+_DEFAULT_LIMIT = 20
+_MAX_LIMIT = 100
+_MAX_DEPTH = 64
+_MAX_METADATA = 16
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """A 4xx answer: the spec's error object."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        param: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.param = param
+        self.headers = headers
+
+    def response(self) -> Response:
+        body = error_body(self.status, self.message, self.param)
+        return Response(self.status, body, (("content-type", "application/json"), *self.headers))
+
+
+def error_body(status: int, message: str, param: str | None = None) -> bytes:
+    """The JSON bytes of an OpenAI error object (also for the HTTP server's own errors)."""
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    error = {"message": message, "type": kind, "param": param, "code": None}
+    data = ErrorResponse.model_validate({"error": error}).model_dump(mode="json")
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def bad(message: str, param: str | None = None) -> NoReturn:
+    raise ApiError(400, message, param)
+
+
+def missing(kind: str, ident: str) -> NoReturn:
+    raise ApiError(404, f"No {kind} found with id '{ident}'.")
+
+
+# --- request bodies -------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _json_object(raw: bytes) -> Json:
+    try:
+        value = json.loads(raw or b"{}", parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        bad(
+            "We could not parse the JSON body of your request. The API expects a JSON payload, "
+            "but what was sent was not valid JSON."
+        )
+    if not isinstance(value, dict):
+        bad("The request body must be a JSON object.")
+    if _too_deep(value):
+        bad(f"The request body is nested deeper than {_MAX_DEPTH} levels.")
+    return value
+
+
+def _param(loc: Sequence[int | str], value: Any, *, name_last: bool) -> str | None:
+    """The input path of a Pydantic error location (union member labels are skipped)."""
+    path = ""
+    current = value
+    for position, step in enumerate(loc):
+        in_dict = isinstance(current, dict) and isinstance(step, str) and step in current
+        in_list = isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current)
+        if in_dict or in_list:
+            current = current[step]
+        elif not (name_last and position == len(loc) - 1):
+            continue
+        path += f"[{step}]" if isinstance(step, int) else f".{step}" if path else step
+    return path or None
+
+
+def _invalid(exc: ValidationError, value: Any) -> ApiError:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    kind = first["type"]
+    param = _param(first["loc"], value, name_last=kind in ("missing", "extra_forbidden"))
+    if kind == "missing":
+        message = f"Missing required parameter: '{param}'."
+    elif kind == "extra_forbidden":
+        message = f"Unrecognized request argument supplied: {param}"
+    else:
+        message = f"Invalid value for '{param}': {first['msg']}."
+    return ApiError(400, message, param)
+
+
+def parse(cls: type[_M], raw: bytes) -> _M:
+    value = _json_object(raw)
+    try:
+        return cls.model_validate(value)
+    except ValidationError as exc:
+        raise _invalid(exc, value) from None
+
+
+def check_metadata(metadata: Mapping[str, str] | None, param: str) -> dict[str, str]:
+    if metadata is None:
+        return {}
+    if len(metadata) > _MAX_METADATA:
+        bad(f"Invalid '{param}': at most {_MAX_METADATA} key-value pairs are allowed.", param)
+    for key, value in metadata.items():
+        if len(key) > 64 or len(value) > 512:
+            bad(f"Invalid '{param}': keys are at most 64 and values 512 characters.", param)
+    return dict(metadata)
+
+
+def check_tools(tools: Sequence[Any] | None, param: str) -> None:
+    known = (AssistantToolsFunction, AssistantToolsCode, AssistantToolsFileSearch)
+    for index, tool in enumerate(tools or ()):
+        if not isinstance(tool, known):
+            bad(
+                f"Invalid value: '{getattr(tool, 'type', None)}'. Supported values are: "
+                "'code_interpreter', 'file_search' and 'function'.",
+                f"{param}[{index}].type",
+            )
+
+
+def script(metadata: Mapping[str, str] | None, instructions: str | None) -> Script:
+    try:
+        return script_for(metadata or {}, instructions)
+    except ValueError as exc:
+        param = "metadata.emulator" if metadata and "emulator" in metadata else "instructions"
+        bad(str(exc), param)
+
+
+def functions(tools: Sequence[Any]) -> list[FunctionSpec]:
+    return [
+        FunctionSpec(
+            t.function.name,
+            t.function.description or "",
+            plain(t.function.parameters) or {},
+        )
+        for t in tools
+        if isinstance(t, AssistantToolsFunction)
+    ]
+
+
+def content(content: str | list[Any], param: str) -> tuple[str, list[Json] | None]:
+    """The text of a message's content, and its parts when it came as a list."""
+    if isinstance(content, str):
+        return content, None
+    if not content:
+        bad(f"Invalid '{param}': expected at least one content part.", param)
+    texts: list[str] = []
+    parts: list[Json] = []
+    for index, part in enumerate(content):
+        if isinstance(part, MessageRequestContentTextObject):
+            texts.append(part.text)
+            parts.append(text_part(part.text))
+        elif isinstance(part, MessageContentImageFileObject | MessageContentImageUrlObject):
+            parts.append(plain(part))
+        else:
+            bad(
+                f"Invalid value: '{getattr(part, 'type', None)}'. Supported values are: "
+                "'text', 'image_file' and 'image_url'.",
+                f"{param}[{index}].type",
+            )
+    return "\n".join(texts), parts
+
+
+# --- paging -----------------------------------------------------------------------------------
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return _DEFAULT_LIMIT
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= _MAX_LIMIT:
+        bad(
+            f"Invalid 'limit': expected an integer between 1 and {_MAX_LIMIT}, got '{raw}'.",
+            "limit",
+        )
+    return int(raw)
+
+
+def _cursor(ids: list[str], query: Mapping[str, str], name: str) -> int | None:
+    value = query.get(name)
+    if value is None:
+        return None
+    if value not in ids:
+        bad(f"Invalid '{name}': no object with id '{value}' in this list.", name)
+    return ids.index(value)
+
+
+def page(
+    items: Sequence[_T], query: Mapping[str, str], ident: Callable[[_T], str]
+) -> tuple[list[_T], bool]:
+    """One page of ``items`` (oldest first) by OpenAI's cursor rules; and whether more follow."""
+    limit = _limit(query.get("limit"))
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        bad(f"Invalid 'order': expected 'asc' or 'desc', got '{order}'.", "order")
+    ordered = list(items) if order == "asc" else list(reversed(items))
+    ids = [ident(item) for item in ordered]
+    after = _cursor(ids, query, "after")
+    before = _cursor(ids, query, "before")
+    window = ordered[(after + 1 if after is not None else 0) : before]
+    if before is not None and after is None:
+        return window[-limit:], len(window) > limit
+    return window[:limit], len(window) > limit
+
+
+def list_response(cls: type[BaseModel], data: list[Json], has_more: bool) -> Response:
+    """A list response (``first_id``/``last_id`` are null on an empty page, as OpenAI sends)."""
+    body: Json = {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }
+    if data:
+        body = dump(cls, body)
+    return Response.json(200, body)
