@@ -76,6 +76,33 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs, env=ENV)
 
 
+BUF_VERSION = "1.75.0"
+
+
+@nox.session
+def bump(session: nox.Session) -> None:
+    """Move one upstream to a commit: relock, regenerate, write the change report and CHANGELOG.
+
+    ``nox -s bump -- cloudapi <commit> [YYYY-MM-DD]``; buf (from the npm registry, pinned) adds
+    its protobuf breaking rules to the report.
+    """
+    _install(session, "codegen")
+    tools = Path(session.virtualenv.location) / "buf"
+    buf = tools / "node_modules" / ".bin" / "buf"
+    if not buf.is_file():
+        session.run(
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(tools),
+            f"@bufbuild/buf@{BUF_VERSION}",
+            external=True,
+        )
+    session.run("python", "-m", "codegen", "bump", *session.posargs, "--buf", str(buf), env=ENV)
+
+
 @nox.session
 def demo(session: nox.Session) -> None:
     """The main job: generate (a no-op when current), then one run per provider on the emulator."""

@@ -36,6 +36,22 @@ def _relock(name: str, commit: str, committed: str) -> int:
     return 0
 
 
+def _bump(name: str, commit: str, committed: str | None, buf: str | None) -> int:
+    from codegen import bump  # noqa: PLC0415
+
+    try:
+        result = bump.bump(name, commit, committed, buf=buf)
+    except CodegenError as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
+        return 1
+    breaking = sum(c.breaking for c in result.all_changes)
+    print(
+        f"bump: {name} -> {commit[:12]}: {len(result.all_changes)} changes, {breaking} breaking, "
+        f"implies {result.bump.upper()}; report in specs/changes/{name}/"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one pipeline step."""
     parser = argparse.ArgumentParser(prog="python -m codegen")
@@ -48,7 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("source", help="source name in specs/lock.toml, e.g. cloudapi")
     rel.add_argument("commit", help="full 40-hex commit id")
     rel.add_argument("committed", help="commit date, YYYY-MM-DD")
+    bmp = sub.add_parser("bump", help="move one source to a commit and write its change report")
+    bmp.add_argument("source", help="source name in specs/lock.toml, e.g. cloudapi")
+    bmp.add_argument("commit", help="full 40-hex commit id")
+    bmp.add_argument("committed", nargs="?", help="commit date (default: from the mirror index)")
+    bmp.add_argument("--buf", help="buf binary for protobuf rules (default: $RUNBIND_BUF)")
+    sub.add_parser("baseline", help="record the current surface and version as released")
     args = parser.parse_args(argv)
+    if args.command == "bump":
+        return _bump(args.source, args.commit, args.committed, args.buf)
+    if args.command == "baseline":
+        from codegen import breaks  # noqa: PLC0415
+
+        print(f"baseline: recorded the surface of release {breaks.baseline()}")
+        return 0
     if args.command == "relock":
         return _relock(args.source, args.commit, args.committed)
     if args.command == "sync":

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen import headers
+from codegen import breaks, headers
 from codegen.errors import CodegenError, GenerationError
 from codegen.lock import LOCK_PATH, PROJECT_ROOT, Lock, Source, load
 from codegen.sync import UPSTREAM_DIR, sync
@@ -307,11 +307,13 @@ def check(
     generated_dir: Path = GENERATED_DIR,
     surface_dir: Path = SURFACE_DIR,
     upstream_dir: Path = UPSTREAM_DIR,
+    root: Path = PROJECT_ROOT,
 ) -> list[str]:
     """Regenerate twice into temp folders; return the problems found (empty when clean).
 
     Proves determinism (both builds byte-equal), that the committed surface index matches,
-    and, when ``generated/`` exists, that it equals a fresh build.
+    that ``generated/`` (when present) equals a fresh build, and that every breaking change
+    since the released baseline is accepted or covered by a MAJOR bump (:mod:`codegen.breaks`).
     """
     _pin_environment()
     lock = load()
@@ -333,6 +335,7 @@ def check(
         current = generated_dir / PACKAGE
         if current.is_dir() and tree_digest(current) != digest:
             problems.append("check: generated/ differs from a fresh build; run `nox -s generate`")
+    problems.extend(breaks.problems(root))
     return problems
 
 

@@ -186,6 +186,11 @@ def _condense(stderr: str, spec_root: Path) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+def descriptor_set(spec_root: Path, roots: Sequence[str], out: Path) -> None:
+    """Write the FileDescriptorSet of ``roots`` and their imports to ``out`` (for buf)."""
+    _run_protoc(spec_root, roots, ["--include_imports", f"--descriptor_set_out={out}"])
+
+
 def generate(spec_root: Path, roots: Sequence[str], dest: Path, *, source_label: str) -> None:
     """Generate the betterproto2 package for ``roots`` into ``dest`` (absent or empty)."""
     if dest.exists() and any(dest.iterdir()):

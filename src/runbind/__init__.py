@@ -7,6 +7,8 @@ objects (package ``runbind_generated``) stay reachable as ``.raw``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     ApiError,
     DecodeError,
@@ -42,6 +44,22 @@ from ._tool_results import to_openai_tool_outputs, to_yandex_tool_results
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:
+    __provenance__: dict[str, Any]
+
+
+def __getattr__(name: str) -> object:
+    """``__provenance__``: this version and the upstream commits its bindings were generated from.
+
+    Read lazily so that ``import runbind`` does not load the generated package.
+    """
+    if name == "__provenance__":
+        from runbind_generated import __provenance__ as upstream  # noqa: PLC0415
+
+        return {"version": __version__, "upstream": upstream}
+    raise AttributeError(f"module 'runbind' has no attribute {name!r}")
+
+
 __all__ = [
     "RUN_STATUS_TRAITS",
     "STREAM_EVENT_TRAITS",
@@ -70,6 +88,7 @@ __all__ = [
     "ToolCall",
     "UnsupportedOperationError",
     "Usage",
+    "__provenance__",
     "__version__",
     "to_openai_tool_outputs",
     "to_yandex_tool_results",

@@ -37,10 +37,10 @@ def test_all_names_exist_and_nothing_public_is_missing() -> None:
         for name, value in vars(runbind).items()
         if not name.startswith("_") and not inspect.ismodule(value) and name != "annotations"
     }
-    assert public == set(runbind.__all__) - {"__version__"}
+    assert public == set(runbind.__all__) - {"__version__", "__provenance__"}
 
 
-@pytest.mark.parametrize("name", [n for n in runbind.__all__ if n != "__version__"])
+@pytest.mark.parametrize("name", [n for n in runbind.__all__ if not n.startswith("__")])
 def test_every_public_name_is_documented(name: str) -> None:
     value = getattr(runbind, name)
     if inspect.isclass(value) or inspect.isfunction(value):
@@ -86,3 +86,16 @@ def test_import_runbind_does_not_load_the_generated_code() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_provenance_names_the_locked_upstream_commits() -> None:
+    from codegen import lock  # noqa: PLC0415
+
+    locked = lock.load()
+    provenance = runbind.__provenance__
+    assert provenance["version"] == runbind.__version__
+    assert set(provenance["upstream"]) == set(locked.sources)
+    for name, source in locked.sources.items():
+        entry = provenance["upstream"][name]
+        assert (entry["commit"], entry["committed"]) == (source.commit, source.committed)
+        assert entry["repository"] == source.repository
