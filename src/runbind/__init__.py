@@ -7,7 +7,7 @@ objects (package ``runbind_generated``) stay reachable as ``.raw``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from ._errors import (
     ApiError,
@@ -44,8 +44,8 @@ from ._tool_results import to_openai_tool_outputs, to_yandex_tool_results
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
-    __provenance__: dict[str, Any]
+if _typing.TYPE_CHECKING:
+    __provenance__: dict[str, _typing.Any]
 
 
 def __getattr__(name: str) -> object:
