@@ -73,10 +73,20 @@ def tests(session: nox.Session) -> None:
     """Lint and typecheck first (required sessions), then generate and run pytest."""
     _install(session, "dev")
     _generate(session)
-    session.run("pytest", *session.posargs, env=ENV)
+    session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
 
 
 BUF_VERSION = "1.75.0"
+
+
+def _buf(session: nox.Session) -> str:
+    """The pinned buf binary (npm package @bufbuild/buf), installed into this session's venv."""
+    tools = Path(session.virtualenv.location) / "buf"
+    buf = tools / "node_modules" / ".bin" / "buf"
+    if not buf.is_file():
+        npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tools)]
+        session.run(*npm, f"@bufbuild/buf@{BUF_VERSION}", external=True)
+    return str(buf)
 
 
 @nox.session
@@ -87,20 +97,8 @@ def bump(session: nox.Session) -> None:
     its protobuf breaking rules to the report.
     """
     _install(session, "codegen")
-    tools = Path(session.virtualenv.location) / "buf"
-    buf = tools / "node_modules" / ".bin" / "buf"
-    if not buf.is_file():
-        session.run(
-            "npm",
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--prefix",
-            str(tools),
-            f"@bufbuild/buf@{BUF_VERSION}",
-            external=True,
-        )
-    session.run("python", "-m", "codegen", "bump", *session.posargs, "--buf", str(buf), env=ENV)
+    buf = _buf(session)
+    session.run("python", "-m", "codegen", "bump", *session.posargs, "--buf", buf, env=ENV)
 
 
 @nox.session
