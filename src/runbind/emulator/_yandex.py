@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import hmac
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import grpclib.const
 import grpclib.events
@@ -55,6 +55,7 @@ _RUN_STATUS = {
     RunStatus.EXPIRED: runs.RunStateRunStatus.FAILED,
     RunStatus.CANCELLED: runs.RunStateRunStatus.FAILED,
 }
+_Owned = TypeVar("_Owned", Assistant, Thread, CoreRun)
 _DEFAULT_PAGE = 50
 _MAX_PAGE = 1000
 
@@ -317,6 +318,10 @@ class _Services:
         self.folders: dict[str, str] = {}  # thread or assistant id -> folder id
         self.renderer = YandexRenderer()
 
+    def in_folder(self, items: Sequence[_Owned], folder_id: str) -> list[_Owned]:
+        """``items`` that belong to ``folder_id`` (all of them when it is empty)."""
+        return [i for i in items if not folder_id or self.folders.get(i.id) == folder_id]
+
     def thread(self, thread_id: str, field: str = "thread_id") -> Thread:
         thread = self.store.threads.get(_required(thread_id, field))
         if thread is None:
@@ -434,11 +439,7 @@ class RunService(runs.RunServiceBase):
 
     async def list(self, message: runs.ListRunsRequest) -> runs.ListRunsResponse:
         """Runs of a folder (all runs when no folder is given), oldest first, paged."""
-        items = [
-            r
-            for r in self.s.store.runs.values()
-            if not message.folder_id or self.s.folders.get(r.id) == message.folder_id
-        ]
+        items = self.s.in_folder(self.s.store.runs.values(), message.folder_id)
         page, token = _page(items, message.page_size, message.page_token)
         return runs.ListRunsResponse(runs=[_run(r) for r in page], next_page_token=token)
 
@@ -524,11 +525,7 @@ class ThreadService(threads.ThreadServiceBase):
 
     async def list(self, message: threads.ListThreadsRequest) -> threads.ListThreadsResponse:
         """Threads of a folder, paged."""
-        items = [
-            t
-            for t in self.s.store.threads.values()
-            if not message.folder_id or self.s.folders.get(t.id) == message.folder_id
-        ]
+        items = self.s.in_folder(self.s.store.threads.values(), message.folder_id)
         page, token = _page(items, message.page_size, message.page_token)
         return threads.ListThreadsResponse(
             threads=[_thread(t, self.s.folders.get(t.id, "")) for t in page],
@@ -613,11 +610,7 @@ class AssistantService(v1.AssistantServiceBase):
 
     async def list(self, message: v1.ListAssistantsRequest) -> v1.ListAssistantsResponse:
         """Assistants of a folder, paged."""
-        items = [
-            a
-            for a in self.s.store.assistants.values()
-            if not message.folder_id or self.s.folders.get(a.id) == message.folder_id
-        ]
+        items = self.s.in_folder(self.s.store.assistants.values(), message.folder_id)
         page, token = _page(items, message.page_size, message.page_token)
         return v1.ListAssistantsResponse(
             assistants=[_assistant(a) for a in page], next_page_token=token
