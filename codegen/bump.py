@@ -155,6 +155,7 @@ def bump(
             surface_dir=surface_dir,
             upstream_dir=upstream,
             lock_path=lock_path,
+            root=root,
         )
         new = new_lock.source(name)
         result = report.Report(

@@ -78,17 +78,19 @@ def check_tools(lock: Lock) -> None:
             )
 
 
-def _input_files() -> list[Path]:
-    files = [LOCK_PATH, *(PROJECT_ROOT / rel for rel in EXTRA_INPUTS)]
+def _input_files(root: Path, lock_path: Path) -> list[Path]:
+    files = [lock_path, *(root / rel for rel in EXTRA_INPUTS)]
     files += sorted((PROJECT_ROOT / "codegen").rglob("*.py"))
     return [f for f in files if f.is_file() and "__pycache__" not in f.parts]
 
 
-def fingerprint(lock: Lock) -> str:
-    """Hash of everything that determines the output."""
+def fingerprint(lock: Lock, root: Path = PROJECT_ROOT, lock_path: Path = LOCK_PATH) -> str:
+    """Hash of everything that determines the output (project files read under ``root``)."""
     digest = hashlib.sha256()
-    for path in _input_files():
-        digest.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0")
+    for path in _input_files(root, lock_path):
+        base = root if path.is_relative_to(root) else PROJECT_ROOT  # codegen/ is always ours
+        label = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
+        digest.update(label.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     for name, version in sorted(lock.tools.items()):
         digest.update(f"{name}=={version}\0".encode())
@@ -189,10 +191,10 @@ class Build:
         return self.parent / PACKAGE
 
 
-Generator = Callable[[Source, Path, Path], list[str]]
+Generator = Callable[[Source, Path, Path, Path], list[str]]
 
 
-def _proto(source: Source, spec_dir: Path, dest: Path) -> list[str]:
+def _proto(source: Source, spec_dir: Path, dest: Path, root: Path) -> list[str]:
     from codegen import protos  # noqa: PLC0415 - keeps the no-op path free of generator imports
 
     roots = protos.proto_files(spec_dir, source.include)
@@ -200,12 +202,16 @@ def _proto(source: Source, spec_dir: Path, dest: Path) -> list[str]:
     return protos.surface(spec_dir, roots)
 
 
-def _openapi(source: Source, spec_dir: Path, dest: Path) -> list[str]:
+def _openapi(source: Source, spec_dir: Path, dest: Path, root: Path) -> list[str]:
     from codegen import openapi  # noqa: PLC0415 - keeps the no-op path free of generator imports
 
     spec_file = spec_dir / source.include[0]
-    openapi.generate(spec_file, dest, source_label=source.label)
-    return openapi.surface(spec_file)
+    files = {
+        "overlay_file": root / "specs" / openapi.OVERLAY_FILE.name,
+        "names_file": root / "specs" / openapi.NAMES_FILE.name,
+    }
+    openapi.generate(spec_file, dest, source_label=source.label, **files)
+    return openapi.surface(spec_file, **files)
 
 
 # Which generator builds which source, and where its package goes.
@@ -220,7 +226,9 @@ def _surface_text(source: Source, lines: list[str]) -> str:
     return "\n".join([title, *lines]) + "\n"
 
 
-def build(lock: Lock, spec_dirs: Mapping[str, Path], parent: Path) -> Build:
+def build(
+    lock: Lock, spec_dirs: Mapping[str, Path], parent: Path, root: Path = PROJECT_ROOT
+) -> Build:
     """Generate, format and import-check the whole package under ``parent``."""
     package = parent / PACKAGE
     package.mkdir(parents=True)
@@ -234,7 +242,7 @@ def build(lock: Lock, spec_dirs: Mapping[str, Path], parent: Path) -> Build:
             raise GenerationError(
                 f"generate: {name}: unknown source kind {source.kind!r}"
             ) from None
-        lines = generator(source, spec_dirs[name], package / subpackage)
+        lines = generator(source, spec_dirs[name], package / subpackage, root)
         surfaces[name] = _surface_text(source, lines)
     _format(package)
     _import_check(parent)
@@ -265,13 +273,17 @@ def generate(
     surface_dir: Path = SURFACE_DIR,
     upstream_dir: Path = UPSTREAM_DIR,
     lock_path: Path = LOCK_PATH,
+    root: Path = PROJECT_ROOT,
 ) -> Result:
-    """Regenerate ``generated/`` from the lock unless its inputs are unchanged."""
+    """Regenerate ``generated/`` from the lock unless its inputs are unchanged.
+
+    ``root`` is the project whose overlay and naming map apply (a scratch copy in tests).
+    """
     started = time.perf_counter()
     _pin_environment()
     lock = load(lock_path)
     check_tools(lock)
-    inputs = fingerprint(lock)
+    inputs = fingerprint(lock, root, lock_path)
     target = generated_dir / PACKAGE
     stamp = _read_stamp(generated_dir)
     if (
@@ -285,7 +297,7 @@ def generate(
     generated_dir.mkdir(parents=True, exist_ok=True)
     parent = Path(tempfile.mkdtemp(prefix=".build-", dir=generated_dir))
     try:
-        result = build(lock, spec_dirs, parent)
+        result = build(lock, spec_dirs, parent, root)
         counts = {sub: _count(result.package / sub) for sub, _ in GENERATORS.values()}
         (generated_dir / STAMP_NAME).unlink(missing_ok=True)
         _swap(result, generated_dir)
@@ -321,8 +333,8 @@ def check(
     spec_dirs = sync(lock, upstream_dir)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="runbind-check-") as tmp:
-        first = build(lock, spec_dirs, Path(tmp) / "a")
-        second = build(lock, spec_dirs, Path(tmp) / "b")
+        first = build(lock, spec_dirs, Path(tmp) / "a", root)
+        second = build(lock, spec_dirs, Path(tmp) / "b", root)
         digest = tree_digest(first.package)
         if digest != tree_digest(second.package):
             problems.append("check: two builds from the same inputs differ (non-deterministic)")

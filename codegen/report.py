@@ -36,7 +36,9 @@ class Change:
     def line(self) -> str:
         """One Markdown list line."""
         mark = "**BREAKING** " if self.breaking else ""
-        detail = f" ({self.detail})" if self.detail else ""
+        detail = ""
+        if self.detail:
+            detail = f" {self.detail}" if self.detail.startswith("(") else f" ({self.detail})"
         return f"- {mark}{self.what}: `{self.subject}`{detail}"
 
 
@@ -166,8 +168,12 @@ _REQUIRED_FLAG = "required"
 
 
 def _field_parts(value: str) -> dict[str, str]:
-    number, card, type_, *rest = value.split(" ")
-    oneof = rest[1] if len(rest) >= 2 and rest[0] == "oneof" else ""
+    words = value.split(" ")
+    number, card, rest = words[0], words[1] if len(words) > 1 else "", words[2:]
+    if card.startswith("map<"):  # "6 map<string,string>": the map is both kind and type
+        card, rest = "map", [card, *rest]
+    type_ = rest[0] if rest else ""
+    oneof = rest[2] if len(rest) >= 3 and rest[1] == "oneof" else ""
     return {"number": number, "cardinality": card, "type": type_, "oneof": oneof}
 
 

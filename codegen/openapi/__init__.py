@@ -118,11 +118,18 @@ def prepare(
     return sliced, shape(normalise_nullable(sliced), load_names(names_file))
 
 
-def generate(spec_file: Path, dest: Path, *, source_label: str) -> None:
+def generate(
+    spec_file: Path,
+    dest: Path,
+    *,
+    source_label: str,
+    overlay_file: Path = OVERLAY_FILE,
+    names_file: Path = NAMES_FILE,
+) -> None:
     """Generate the ``runbind_generated.openai`` package from ``spec_file`` into ``dest``."""
     if dest.exists() and any(dest.iterdir()):
         raise GenerationError(f"openapi: destination {dest.name}/ is not empty")
-    sliced, shaped = prepare(spec_file)
+    sliced, shaped = prepare(spec_file, overlay_file=overlay_file, names_file=names_file)
     models = postprocess(run_dmcg(shaped.doc), shaped)
     header = python_header(_source(source_label))
     dest.mkdir(parents=True, exist_ok=True)
@@ -134,7 +141,9 @@ def generate(spec_file: Path, dest: Path, *, source_label: str) -> None:
     for name, text in files.items():
         (dest / name).write_text(header + "\n" + text, encoding="utf-8", newline="\n")
     _tidy_imports(sorted(dest.glob("*.py")))
-    _SURFACE_CACHE[_digest(spec_file)] = surface_lines(models, shaped, sliced)
+    _SURFACE_CACHE[_digest(spec_file, overlay_file, names_file)] = surface_lines(
+        models, shaped, sliced
+    )
 
 
 def _tidy_imports(files: list[Path]) -> None:
@@ -148,21 +157,30 @@ def _tidy_imports(files: list[Path]) -> None:
         raise GenerationError(f"openapi: ruff import fix failed: {lines[0] if lines else '?'}")
 
 
-def _digest(spec_file: Path) -> str:
+def _digest(spec_file: Path, overlay_file: Path, names_file: Path) -> str:
     payload = spec_file.read_bytes()
-    for extra in (OVERLAY_FILE, NAMES_FILE, *sorted(Path(__file__).parent.glob("*.py"))):
+    for extra in (overlay_file, names_file, *sorted(Path(__file__).parent.glob("*.py"))):
         payload += b"\0" + extra.read_bytes()
     return hashlib.sha256(payload).hexdigest()
 
 
-def surface(spec_file: Path) -> list[str]:
+def surface(
+    spec_file: Path, *, overlay_file: Path = OVERLAY_FILE, names_file: Path = NAMES_FILE
+) -> list[str]:
     """Sorted facts about the generated models: paths, models, properties, enums, unions."""
-    cached = _SURFACE_CACHE.get(_digest(spec_file))
+    key = _digest(spec_file, overlay_file, names_file)
+    cached = _SURFACE_CACHE.get(key)
     if cached is not None:
         return list(cached)
     tmp = Path(tempfile.mkdtemp(prefix="runbind-surface-"))
     try:
-        generate(spec_file, tmp / "openai", source_label="surface")
+        generate(
+            spec_file,
+            tmp / "openai",
+            source_label="surface",
+            overlay_file=overlay_file,
+            names_file=names_file,
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return list(_SURFACE_CACHE[_digest(spec_file)])
+    return list(_SURFACE_CACHE[key])

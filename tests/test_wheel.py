@@ -1,0 +1,221 @@
+"""The wheel and sdist ship runbind and the generated code, no upstream specs, and work alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import textwrap
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "generated" / "runbind_generated"
+SRC = ROOT / "src" / "runbind"
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+LOCKED = tomllib.loads((ROOT / "specs" / "lock.toml").read_text(encoding="utf-8"))["sources"]
+# Generators, formatters and dev tools: none of them may come with the wheel.
+BUILD_ONLY = ("grpc_tools", "datamodel_code_generator", "ruff", "nox", "codegen", "mypy", "pytest")
+
+
+class Dists(NamedTuple):
+    wheel: Path
+    sdist: Path
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def _py_files(root: Path) -> set[str]:
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".typed")
+    }
+
+
+def _no_upstream_specs(names: list[str]) -> None:
+    for name in names:
+        parts = name.split("/")
+        assert not name.endswith(".proto"), name
+        assert parts[-1] not in ("openapi.yaml", "openapi.yml", "lock.toml"), name
+        assert "specs" not in parts, name
+        assert "__pycache__" not in parts, name
+        assert not name.endswith((".pyc", ".stamp.json")), name
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
+    """``python -m build`` of the project (sdist, then the wheel built from the sdist)."""
+    assert importlib.util.find_spec("build") is not None, "`build` is not installed here"
+    out = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out)],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
+    assert [w.name for w in wheels] == [f"runbind-{VERSION}-py3-none-any.whl"]
+    assert [s.name for s in sdists] == [f"runbind-{VERSION}.tar.gz"]
+    return Dists(wheels[0], sdists[0])
+
+
+def test_the_wheel_holds_runbind_and_the_generated_package(dists: Dists) -> None:
+    with zipfile.ZipFile(dists.wheel) as wheel:
+        names = wheel.namelist()
+        metadata = wheel.read(f"runbind-{VERSION}.dist-info/METADATA").decode()
+    tops = {name.split("/", 1)[0] for name in names}
+    assert tops == {"runbind", "runbind_generated", f"runbind-{VERSION}.dist-info"}
+    generated = {n.removeprefix("runbind_generated/") for n in names if n.startswith("runbind_")}
+    assert generated == _py_files(GENERATED)
+    assert "proto/yandex/cloud/ai/assistants/v1/runs/__init__.py" in generated
+    assert "openai/models.py" in generated
+    ours = {n.removeprefix("runbind/") for n in names if n.startswith("runbind/")}
+    assert ours == _py_files(SRC)
+    _no_upstream_specs(names)
+    # Runtime dependencies only; the generators stay in the `codegen` extra.
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    runtime = [line for line in requires if "extra ==" not in line]
+    assert any("betterproto2" in line for line in runtime)
+    assert any("pydantic" in line for line in runtime)
+    for tool in ("grpcio-tools", "datamodel-code-generator", "ruff", "nox"):
+        assert not any(tool in line for line in runtime), tool
+
+
+def test_the_sdist_holds_the_generated_code_and_no_upstream_specs(dists: Dists) -> None:
+    with tarfile.open(dists.sdist) as sdist:
+        names = [m.name for m in sdist.getmembers() if m.isfile()]
+    prefix = f"runbind-{VERSION}/"
+    assert all(name.startswith(prefix) for name in names)
+    rels = [name.removeprefix(prefix) for name in names]
+    generated = {r.removeprefix("generated/runbind_generated/") for r in rels if "runbind_gen" in r}
+    assert generated == _py_files(GENERATED)
+    assert {r.removeprefix("src/runbind/") for r in rels if r.startswith("src/")} == _py_files(SRC)
+    assert {"pyproject.toml", "README.md", "PKG-INFO"} <= set(rels)
+    _no_upstream_specs(rels)
+    assert not any(r.startswith(("specs/", "tests/", "codegen/")) for r in rels)
+
+
+PROBE = textwrap.dedent(
+    """
+    import importlib.metadata, importlib.util, json, sys
+
+    import runbind
+    import runbind_generated
+    from runbind import Run, RunStatus
+    from runbind_generated.proto.google.protobuf import Timestamp
+    from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
+
+    native = runs.Run(
+        id="run-1",
+        assistant_id="asst-1",
+        thread_id="thread-1",
+        created_at=Timestamp(seconds=1753228800),
+        labels={"team": "qa"},
+        state=runs.RunState(status=runs.RunStateRunStatus.COMPLETED),
+        usage=runs.ContentUsage(prompt_tokens=3, completion_tokens=5, total_tokens=8),
+    )
+    yandex = Run.from_yandex(bytes(native))
+    openai = Run.from_openai(
+        {
+            "id": "run_1",
+            "object": "thread.run",
+            "created_at": 1753228800,
+            "thread_id": "thread_1",
+            "assistant_id": "asst_1",
+            "status": "requires_action",
+            "model": "gpt-4o",
+            "tools": [],
+            "parallel_tool_calls": True,
+            "metadata": {"team": "qa"},
+        }
+    )
+    print(json.dumps({
+        "files": [runbind.__file__, runbind_generated.__file__],
+        "prefix": sys.prefix,
+        "version": importlib.metadata.version("runbind"),
+        "provenance": runbind.__provenance__,
+        "yandex": [yandex.provider, yandex.id, yandex.status is RunStatus.COMPLETED,
+                   yandex.labels, yandex.usage.total_tokens if yandex.usage else None],
+        "openai": [openai.provider, openai.id, openai.status is RunStatus.REQUIRES_ACTION,
+                   openai.metadata],
+        "importable": {m: importlib.util.find_spec(m) is not None for m in sys.argv[1:]},
+    }, default=str))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def installed(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A fresh venv with only the wheel (and its runtime dependencies) installed; probe output."""
+    where = tmp_path_factory.mktemp("venv")
+    venv = where / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(dists.wheel)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    probe = where / "probe.py"
+    probe.write_text(PROBE, encoding="utf-8")
+    proc = subprocess.run(
+        [str(python), "-I", str(probe), *BUILD_ONLY],
+        cwd=where,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
+
+
+def test_the_installed_wheel_is_what_gets_imported(installed: dict[str, Any]) -> None:
+    prefix = installed["prefix"]
+    for path in installed["files"]:
+        assert path.startswith(prefix), path
+        assert "site-packages" in path, path
+        assert not path.startswith(str(ROOT)), path
+    assert installed["version"] == VERSION
+
+
+def test_the_installed_wheel_names_both_upstream_commits(installed: dict[str, Any]) -> None:
+    provenance = installed["provenance"]
+    assert provenance["version"] == VERSION
+    upstream = provenance["upstream"]
+    assert set(upstream) == set(LOCKED)
+    for name, source in LOCKED.items():
+        assert upstream[name]["commit"] == source["commit"], name
+        assert upstream[name]["committed"] == source["committed"], name
+        assert upstream[name]["repository"] == source["repository"], name
+
+
+def test_the_installed_wheel_decodes_runs_of_both_providers(installed: dict[str, Any]) -> None:
+    assert installed["yandex"] == ["yandex", "run-1", True, {"team": "qa"}, 8]
+    assert installed["openai"] == ["openai", "run_1", True, {"team": "qa"}]
+
+
+def test_no_generator_or_dev_tool_comes_with_the_wheel(installed: dict[str, Any]) -> None:
+    assert installed["importable"] == dict.fromkeys(BUILD_ONLY, False)
