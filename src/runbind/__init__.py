@@ -2,7 +2,8 @@
 
 ``Run``, ``RunResult`` and ``RunStreamEvent`` give runs of both providers one shape with one
 open status vocabulary (``RunStatus``, ``StreamEventKind``); the provider-native generated
-objects (package ``runbind_generated``) stay reachable as ``.raw``.
+objects (package ``runbind_generated``) stay reachable as ``.raw``. The Runs clients live in
+``runbind.yandex`` (gRPC) and ``runbind.openai`` (HTTP); ``runbind.emulator`` serves both locally.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from ._models import (
     ToolCall,
     Usage,
 )
+from ._paging import AsyncRunList, RunList, RunPage
+from ._retry import RetryPolicy
 from ._run import Run, RunResult, RunStreamEvent
 from ._status import (
     RUN_STATUS_TRAITS,
@@ -40,6 +43,7 @@ from ._status import (
     StatusTraits,
     StreamEventKind,
 )
+from ._stream import AsyncRunStream, RunStream
 from ._tool_results import to_openai_tool_outputs, to_yandex_tool_results
 
 __version__ = "0.1.0"
@@ -64,6 +68,8 @@ __all__ = [
     "RUN_STATUS_TRAITS",
     "STREAM_EVENT_TRAITS",
     "ApiError",
+    "AsyncRunList",
+    "AsyncRunStream",
     "Citation",
     "CitationSource",
     "DecodeError",
@@ -75,10 +81,14 @@ __all__ = [
     "Part",
     "PromptTruncationOptions",
     "ResponseFormat",
+    "RetryPolicy",
     "Run",
     "RunFailedError",
+    "RunList",
+    "RunPage",
     "RunResult",
     "RunStatus",
+    "RunStream",
     "RunStreamEvent",
     "RunTimeoutError",
     "RunbindError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import pkgutil
 import subprocess
@@ -55,7 +56,7 @@ def test_every_public_name_is_documented(name: str) -> None:
         assert inspect.getdoc(target), f"{name}.{attr}"
 
 
-PUBLIC_SUBPACKAGES = {"emulator"}
+PUBLIC_SUBPACKAGES = {"emulator", "openai", "yandex"}
 
 
 def test_modules_other_than_the_package_are_private() -> None:
@@ -65,13 +66,18 @@ def test_modules_other_than_the_package_are_private() -> None:
     assert public == PUBLIC_SUBPACKAGES, names
 
 
-def test_the_emulator_package_has_a_tight_public_surface() -> None:
-    from runbind import emulator  # noqa: PLC0415 (the subpackage is imported on purpose here)
-
-    assert emulator.__all__ == sorted(emulator.__all__, key=_ruff_sort_key)
-    for name in emulator.__all__:
-        assert hasattr(emulator, name), name
-    modules = [m.name for m in pkgutil.iter_modules(emulator.__path__)]
+@pytest.mark.parametrize("package", sorted(PUBLIC_SUBPACKAGES))
+def test_each_public_subpackage_has_a_tight_documented_surface(package: str) -> None:
+    module = importlib.import_module(f"runbind.{package}")
+    assert module.__all__ == sorted(module.__all__, key=_ruff_sort_key)
+    for name in module.__all__:
+        value = getattr(module, name)
+        if inspect.isclass(value):
+            assert inspect.getdoc(value), name
+            for attr, member in vars(value).items():
+                if not attr.startswith("_") and callable(member):
+                    assert inspect.getdoc(member), f"{package}.{name}.{attr}"
+    modules = [m.name for m in pkgutil.iter_modules(module.__path__)]
     assert all(name.startswith("_") for name in modules), modules
 
 

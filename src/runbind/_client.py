@@ -1,0 +1,149 @@
+"""What both Runs clients share: retried calls under one deadline, ``wait``, credentials."""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from ._errors import ApiError, InvalidArgumentError, RunTimeoutError
+from ._retry import Deadline, RetryPolicy
+from ._run import Run, RunResult, RunStreamEvent
+from ._status import RunStatus
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Secret",
+    "Transient",
+    "call",
+    "from_env",
+    "run_id_of",
+    "wait_for",
+]
+
+_T = TypeVar("_T")
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds every call may take in total (retries included) unless the caller says otherwise."""
+
+_MAX_POLL = 5.0  # seconds between polls at most, unless the server asks for longer
+
+
+class Secret:
+    """A credential that never shows itself in a repr, str, log line or traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The credential itself, for the one header that carries it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def from_env(value: str | None, *names: str) -> Secret | None:
+    """``value``, else the first set environment variable of ``names``, as a :class:`Secret`."""
+    if value is None:
+        value = next((os.environ[n] for n in names if os.environ.get(n)), None)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or any(c in value for c in "\r\n"):
+        raise InvalidArgumentError("a credential must be a non-empty single-line string")
+    return Secret(value.strip())
+
+
+class Transient(Exception):
+    """Internal: an attempt failed for a passing reason; ``error`` is raised if retries run out."""
+
+    def __init__(self, error: ApiError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+async def call(
+    attempt: Callable[[Deadline], Awaitable[_T]],
+    deadline: Deadline,
+    policy: RetryPolicy,
+    *,
+    retry: bool,
+) -> _T:
+    """``attempt(deadline)``, retried on :class:`Transient` while ``retry``, the policy and the
+    deadline allow; the last transient error is raised as its :class:`ApiError`."""
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return await attempt(deadline)
+        except Transient as exc:
+            if not retry or tries >= policy.attempts:
+                raise exc.error from None
+            if not await deadline.sleep(policy.backoff(tries, exc.retry_after)):
+                raise exc.error from None
+
+
+def run_id_of(run: Run | RunStreamEvent | str) -> str:
+    """The id of a run given as a :class:`Run`, a stream event carrying one, or an id."""
+    if isinstance(run, Run):
+        return run.id
+    if isinstance(run, RunStreamEvent):
+        if run.run is None:
+            raise InvalidArgumentError("this stream event carries no run; pass the run or its id")
+        return run.run.id
+    if isinstance(run, str) and run:
+        return run
+    raise InvalidArgumentError(f"expected a Run or a run id, got {type(run).__name__}")
+
+
+Poll = Callable[[Deadline], Awaitable[tuple[Run, float | None]]]
+
+
+async def wait_for(
+    poll: Poll,
+    result: Callable[[Run, Deadline], Awaitable[RunResult]],
+    *,
+    timeout: float,
+    poll_interval: float,
+) -> RunResult:
+    """Poll until the run finishes or asks for action, under one overall deadline.
+
+    ``poll`` returns the run and the server's poll hint in seconds (if any). Waits start at
+    ``poll_interval``, grow by half up to 5 s (or the hint, when longer) and carry jitter. An
+    unknown status is polled on, with one warning. At the deadline :class:`RunTimeoutError`
+    carries the last run seen.
+    """
+    if not poll_interval > 0:
+        raise InvalidArgumentError(f"poll_interval must be positive, got {poll_interval!r}")
+    deadline = Deadline(timeout)
+    last: Run | None = None
+    warned = False
+    interval = poll_interval
+    try:
+        while True:
+            run, hint = await poll(deadline)
+            last = run
+            if run.is_finished or run.requires_action:
+                return await result(run, deadline)
+            if run.status is RunStatus.UNKNOWN and not warned:
+                warned = True
+                warnings.warn(
+                    f"run {run.id} has status {run.status_name}, which this version of runbind "
+                    "does not know; polling on until it finishes or the deadline passes",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            pause = max(interval, hint or 0.0) * random.uniform(0.8, 1.2)
+            if not await deadline.sleep(pause):
+                break
+            interval = min(interval * 1.5, max(_MAX_POLL, poll_interval))
+    except RunTimeoutError as exc:
+        raise RunTimeoutError(str(exc), last) from None
+    raise RunTimeoutError(f"run {last.id} is still {last.status_name} after {timeout:g} s", last)

@@ -1,0 +1,65 @@
+"""Retry and deadline arithmetic shared by both clients: one overall deadline per call."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+
+__all__ = ["Deadline", "RetryPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a client retries a call that failed for a passing reason (UNAVAILABLE, 429, 5xx).
+
+    ``attempts`` bounds the tries of one call (1 = no retry); waits grow from ``initial`` by
+    ``multiplier`` up to ``maximum`` seconds, with full jitter. A server's ``Retry-After`` is
+    honoured when it fits in the call's deadline. Reads are retried; ``create``,
+    ``submit_tool_results`` and ``cancel`` only when the caller passes an idempotency key.
+    """
+
+    attempts: int = 5
+    initial: float = 0.2
+    maximum: float = 5.0
+    multiplier: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        if not 0 < self.initial <= self.maximum or self.multiplier < 1:
+            raise ValueError("RetryPolicy needs 0 < initial <= maximum and multiplier >= 1")
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
+        ceiling = min(self.maximum, self.initial * self.multiplier ** (attempt - 1))
+        wait = random.uniform(ceiling / 2, ceiling)
+        return max(wait, retry_after) if retry_after is not None else wait
+
+
+class Deadline:
+    """An absolute point in time on the monotonic clock, from a timeout in seconds."""
+
+    __slots__ = ("at", "timeout")
+
+    def __init__(self, timeout: float) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.timeout = timeout
+        self.at = time.monotonic() + timeout
+
+    def remaining(self) -> float:
+        """Seconds left (0 when passed)."""
+        return max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        """Whether the deadline has passed."""
+        return time.monotonic() >= self.at
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds`` if they fit before the deadline; False (and no sleep) if not."""
+        if seconds >= self.remaining():
+            return False
+        await asyncio.sleep(seconds)
+        return True

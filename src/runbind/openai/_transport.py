@@ -1,0 +1,119 @@
+"""The HTTP side of the OpenAI client: base URL, TLS, headers, errors and retry hints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .._client import Secret, Transient
+from .._errors import ApiError, InvalidArgumentError, RunTimeoutError
+from .._net import is_loopback
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "check_base_url",
+    "check_response",
+    "headers",
+    "poll_hint",
+    "retry_after",
+    "translate",
+]
+
+log = logging.getLogger("runbind.openai")
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+"""The OpenAI API."""
+
+_RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
+_MAX_HINT = 60.0
+
+
+def check_base_url(base_url: str, verify: bool | ssl.SSLContext) -> str:
+    """``base_url`` without a trailing slash; plain HTTP or no verification off loopback warns."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
+    if parts.username or parts.password:
+        raise InvalidArgumentError("base_url must not carry credentials; pass api_key")
+    local = is_loopback(parts.hostname)
+    if parts.scheme == "http" and not local:
+        log.warning("runbind: %s is plain HTTP; the API key travels in clear text", base_url)
+    if verify is False and not local:
+        log.warning("runbind: TLS verification is off for %s", parts.hostname)
+    return base_url.rstrip("/")
+
+
+def headers(api_key: Secret | None, idempotency_key: str | None = None) -> dict[str, str]:
+    """Request headers: the bearer key, the Assistants beta flag and an idempotency key."""
+    out = {"OpenAI-Beta": "assistants=v2", "Accept": "application/json"}
+    if api_key is not None:
+        out["Authorization"] = f"Bearer {api_key.reveal()}"
+    if idempotency_key is not None:
+        if not isinstance(idempotency_key, str) or not idempotency_key:
+            raise InvalidArgumentError("idempotency_key must be a non-empty string")
+        out["Idempotency-Key"] = idempotency_key
+    return out
+
+
+def _seconds(value: str | None, scale: float = 1.0) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value) / scale
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return None if math.isnan(seconds) else min(max(seconds, 0.0), _MAX_HINT)
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asks to wait (``retry-after-ms`` or ``retry-after``), capped at 60."""
+    hint = _seconds(response.headers.get("retry-after-ms"), 1000.0)
+    return hint if hint is not None else _seconds(response.headers.get("retry-after"))
+
+
+def poll_hint(response: httpx.Response) -> float | None:
+    """Seconds until the next poll the server suggests (``openai-poll-after-ms``)."""
+    return _seconds(response.headers.get("openai-poll-after-ms"), 1000.0)
+
+
+def _message(body: bytes, status: int, secret: Secret | None) -> str:
+    try:
+        decoded: Any = json.loads(body)
+        text = str(decoded["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        text = body[:200].decode("utf-8", "replace") or httpx.codes.get_reason_phrase(status)
+    if secret is not None and secret.reveal() in text:
+        text = text.replace(secret.reveal(), "***")
+    return text
+
+
+def check_response(response: httpx.Response, body: bytes, secret: Secret | None) -> None:
+    """Raise the runbind error for an error response (Transient when a retry may help)."""
+    if response.status_code < 400:
+        return
+    error = ApiError("openai", response.status_code, _message(body, response.status_code, secret))
+    if response.status_code in _RETRYABLE:
+        raise Transient(error, retry_after(response))
+    raise error
+
+
+def translate(exc: Exception, what: str) -> Exception:
+    """The runbind error for a transport failure of ``what``."""
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return RunTimeoutError(f"openai {what}: deadline exceeded")
+    if isinstance(exc, httpx.TransportError | OSError):
+        reason = f"connection failed ({type(exc).__name__})"
+        return Transient(ApiError("openai", "connection_error", reason))
+    return exc

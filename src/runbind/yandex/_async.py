@@ -1,0 +1,500 @@
+"""``AsyncRuns``: the Yandex RunService over the generated grpclib stub."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+from collections import OrderedDict
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar, cast, overload
+
+from grpclib.client import Channel
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
+
+from .._client import (
+    DEFAULT_TIMEOUT,
+    Secret,
+    Transient,
+    call,
+    from_env,
+    run_id_of,
+    wait_for,
+)
+from .._errors import ApiError, InvalidArgumentError, RunTimeoutError, UnsupportedOperationError
+from .._models import FunctionResultDict
+from .._paging import AsyncRunList, RunPage
+from .._retry import Deadline, RetryPolicy
+from .._run import Run, RunResult, RunStreamEvent
+from .._status import RunStatus
+from .._stream import AsyncRunStream
+from .._tool_results import to_yandex_tool_results
+from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_request
+from ._transport import (
+    DEFAULT_ENDPOINT,
+    ClientCodec,
+    auth_metadata,
+    parse_endpoint,
+    tls_for,
+    translate,
+)
+
+__all__ = ["AsyncRuns"]
+
+_T = TypeVar("_T")
+_MAX_CURSORS = 1024  # runs whose last stream position the client remembers
+_MAX_MESSAGE = 64 * 1024 * 1024
+
+RunRef = Run | str
+
+
+class AsyncRuns:
+    """Runs of Yandex Cloud AI Assistants, over gRPC (asyncio).
+
+    Credentials come from ``api_key`` or ``iam_token``, else from ``YC_API_KEY`` /
+    ``YC_IAM_TOKEN``; ``folder_id`` (for :meth:`list`) from ``YC_FOLDER_ID``. TLS is on unless
+    the endpoint is loopback. Every call takes ``timeout`` seconds in total, retries included.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str = DEFAULT_ENDPOINT,
+        api_key: str | None = None,
+        iam_token: str | None = None,
+        folder_id: str | None = None,
+        tls: bool | ssl.SSLContext | None = None,
+        retry: RetryPolicy | None = None,
+        max_message_size: int = _MAX_MESSAGE,
+    ) -> None:
+        if api_key is not None and iam_token is not None:
+            raise InvalidArgumentError("pass api_key or iam_token, not both")
+        self._host, self._port = parse_endpoint(endpoint)
+        self.endpoint = endpoint
+        key = from_env(api_key, "YC_API_KEY") if iam_token is None else None
+        token = from_env(iam_token, "YC_IAM_TOKEN") if key is None else None
+        self._credentials: tuple[Secret | None, Secret | None] = (key, token)
+        self.folder_id = folder_id if folder_id is not None else _env_folder()
+        self._tls = tls_for(self._host, tls)
+        self.retry = retry or RetryPolicy()
+        self._max_message_size = max_message_size
+        self._channel: Channel | None = None
+        self._stub: runs.RunServiceStub | None = None
+        self._cursors: OrderedDict[str, int] = OrderedDict()
+
+    def __repr__(self) -> str:
+        auth = (
+            "api-key" if self._credentials[0] else "iam-token" if self._credentials[1] else "none"
+        )
+        return f"AsyncRuns(endpoint={self.endpoint!r}, auth={auth})"
+
+    # plumbing
+
+    def _service(self) -> runs.RunServiceStub:
+        if self._stub is None:
+            self._channel = Channel(
+                self._host,
+                self._port,
+                ssl=self._tls,
+                codec=ClientCodec(self._max_message_size),
+            )
+            self._stub = runs.RunServiceStub(self._channel)
+        return self._stub
+
+    def _metadata(self, idempotency_key: str | None = None) -> dict[str, str]:
+        metadata = auth_metadata(*self._credentials)
+        if idempotency_key is not None:
+            if not isinstance(idempotency_key, str) or not idempotency_key:
+                raise InvalidArgumentError("idempotency_key must be a non-empty string")
+            metadata["idempotency-key"] = idempotency_key
+        return metadata
+
+    async def _unary(
+        self,
+        what: str,
+        send: Callable[[float, dict[str, str]], Awaitable[_T]],
+        deadline: Deadline,
+        *,
+        retry: bool = True,
+        idempotency_key: str | None = None,
+    ) -> _T:
+        metadata = self._metadata(idempotency_key)
+
+        async def attempt(deadline: Deadline) -> _T:
+            try:
+                return await send(_left(deadline, what), metadata)
+            except Exception as exc:
+                raise translate(exc, what) from None
+
+        return await call(attempt, deadline, self.retry, retry=retry)
+
+    def _remember(self, event: RunStreamEvent, run_id: str) -> None:
+        self._cursors[run_id] = event.event_index
+        self._cursors.move_to_end(run_id)
+        while len(self._cursors) > _MAX_CURSORS:
+            self._cursors.popitem(last=False)
+
+    # calls
+
+    @overload
+    async def create(
+        self,
+        assistant_id: str,
+        thread_id: str,
+        *,
+        labels: Mapping[str, str] | None = ...,
+        additional_messages: Sequence[MessageInput] = ...,
+        custom_temperature: float | None = ...,
+        custom_max_tokens: int | None = ...,
+        custom_prompt_truncation_options: TruncationInput | None = ...,
+        custom_tools: Sequence[ToolInput] | None = ...,
+        custom_response_format: FormatInput | None = ...,
+        stream: Literal[False] = ...,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> Run: ...
+
+    @overload
+    async def create(
+        self,
+        assistant_id: str,
+        thread_id: str,
+        *,
+        labels: Mapping[str, str] | None = ...,
+        additional_messages: Sequence[MessageInput] = ...,
+        custom_temperature: float | None = ...,
+        custom_max_tokens: int | None = ...,
+        custom_prompt_truncation_options: TruncationInput | None = ...,
+        custom_tools: Sequence[ToolInput] | None = ...,
+        custom_response_format: FormatInput | None = ...,
+        stream: Literal[True],
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> AsyncRunStream: ...
+
+    @overload
+    async def create(
+        self,
+        assistant_id: str,
+        thread_id: str,
+        *,
+        labels: Mapping[str, str] | None = ...,
+        additional_messages: Sequence[MessageInput] = ...,
+        custom_temperature: float | None = ...,
+        custom_max_tokens: int | None = ...,
+        custom_prompt_truncation_options: TruncationInput | None = ...,
+        custom_tools: Sequence[ToolInput] | None = ...,
+        custom_response_format: FormatInput | None = ...,
+        stream: bool,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> Run | AsyncRunStream: ...
+
+    async def create(
+        self,
+        assistant_id: str,
+        thread_id: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        additional_messages: Sequence[MessageInput] = (),
+        custom_temperature: float | None = None,
+        custom_max_tokens: int | None = None,
+        custom_prompt_truncation_options: TruncationInput | None = None,
+        custom_tools: Sequence[ToolInput] | None = None,
+        custom_response_format: FormatInput | None = None,
+        stream: bool = False,
+        idempotency_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Run | AsyncRunStream:
+        """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
+
+        ``custom_*`` override the assistant's settings for this run. It is retried only when
+        ``idempotency_key`` is given (the service then creates the run at most once).
+        """
+        request = create_request(
+            assistant_id,
+            thread_id,
+            labels=labels,
+            additional_messages=additional_messages,
+            custom_temperature=custom_temperature,
+            custom_max_tokens=custom_max_tokens,
+            custom_prompt_truncation_options=custom_prompt_truncation_options,
+            custom_tools=custom_tools,
+            custom_response_format=custom_response_format,
+            stream=stream,
+        )
+        deadline = Deadline(timeout)
+        service = self._service()
+        message = await self._unary(
+            "create",
+            lambda t, m: service.create(request, timeout=t, metadata=m),
+            deadline,
+            retry=idempotency_key is not None,
+            idempotency_key=idempotency_key,
+        )
+        run = Run.from_yandex(message)
+        if not stream:
+            return run
+        return AsyncRunStream(run, self._events(run.id, 0, deadline))
+
+    async def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+        """The run as it is now."""
+        request = runs.GetRunRequest(run_id=run_id_of(run))
+        service = self._service()
+        message = await self._unary(
+            "get", lambda t, m: service.get(request, timeout=t, metadata=m), Deadline(timeout)
+        )
+        return Run.from_yandex(message)
+
+    async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+        """The thread's most recent run."""
+        if not isinstance(thread_id, str) or not thread_id:
+            raise InvalidArgumentError("thread_id must be a non-empty string")
+        request = runs.GetLastRunByThreadRequest(thread_id=thread_id)
+        service = self._service()
+        message = await self._unary(
+            "get_last_by_thread",
+            lambda t, m: service.get_last_by_thread(request, timeout=t, metadata=m),
+            Deadline(timeout),
+        )
+        return Run.from_yandex(message)
+
+    def list(
+        self,
+        *,
+        folder_id: str | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> AsyncRunList:
+        """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
+
+        ``timeout`` bounds each page's fetch. Resume a listing with its ``next_page_token``.
+        """
+        folder = folder_id if folder_id is not None else self.folder_id
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise InvalidArgumentError(f"page_size must be a positive int, got {page_size!r}")
+
+        async def fetch(token: str | None) -> RunPage:
+            request = runs.ListRunsRequest(
+                folder_id=folder or "", page_size=page_size, page_token=token or ""
+            )
+            service = self._service()
+            response = await self._unary(
+                "list",
+                lambda t, m: service.list(request, timeout=t, metadata=m),
+                Deadline(timeout),
+            )
+            found = tuple(Run.from_yandex(r) for r in response.runs)
+            return RunPage(found, response.next_page_token or None)
+
+        return AsyncRunList(fetch, page_token)
+
+    def listen(
+        self,
+        run: RunRef,
+        *,
+        events_start_idx: int = 0,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> AsyncRunStream:
+        """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
+
+        A dropped stream is reopened after the last event seen, so no event is lost or repeated.
+        ``timeout`` bounds the whole stream.
+        """
+        start = _start_index(events_start_idx)
+        run_id = run_id_of(run)
+        first = run if isinstance(run, Run) else None
+        return AsyncRunStream(first, self._events(run_id, start, Deadline(timeout)))
+
+    async def _events(
+        self, run_id: str, start: int, deadline: Deadline
+    ) -> AsyncIterator[RunStreamEvent]:
+        """Listen, reopening a dropped stream at the next index (bounded by the retry policy)."""
+        service = self._service()
+        metadata = self._metadata()
+        position = start
+        failures = 0
+        while True:
+            error: ApiError
+            try:
+                request = runs.ListenRunRequest(run_id=run_id, events_start_idx=position)
+                stream = service.listen(
+                    request, timeout=_left(deadline, "listen"), metadata=metadata
+                )
+                async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
+                    async for message in stream:
+                        event = RunStreamEvent.from_yandex(message)
+                        if event.event_index < position:
+                            continue  # already delivered before a reconnect
+                        position = event.event_index + 1
+                        failures = 0
+                        self._remember(event, run_id)
+                        yield event
+                        if event.is_finished or event.requires_action:
+                            return
+                # The stream ended without a final event: over if the run has stopped.
+                current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
+                if current.is_finished or current.requires_action:
+                    return
+                error = ApiError("yandex", "UNAVAILABLE", "stream ended before the run finished")
+            except Exception as exc:
+                translated = translate(exc, "listen")
+                if not isinstance(translated, Transient):
+                    raise translated from None
+                error = translated.error
+            failures += 1
+            if failures >= self.retry.attempts:
+                raise error
+            if not await deadline.sleep(self.retry.backoff(failures)):
+                raise error
+
+    @overload
+    async def submit_tool_results(
+        self,
+        run: RunRef,
+        results: Iterable[FunctionResultDict],
+        *,
+        stream: Literal[False] = ...,
+        events_start_idx: int | None = ...,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> Run: ...
+
+    @overload
+    async def submit_tool_results(
+        self,
+        run: RunRef,
+        results: Iterable[FunctionResultDict],
+        *,
+        stream: Literal[True],
+        events_start_idx: int | None = ...,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> AsyncRunStream: ...
+
+    @overload
+    async def submit_tool_results(
+        self,
+        run: RunRef,
+        results: Iterable[FunctionResultDict],
+        *,
+        stream: bool,
+        events_start_idx: int | None = ...,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> Run | AsyncRunStream: ...
+
+    async def submit_tool_results(
+        self,
+        run: RunRef,
+        results: Iterable[FunctionResultDict],
+        *,
+        stream: bool = False,
+        events_start_idx: int | None = None,
+        idempotency_key: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Run | AsyncRunStream:
+        """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
+
+        The stream starts at ``events_start_idx``, by default after the last event this client
+        yielded for the run (else at 0). It is retried only with an ``idempotency_key``.
+        """
+        run_id = run_id_of(run)
+        request = runs.SubmitToRunRequest(
+            run_id=run_id, tool_result_list=to_yandex_tool_results(results)
+        )
+        deadline = Deadline(timeout)
+        service = self._service()
+        await self._unary(
+            "submit_tool_results",
+            lambda t, m: service.submit(request, timeout=t, metadata=m),
+            deadline,
+            retry=idempotency_key is not None,
+            idempotency_key=idempotency_key,
+        )
+        if not stream:
+            return await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
+        if events_start_idx is None:
+            seen = self._cursors.get(run_id)
+            events_start_idx = 0 if seen is None else seen + 1
+        start = _start_index(events_start_idx)
+        first = run if isinstance(run, Run) else None
+        return AsyncRunStream(first, self._events(run_id, start, deadline))
+
+    async def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+        """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
+        raise UnsupportedOperationError("Yandex AI Assistants runs cannot be cancelled")
+
+    async def get_status(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunStatus:
+        """The run's current status."""
+        return (await self.get(run, timeout=timeout)).status
+
+    async def get_result(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
+        """The run's current result (its answer once completed)."""
+        return (await self.get(run, timeout=timeout)).result()
+
+    async def wait(
+        self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 0.5
+    ) -> RunResult:
+        """Poll until the run finishes or asks for tool results; its result.
+
+        ``timeout`` is one deadline for the whole wait; at it :class:`RunTimeoutError` carries
+        the last run seen.
+        """
+        run_id = run_id_of(run)
+
+        async def poll(deadline: Deadline) -> tuple[Run, float | None]:
+            return await self.get(run_id, timeout=max(deadline.remaining(), 0.001)), None
+
+        async def result(found: Run, deadline: Deadline) -> RunResult:
+            return found.result()
+
+        return await wait_for(poll, result, timeout=timeout, poll_interval=poll_interval)
+
+    async def close(self) -> None:
+        """Close the connection (calls after this reconnect)."""
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+            self._stub = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _left(deadline: Deadline, what: str) -> float:
+    """Seconds left for one attempt; a passed deadline is a timeout, not a zero-length call."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise RunTimeoutError(f"yandex {what}: deadline exceeded")
+    return remaining
+
+
+def _start_index(events_start_idx: int) -> int:
+    if isinstance(events_start_idx, bool) or not isinstance(events_start_idx, int):
+        raise InvalidArgumentError("events_start_idx must be an int")
+    if events_start_idx < 0:
+        raise InvalidArgumentError(f"events_start_idx must be >= 0, got {events_start_idx}")
+    return events_start_idx
+
+
+def _env_folder() -> str | None:
+    return os.environ.get("YC_FOLDER_ID") or None

@@ -1,0 +1,99 @@
+"""The gRPC side of the Yandex client: endpoint, TLS, credentials, codec and error mapping."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Any
+
+import h2.exceptions
+from grpclib.const import Status
+from grpclib.encoding.proto import ProtoCodec
+from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+from .. import _wire
+from .._client import Secret, Transient
+from .._errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
+from .._net import is_loopback
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "ClientCodec",
+    "auth_metadata",
+    "parse_endpoint",
+    "tls_for",
+    "translate",
+]
+
+log = logging.getLogger("runbind.yandex")
+
+DEFAULT_ENDPOINT = "assistant.api.cloud.yandex.net:443"
+"""The Yandex Cloud AI Assistants gRPC endpoint."""
+
+_RETRYABLE = frozenset({Status.UNAVAILABLE})
+
+
+def parse_endpoint(endpoint: str) -> tuple[str, int]:
+    """``host`` and ``port`` of ``host:port`` (IPv6 hosts in brackets)."""
+    host, sep, port = endpoint.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidArgumentError(f"endpoint must be 'host:port', got {endpoint!r}")
+    return host.strip("[]"), int(port)
+
+
+def tls_for(host: str, tls: bool | ssl.SSLContext | None) -> bool | ssl.SSLContext:
+    """TLS unless the host is loopback (``None``); turning it off elsewhere is logged loudly."""
+    if tls is None:
+        return not is_loopback(host)
+    if tls is False and not is_loopback(host):
+        log.warning("runbind: TLS is off for %s; credentials travel in clear text", host)
+    return tls
+
+
+def auth_metadata(api_key: Secret | None, iam_token: Secret | None) -> dict[str, str]:
+    """The ``authorization`` metadata for an API key or an IAM token (none without either)."""
+    if api_key is not None:
+        return {"authorization": f"Api-Key {api_key.reveal()}"}
+    if iam_token is not None:
+        return {"authorization": f"Bearer {iam_token.reveal()}"}
+    return {}
+
+
+class ClientCodec(ProtoCodec):
+    """Protobuf with a size limit and the strict wire check before betterproto2 parses."""
+
+    def __init__(self, max_message_size: int) -> None:
+        self.max_message_size = max_message_size
+
+    def decode(self, data: bytes, message_type: Any) -> Any:
+        """Parse ``data`` or raise a :class:`DecodeError` naming the field path."""
+        name = message_type.__name__
+        if len(data) > self.max_message_size:
+            raise DecodeError(
+                "yandex", name, "", f"{len(data)} bytes exceed the limit {self.max_message_size}"
+            )
+        try:
+            _wire.check(message_type, data)
+        except _wire.WireError as exc:
+            raise DecodeError("yandex", name, exc.path, exc.reason) from None
+        return message_type.parse(data)
+
+
+def translate(exc: Exception, what: str) -> Exception:
+    """The runbind error for a failure of ``what``: Transient when it may pass, else final."""
+    if isinstance(exc, DecodeError | RunTimeoutError | ApiError | Transient):
+        return exc
+    if isinstance(exc, GRPCError):
+        message = exc.message or ""
+        if exc.status is Status.DEADLINE_EXCEEDED:
+            return RunTimeoutError(f"yandex {what}: deadline exceeded")
+        error = ApiError("yandex", exc.status.name, message)
+        return Transient(error) if exc.status in _RETRYABLE else error
+    if isinstance(exc, TimeoutError):
+        return RunTimeoutError(f"yandex {what}: deadline exceeded")
+    if isinstance(
+        exc, StreamTerminatedError | ProtocolError | OSError | EOFError | h2.exceptions.H2Error
+    ):
+        reason = f"connection failed ({type(exc).__name__})"
+        return Transient(ApiError("yandex", Status.UNAVAILABLE.name, reason))
+    return exc
