@@ -50,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "grpclib"):  # one line per request or closed stream drowns the output
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         if args.command == "emulator":
             asyncio.run(_serve(args))

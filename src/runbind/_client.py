@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import warnings
@@ -29,6 +30,7 @@ DEFAULT_TIMEOUT = 60.0
 """Seconds every call may take in total (retries included) unless the caller says otherwise."""
 
 _MAX_POLL = 5.0  # seconds between polls at most, unless the server asks for longer
+_LAST_POLL = 0.05  # seconds kept for the last poll before the deadline
 
 
 class Secret:
@@ -141,8 +143,11 @@ async def wait_for(
                     stacklevel=3,
                 )
             pause = max(interval, hint or 0.0) * random.uniform(0.8, 1.2)
-            if not await deadline.sleep(pause):
+            # A pause that overruns the deadline is cut short to leave room for one last poll.
+            pause = min(pause, deadline.remaining() - _LAST_POLL)
+            if pause < 0:
                 break
+            await asyncio.sleep(pause)
             interval = min(interval * 1.5, max(_MAX_POLL, poll_interval))
     except RunTimeoutError as exc:
         raise RunTimeoutError(str(exc), last) from None

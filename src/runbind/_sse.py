@@ -39,6 +39,24 @@ def _next_line_end(buffer: bytes | bytearray, start: int) -> tuple[int, int] | N
     return cr, cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
 
 
+async def _lines(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[bytes]:
+    """The lines of ``chunks`` without their ends (CRLF, LF or CR), any split, bounded."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        start = 0
+        while (found := _next_line_end(buffer, start)) is not None:
+            end, start_next = found
+            yield bytes(buffer[start:end])
+            start = start_next
+        del buffer[:start]
+        if len(buffer) > max_size:
+            raise _too_big(max_size)
+    if buffer.endswith(b"\r"):  # a CR at the very end ends its line: no LF can follow now
+        for line in bytes(buffer[:-1]).split(b"\r"):
+            yield line
+
+
 async def parse_events(
     chunks: AsyncIterator[bytes], *, max_size: int = MAX_EVENT_SIZE
 ) -> AsyncIterator[ServerSentEvent]:
@@ -47,38 +65,28 @@ async def parse_events(
     An event cut off by the end of the stream is dropped, as the standard says. Text that is
     not UTF-8 or an event over ``max_size`` bytes is a :class:`DecodeError`.
     """
-    buffer = bytearray()
     name = ""
     data: list[str] = []
     event_id: str | None = None
     size = 0
-    async for chunk in chunks:
-        buffer += chunk
-        start = 0
-        while (found := _next_line_end(buffer, start)) is not None:
-            end, start_next = found
-            raw = bytes(buffer[start:end])
-            start = start_next
-            if not raw:
-                if data:
-                    yield ServerSentEvent(name or "message", "\n".join(data), event_id)
-                name, data, size = "", [], 0
-                continue
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DecodeError("openai", "server-sent event", "", f"not UTF-8: {exc}") from None
-            size += len(raw)
-            if size > max_size:
-                raise _too_big(max_size)
-            field, _, value = line.partition(":")
-            value = value.removeprefix(" ")
-            if field == "data":
-                data.append(value)
-            elif field == "event":
-                name = value
-            elif field == "id" and "\0" not in value:
-                event_id = value
-        del buffer[:start]
-        if len(buffer) > max_size:
+    async for raw in _lines(chunks, max_size):
+        if not raw:
+            if data:
+                yield ServerSentEvent(name or "message", "\n".join(data), event_id)
+            name, data, size = "", [], 0
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError("openai", "server-sent event", "", f"not UTF-8: {exc}") from None
+        size += len(raw)
+        if size > max_size:
             raise _too_big(max_size)
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "data":
+            data.append(value)
+        elif field == "event":
+            name = value
+        elif field == "id" and "\0" not in value:
+            event_id = value

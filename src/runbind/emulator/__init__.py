@@ -7,11 +7,13 @@ Start it with ``runbind emulator`` / ``python -m runbind.emulator``, or in-proce
 
 Assistants choose a scripted behaviour (see :data:`BEHAVIOURS`) with an ``emulator`` label or
 metadata entry such as ``"tools calls=3 delay=0.01"``. Needs the ``emulator`` extra (h11).
+:class:`Faults` (``emu.faults``) makes the next requests fail, stall or have their streams cut.
 """
 
 from __future__ import annotations
 
+from ._faults import Faults
 from ._script import BEHAVIOURS, Script, parse_script
 from ._server import Emulator
 
-__all__ = ["BEHAVIOURS", "Emulator", "Script", "parse_script"]
+__all__ = ["BEHAVIOURS", "Emulator", "Faults", "Script", "parse_script"]

@@ -48,7 +48,11 @@ class _Cancelled(Exception):
 
 
 async def drive(run: CoreRun, thread: Thread, script: Script, renderer: Renderer) -> None:
-    """Run ``script`` for ``run`` until a terminal status; cancellation ends it as cancelled."""
+    """Run ``script`` for ``run`` until a terminal status; cancellation ends it as cancelled.
+
+    When the emulator stops (the task is cancelled) an unfinished run fails with a
+    ``server_error``, so that it does not hold its thread after a restart.
+    """
     try:
         await _drive(run, thread, script, renderer)
     except _Cancelled:
@@ -56,6 +60,14 @@ async def drive(run: CoreRun, thread: Thread, script: Script, renderer: Renderer
         run.cancelled_at = now()
         _set(run, RunStatus.CANCELLED, renderer)
         renderer.finished(run)
+    except asyncio.CancelledError:
+        if not run.status.is_finished:
+            run.awaiting_results = False
+            run.error = ("server_error", "the emulator stopped")
+            run.failed_at = now()
+            _set(run, RunStatus.FAILED, renderer)
+            renderer.finished(run)
+        raise
     finally:
         await run.notify()
 

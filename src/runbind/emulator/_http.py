@@ -18,7 +18,7 @@ from typing import Any
 
 import h11
 
-__all__ = ["EventStream", "Handler", "HttpServer", "Request", "Response", "sse"]
+__all__ = ["EventStream", "Handler", "HttpServer", "Request", "Response", "StreamCut", "sse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,10 @@ class EventStream:
     headers: tuple[tuple[str, str], ...] = field(default=())
 
 
+class StreamCut(Exception):
+    """Raised by an :class:`EventStream`'s frames: close the connection without ending the body."""
+
+
 def sse(event: str, data: str) -> bytes:
     """One server-sent event frame."""
     lines = "".join(f"data: {line}\n" for line in data.split("\n"))
@@ -86,7 +90,7 @@ class HttpServer:
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0: any free port); the bound port."""
-        self._server = await asyncio.start_server(self._accept, host, port)
+        self._server = await asyncio.start_server(self._accept, host, port, reuse_address=True)
         sockets = self._server.sockets
         return int(sockets[0].getsockname()[1])
 
@@ -231,6 +235,9 @@ class _Connection:
         try:
             async for frame in result.frames:
                 await self._send(h11.Data(data=frame))
+        except StreamCut:
+            # the connection closes (what was sent is flushed) without the terminating chunk
+            raise ConnectionAbortedError("event stream cut") from None
         finally:
             await result.frames.aclose()
         await self._send(h11.EndOfMessage())

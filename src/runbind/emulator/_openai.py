@@ -76,9 +76,13 @@ _CANCELLABLE = (RunStatus.QUEUED, RunStatus.IN_PROGRESS, RunStatus.REQUIRES_ACTI
 class OpenAIApp:
     """The ``/v1`` Assistants API over one store; ``tasks`` collects the run tasks it starts."""
 
-    def __init__(self, store: Store, tasks: set[asyncio.Task[None]]) -> None:
+    def __init__(
+        self, store: Store, tasks: set[asyncio.Task[None]], poll_after_ms: int | None = None
+    ) -> None:
         self.store = store
         self.tasks = tasks
+        self.poll_after_ms = poll_after_ms
+        self._idempotent: dict[str, tuple[str, str, str]] = {}  # key -> run, thread, assistant
         self.renderer = OpenAIRenderer()
         self._extras: dict[str, Extras] = {}
         self._resources: dict[str, Json] = {}
@@ -152,6 +156,14 @@ class OpenAIApp:
 
     def _thread_json(self, thread: Thread) -> Json:
         return thread_object(thread, self._resources.get(thread.id))
+
+    def _run_response(self, run: CoreRun) -> Response:
+        """A run object, with the ``openai-poll-after-ms`` hint when the emulator gives one."""
+        response = Response.json(200, run_object(run))
+        if self.poll_after_ms is None:
+            return response
+        hint = ("openai-poll-after-ms", str(self.poll_after_ms))
+        return Response(response.status, response.body, (*response.headers, hint))
 
     # assistants
 
@@ -312,15 +324,36 @@ class OpenAIApp:
                 "tools",
             )
 
-    @staticmethod
-    def _started(run: CoreRun, stream: bool | None) -> Response | EventStream:
+    def _started(self, run: CoreRun, stream: bool | None) -> Response | EventStream:
         if stream:
             return EventStream(frames(run, 0))
-        return Response.json(200, run_object(run))
+        return self._run_response(run)
+
+    def _replay(self, key: str | None, thread: Thread, body: CreateRunRequest) -> Response | None:
+        """The answer to a create whose ``Idempotency-Key`` was seen before (None if it is new)."""
+        if key is None or key not in self._idempotent:
+            return None
+        run_id, thread_id, assistant_id = self._idempotent[key]
+        run = self.store.runs.get(run_id)
+        if run is None or (thread_id, assistant_id) != (thread.id, body.assistant_id):
+            raise ApiError(
+                409, f"Idempotency-Key '{key}' was already used for a different request."
+            )
+        if body.stream:
+            raise ApiError(
+                409,
+                f"Idempotency-Key '{key}' was already used for run {run_id}; a streaming create "
+                "cannot be replayed: retrieve the run instead.",
+            )
+        return self._run_response(run)
 
     async def _create_run(self, request: Request, params: dict[str, str]) -> Response | EventStream:
         thread = self._thread(params["thread"])
         body = parse(CreateRunRequest, request.body)
+        key = request.headers.get("idempotency-key") or None
+        replayed = self._replay(key, thread, body)
+        if replayed is not None:
+            return replayed
         assistant = self._assistant(body.assistant_id)
         active = self.store.active_run(thread.id)
         if active is not None:
@@ -332,7 +365,10 @@ class OpenAIApp:
             for i, m in enumerate(body.additional_messages or ())
         ]
         self._append(thread, messages)
-        return self._started(self._start(thread, assistant, body), body.stream)
+        run = self._start(thread, assistant, body)
+        if key is not None:
+            self._idempotent[key] = (run.id, thread.id, assistant.id)
+        return self._started(run, body.stream)
 
     async def _create_thread_and_run(
         self, request: Request, params: dict[str, str]
@@ -351,14 +387,14 @@ class OpenAIApp:
         return list_response(ListRunsResponse, [run_object(r) for r in shown], more)
 
     async def _get_run(self, request: Request, params: dict[str, str]) -> Response:
-        return Response.json(200, run_object(self._run(params)))
+        return self._run_response(self._run(params))
 
     async def _modify(self, request: Request, params: dict[str, str]) -> Response:
         run = self._run(params)
         body = parse(ModifyRunRequest, request.body)
         if body.metadata is not None:
             run.labels = check_metadata(body.metadata, "metadata")
-        return Response.json(200, run_object(run))
+        return self._run_response(run)
 
     async def _request_cancel(self, run: CoreRun) -> None:
         run.cancel_requested.set()
@@ -371,7 +407,7 @@ class OpenAIApp:
         if run.status not in _CANCELLABLE:
             bad(f"Cannot cancel run with status '{run.status.value}'.")
         await self._request_cancel(run)
-        return Response.json(200, run_object(run))
+        return self._run_response(run)
 
     async def _submit(self, request: Request, params: dict[str, str]) -> Response | EventStream:
         run = self._run(params)
@@ -387,7 +423,7 @@ class OpenAIApp:
         if body.stream:
             return EventStream(frames(run, start))
         await _settle(run)
-        return Response.json(200, run_object(run))
+        return self._run_response(run)
 
 
 def _match(pattern: tuple[str, ...], parts: list[str]) -> dict[str, str] | None:

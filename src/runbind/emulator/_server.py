@@ -5,21 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import socket
 import threading
+import weakref
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import grpclib.server
+from grpclib.protocol import H2Protocol
 
+from .._net import is_loopback
+from .._sync import loop_thread
+from ._faults import Faults, drop_connection, grpc_hook, http_hook
 from ._http import EventStream, Handler, HttpServer, Request, Response
 from ._openai import OpenAIApp
 from ._openai_requests import error_body
+from ._seed import Provider, seed
 from ._state import Store
-from ._yandex import CheckedCodec, require_key, services
+from ._yandex import CheckedCodec, keep_metadata, require_key, services
 
 __all__ = ["Emulator"]
 
@@ -51,14 +56,24 @@ def _with_key(handler: Handler, api_key: str) -> Handler:
     return checked
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+class _GrpcServer(grpclib.server.Server):
+    """grpclib's server, able to close its open connections (``close()`` leaves them open)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._protocols: weakref.WeakSet[H2Protocol] = weakref.WeakSet()
+
+    def _protocol_factory(self) -> H2Protocol:
+        protocol = super()._protocol_factory()
+        self._protocols.add(protocol)
+        return protocol
+
+    def close_connections(self) -> None:
+        """Close every open connection (GOAWAY, and what was written is flushed first)."""
+        for protocol in list(self._protocols):
+            connection = getattr(protocol, "connection", None)
+            if connection is not None:
+                drop_connection(connection)
 
 
 class Emulator:
@@ -69,6 +84,10 @@ class Emulator:
     :attr:`http_port`). It binds 127.0.0.1 unless told otherwise and logs a warning when not.
     With ``api_key`` set, calls must carry it (``Authorization: Bearer <key>``; on gRPC also
     ``Api-Key <key>``).
+
+    :attr:`faults` injects failures, cut streams and stalls. With ``poll_after_ms`` set, OpenAI
+    run objects come with an ``openai-poll-after-ms`` header. After :meth:`stop` the emulator
+    can :meth:`start` again, on the same ports and with the same state.
     """
 
     def __init__(
@@ -80,7 +99,11 @@ class Emulator:
         api_key: str | None = None,
         max_message_size: int = 4 * 1024 * 1024,
         max_body_size: int = 1024 * 1024,
+        poll_after_ms: int | None = None,
     ) -> None:
+        valid = isinstance(poll_after_ms, int) and not isinstance(poll_after_ms, bool)
+        if poll_after_ms is not None and (not valid or poll_after_ms < 0):
+            raise ValueError(f"poll_after_ms must be an integer >= 0, got {poll_after_ms!r}")
         self.host = host
         self.grpc_port = grpc_port
         self.http_port = http_port
@@ -88,13 +111,18 @@ class Emulator:
         self._max_message_size = max_message_size
         self._max_body_size = max_body_size
         self._tasks: set[asyncio.Task[None]] = set()
-        self._grpc: grpclib.server.Server | None = None
+        self._grpc: _GrpcServer | None = None
         self._http: HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self.yandex_store = Store()
         self.openai_store = Store()
+        self.faults = Faults()
+        """Faults to inject into the next requests and streams (thread-safe)."""
+        # built once, so that a restart keeps their state (folders, idempotency keys, ...)
+        self._services = services(self.yandex_store, self._tasks)
+        self._app = OpenAIApp(self.openai_store, self._tasks, poll_after_ms)
 
     def __repr__(self) -> str:
         auth = "on" if self._api_key else "off"
@@ -111,46 +139,61 @@ class Emulator:
         return f"http://{self.host}:{self.http_port}/v1"
 
     async def start(self) -> None:
-        """Start both servers on the running loop."""
+        """Start both servers on the running loop (again after :meth:`stop`, on the same ports)."""
+        if self._grpc is not None or self._http is not None:
+            raise RuntimeError("the emulator is already running")
         if not is_loopback(self.host):
             log.warning(
                 "runbind emulator listening on %s: reachable from other machines%s",
                 self.host,
                 "" if self._api_key else ", and without an API key",
             )
-        grpc = grpclib.server.Server(
-            services(self.yandex_store, self._tasks),
-            codec=CheckedCodec(self._max_message_size),
-        )
+        grpc = _GrpcServer(self._services, codec=CheckedCodec(self._max_message_size))
         if self._api_key:
             require_key(grpc, self._api_key)
+        keep_metadata(grpc)
+        grpc_hook(grpc, self.faults)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio only turns Nagle off (TCP_NODELAY) on accepted
         # connections of sockets created with it; without it every unary call waits ~40 ms.
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.grpc_port))
+        try:
+            sock.bind((self.host, self.grpc_port))
+        except OSError:
+            sock.close()
+            raise
         await grpc.start(sock=sock)
         self._grpc = grpc
-        self.grpc_port = int(sock.getsockname()[1])
-        app: Handler = OpenAIApp(self.openai_store, self._tasks)
+        self.grpc_port = int(sock.getsockname()[1])  # kept: a restart binds the same port
+        app: Handler = http_hook(self._app, self.faults)
         if self._api_key:
             app = _with_key(app, self._api_key)
         http = HttpServer(app, max_body=self._max_body_size, error_body=error_body)
-        self.http_port = await http.start(self.host, self.http_port)
         self._http = http
+        try:
+            self.http_port = await http.start(self.host, self.http_port)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
-        """Stop both servers, end every stream and every scripted run."""
+        """Stop both servers; end every stream, connection and scripted run.
+
+        Runs not finished by then fail. The stores stay, for a later :meth:`start`.
+        """
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._http is not None:
-            await self._http.close()
-        if self._grpc is not None:
-            self._grpc.close()
-            await self._grpc.wait_closed()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
+        grpc, self._grpc = self._grpc, None
+        if grpc is not None:
+            grpc.close()
+            grpc.close_connections()
+            await grpc.wait_closed()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -166,6 +209,8 @@ class Emulator:
 
     def start_in_thread(self) -> Self:
         """Run the emulator on a background thread; returns once it listens."""
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("the emulator is already running in a thread")
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -205,6 +250,46 @@ class Emulator:
             self._loop.call_soon_threadsafe(stop.set)
         self._thread.join(_STOP_TIMEOUT)
         self._thread = None
+
+    async def aseed(
+        self,
+        provider: Provider,
+        question: str = "Hello!",
+        *,
+        behaviour: str = "echo",
+        folder_id: str = "emulator",
+    ) -> tuple[str, str]:
+        """An assistant with ``behaviour`` and a thread holding ``question``, made on the
+        ``"yandex"`` or ``"openai"`` side: ``(assistant id, thread id)`` for a run."""
+        return await seed(
+            provider,
+            host=self.host,
+            grpc_port=self.grpc_port,
+            base_url=self.openai_base_url,
+            api_key=self._api_key,
+            question=question,
+            behaviour=behaviour,
+            folder_id=folder_id,
+        )
+
+    def seed(
+        self,
+        provider: Provider,
+        question: str = "Hello!",
+        *,
+        behaviour: str = "echo",
+        folder_id: str = "emulator",
+    ) -> tuple[str, str]:
+        """:meth:`aseed` for blocking code (async code awaits ``aseed`` instead)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("Emulator.seed blocks; in async code use await emu.aseed(...)")
+        return loop_thread().run(
+            self.aseed(provider, question, behaviour=behaviour, folder_id=folder_id)
+        )
 
     def __enter__(self) -> Self:
         return self.start_in_thread()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hmac
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import grpclib.const
@@ -34,7 +35,7 @@ from ._state import Assistant, CoreMessage, CoreRun, FunctionSpec, Store, Thread
 if TYPE_CHECKING:
     from grpclib._typing import IServable
 
-__all__ = ["YANDEX_ERROR_CODES", "CheckedCodec", "YandexRenderer", "services"]
+__all__ = ["YANDEX_ERROR_CODES", "CheckedCodec", "YandexRenderer", "keep_metadata", "services"]
 
 YANDEX_ERROR_CODES = {
     "server_error": 13,
@@ -58,6 +59,9 @@ _RUN_STATUS = {
 _Owned = TypeVar("_Owned", Assistant, Thread, CoreRun)
 _DEFAULT_PAGE = 50
 _MAX_PAGE = 1000
+_metadata: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "runbind_emulator_metadata", default=None
+)
 
 
 class CheckedCodec(ProtoCodec):
@@ -97,6 +101,20 @@ def require_key(server: grpclib.server.Server, api_key: str) -> None:
             raise GRPCError(Status.UNAUTHENTICATED, "missing or wrong credentials")
 
     grpclib.events.listen(server, grpclib.events.RecvRequest, check)
+
+
+def keep_metadata(server: grpclib.server.Server) -> None:
+    """Let the services read the invocation metadata of the call they handle."""
+
+    async def keep(event: grpclib.events.RecvRequest) -> None:
+        _metadata.set(event.metadata)  # the handler runs in this same task, so it sees it
+
+    grpclib.events.listen(server, grpclib.events.RecvRequest, keep)
+
+
+def _metadata_value(name: str) -> str | None:
+    value = (_metadata.get() or {}).get(name)
+    return value if isinstance(value, str) and value else None
 
 
 def _fail(status: Status, message: str) -> NoReturn:
@@ -316,6 +334,7 @@ class _Services:
         self.store = store
         self.tasks = tasks
         self.folders: dict[str, str] = {}  # thread or assistant id -> folder id
+        self.idempotent: dict[str, str] = {}  # idempotency key -> run id
         self.renderer = YandexRenderer()
 
     def in_folder(self, items: Sequence[_Owned], folder_id: str) -> list[_Owned]:
@@ -388,7 +407,22 @@ class RunService(runs.RunServiceBase):
         self.s = shared
 
     async def create(self, message: runs.CreateRunRequest) -> runs.Run:
-        """Start a run of an assistant on a thread (scripted by the assistant)."""
+        """Start a run of an assistant on a thread (scripted by the assistant).
+
+        A call with ``idempotency-key`` metadata seen before gets the run that key created
+        (ALREADY_EXISTS when it was for another thread or assistant), whether or not it streams:
+        Create itself is unary either way.
+        """
+        key = _metadata_value("idempotency-key")
+        if key is not None and key in self.s.idempotent:
+            known = self.s.store.runs.get(self.s.idempotent[key])
+            same = (message.thread_id, message.assistant_id)
+            if known is None or (known.thread_id, known.assistant_id) != same:
+                _fail(
+                    Status.ALREADY_EXISTS,
+                    f"idempotency-key {key!r} was already used for a different request",
+                )
+            return _run(known)
         assistant = self.s.assistant(message.assistant_id)
         thread = self.s.thread(message.thread_id)
         if self.s.store.active_run(thread.id) is not None:
@@ -419,6 +453,8 @@ class RunService(runs.RunServiceBase):
         )
         self.s.store.runs.add(run.id, run)
         self.s.folders[run.id] = self.s.folders.get(assistant.id, "")
+        if key is not None:
+            self.s.idempotent[key] = run.id
         task = asyncio.create_task(_engine.drive(run, thread, assistant.script, self.s.renderer))
         run.task = task
         self.s.tasks.add(task)

@@ -46,6 +46,16 @@ class Runs:
             max_response_size=max_response_size,
         )
 
+    @property
+    def base_url(self) -> str:
+        """The API base URL the client talks to."""
+        return self._async.base_url
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How failed calls are retried."""
+        return self._async.retry
+
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncRuns", "Runs", 1)
 
@@ -84,6 +94,24 @@ class Runs:
         idempotency_key: str | None = ...,
         timeout: float = ...,
     ) -> RunStream: ...
+
+    @overload
+    def create(
+        self,
+        assistant_id: str,
+        thread_id: str,
+        *,
+        labels: Mapping[str, str] | None = ...,
+        additional_messages: Sequence[MessageInput] = ...,
+        custom_temperature: float | None = ...,
+        custom_max_tokens: int | None = ...,
+        custom_prompt_truncation_options: TruncationInput | None = ...,
+        custom_tools: Sequence[ToolInput] | None = ...,
+        custom_response_format: FormatInput | None = ...,
+        stream: bool,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> Run | RunStream: ...
 
     def create(
         self,
@@ -183,6 +211,19 @@ class Runs:
         idempotency_key: str | None = ...,
         timeout: float = ...,
     ) -> RunStream: ...
+
+    @overload
+    def submit_tool_results(
+        self,
+        run: RunRef,
+        results: Iterable[FunctionResultDict],
+        *,
+        thread_id: str | None = ...,
+        stream: bool,
+        events_start_idx: int | None = ...,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> Run | RunStream: ...
 
     def submit_tool_results(
         self,

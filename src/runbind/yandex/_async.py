@@ -407,12 +407,27 @@ class AsyncRuns:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
         The stream starts at ``events_start_idx``, by default after the last event this client
-        yielded for the run (else at 0). It is retried only with an ``idempotency_key``.
+        yielded for the run; a client that has not streamed the run needs it given (Yandex
+        events carry no run id to find it by). It is retried only with an ``idempotency_key``.
         """
         run_id = run_id_of(run)
         request = runs.SubmitToRunRequest(
             run_id=run_id, tool_result_list=to_yandex_tool_results(results)
         )
+        start = 0
+        if stream:
+            # Everything is checked before the results go out: a submit cannot be taken back.
+            if events_start_idx is None:
+                seen = self._cursors.get(run_id)
+                if seen is None:
+                    raise InvalidArgumentError(
+                        "this client has not seen the run's stream, so it does not know where "
+                        "the events after the submit start: pass events_start_idx (the "
+                        "TOOL_CALLS event's event_index + 1), or submit without stream and "
+                        "listen or wait"
+                    )
+                events_start_idx = seen + 1
+            start = _start_index(events_start_idx)
         deadline = Deadline(timeout)
         service = self._service()
         await self._unary(
@@ -424,10 +439,6 @@ class AsyncRuns:
         )
         if not stream:
             return await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
-        if events_start_idx is None:
-            seen = self._cursors.get(run_id)
-            events_start_idx = 0 if seen is None else seen + 1
-        start = _start_index(events_start_idx)
         first = run if isinstance(run, Run) else None
         return AsyncRunStream(first, self._events(run_id, start, deadline))
 

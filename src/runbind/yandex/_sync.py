@@ -51,6 +51,21 @@ class Runs:
             max_message_size=max_message_size,
         )
 
+    @property
+    def endpoint(self) -> str:
+        """The ``host:port`` the client talks to."""
+        return self._async.endpoint
+
+    @property
+    def folder_id(self) -> str | None:
+        """The folder :meth:`list` uses by default."""
+        return self._async.folder_id
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """How failed calls are retried."""
+        return self._async.retry
+
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncRuns", "Runs", 1)
 
@@ -89,6 +104,24 @@ class Runs:
         idempotency_key: str | None = ...,
         timeout: float = ...,
     ) -> RunStream: ...
+
+    @overload
+    def create(
+        self,
+        assistant_id: str,
+        thread_id: str,
+        *,
+        labels: Mapping[str, str] | None = ...,
+        additional_messages: Sequence[MessageInput] = ...,
+        custom_temperature: float | None = ...,
+        custom_max_tokens: int | None = ...,
+        custom_prompt_truncation_options: TruncationInput | None = ...,
+        custom_tools: Sequence[ToolInput] | None = ...,
+        custom_response_format: FormatInput | None = ...,
+        stream: bool,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> Run | RunStream: ...
 
     def create(
         self,
@@ -177,6 +210,18 @@ class Runs:
         idempotency_key: str | None = ...,
         timeout: float = ...,
     ) -> RunStream: ...
+
+    @overload
+    def submit_tool_results(
+        self,
+        run: RunRef,
+        results: Iterable[FunctionResultDict],
+        *,
+        stream: bool,
+        events_start_idx: int | None = ...,
+        idempotency_key: str | None = ...,
+        timeout: float = ...,
+    ) -> Run | RunStream: ...
 
     def submit_tool_results(
         self,

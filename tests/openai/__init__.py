@@ -1,0 +1,1 @@
+"""Tests of the OpenAI Runs clients against the emulator over real sockets."""

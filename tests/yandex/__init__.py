@@ -1,0 +1,1 @@
+"""Tests of the Yandex Runs clients against the emulator over real sockets."""
