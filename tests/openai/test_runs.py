@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import inspect
 import time
@@ -659,3 +660,14 @@ def test_the_test_package_does_not_shadow_an_openai_package() -> None:
     here = Path(__file__).resolve().parent
     assert spec is None or spec.origin is None or here not in Path(spec.origin).resolve().parents
     assert runbind.openai.AsyncRuns is AsyncRuns
+
+
+def test_one_async_client_serves_successive_event_loops(emulator: Emulator) -> None:
+    """Pooled connections belong to their loop: a second ``asyncio.run`` starts afresh."""
+    client = AsyncRuns(base_url=emulator.openai_base_url)
+    for question in ("first", "second"):
+        assistant, thread = emulator.seed("openai", question)
+        run = asyncio.run(client.create(assistant, thread))
+        result = asyncio.run(client.wait(run, timeout=5, poll_interval=0.01))
+        assert result.text == question
+    asyncio.run(client.close())

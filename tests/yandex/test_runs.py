@@ -770,3 +770,14 @@ def test_overloads_exist(name: str) -> None:
 @pytest.mark.parametrize("name", ["create", "submit_tool_results"])
 def test_overloads_match(name: str) -> None:
     assert _overloads(Runs, name) == _overloads(AsyncRuns, name)
+
+
+def test_one_async_client_serves_successive_event_loops(emulator: Emulator) -> None:
+    """A channel belongs to its loop: a second ``asyncio.run`` gets a fresh one, not an error."""
+    client = AsyncRuns(endpoint=emulator.grpc_target)
+    for question in ("first", "second"):
+        assistant, thread = emulator.seed("yandex", question)
+        run = asyncio.run(client.create(assistant, thread))
+        result = asyncio.run(client.wait(run, timeout=5, poll_interval=0.01))
+        assert result.text == question
+    asyncio.run(client.close())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -100,6 +101,7 @@ class AsyncRuns:
         self.retry = retry or RetryPolicy()
         self._max_body = max_response_size
         self._http: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._cursors: OrderedDict[str, _Resume] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -109,7 +111,12 @@ class AsyncRuns:
     # plumbing
 
     def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._http is not None and self._loop is not loop:
+            # Pooled connections belong to the loop that opened them: a new loop starts afresh.
+            self._http = None
         if self._http is None:
+            self._loop = loop
             self._http = httpx.AsyncClient(
                 verify=self._verify, timeout=None, follow_redirects=False, trust_env=False
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import ssl
@@ -88,6 +89,7 @@ class AsyncRuns:
         self.retry = retry or RetryPolicy()
         self._max_message_size = max_message_size
         self._channel: Channel | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stub: runs.RunServiceStub | None = None
         self._cursors: OrderedDict[str, int] = OrderedDict()
 
@@ -100,7 +102,16 @@ class AsyncRuns:
     # plumbing
 
     def _service(self) -> runs.RunServiceStub:
+        loop = asyncio.get_running_loop()
+        if self._stub is not None and self._loop is not loop:
+            # A channel belongs to the loop that opened it; a new loop (another asyncio.run)
+            # gets its own, the old one is closed.
+            if self._channel is not None:
+                with contextlib.suppress(RuntimeError):  # its loop may be closed already
+                    self._channel.close()
+            self._stub = None
         if self._stub is None:
+            self._loop = loop
             self._channel = Channel(
                 self._host,
                 self._port,
@@ -475,9 +486,9 @@ class AsyncRuns:
     async def close(self) -> None:
         """Close the connection (calls after this reconnect)."""
         if self._channel is not None:
-            self._channel.close()
-            self._channel = None
-            self._stub = None
+            channel, self._channel, self._stub = self._channel, None, None
+            with contextlib.suppress(RuntimeError):  # opened on a loop that is closed now
+                channel.close()
 
     async def __aenter__(self) -> Self:
         return self
