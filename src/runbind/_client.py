@@ -17,9 +17,11 @@ from ._status import RunStatus
 __all__ = [
     "DEFAULT_TIMEOUT",
     "Secret",
+    "SecretHeaders",
     "Transient",
     "call",
     "from_env",
+    "redact",
     "run_id_of",
     "wait_for",
 ]
@@ -49,6 +51,27 @@ class Secret:
         return "Secret('***')"
 
     __str__ = __repr__
+
+
+class SecretHeaders(dict[str, str]):
+    """Request headers or metadata whose repr hides every value: they carry the credential, and
+    a traceback that shows frame locals must not."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: '***'" for k in self) + "}"
+
+    __str__ = __repr__
+
+
+def redact(text: str, *secrets: Secret | None) -> str:
+    """``text`` with every credential among ``secrets`` replaced by ``***`` (a server may echo
+    what it was sent)."""
+    for secret in secrets:
+        if secret is not None and secret.reveal() and secret.reveal() in text:
+            text = text.replace(secret.reveal(), "***")
+    return text
 
 
 def from_env(value: str | None, *names: str) -> Secret | None:

@@ -116,7 +116,7 @@ def test_create_stream_cut_at_every_position_goes_on_by_polling(
 
     wrong: dict[int, list[str]] = {}
     with no_leaks(runs):
-        for cut in range(1, EVENTS - 1):  # EVENTS - 1: see the xfail below
+        for cut in range(1, EVENTS):
             fired = emulator.faults.injected
             emulator.faults.drop_stream(cut, protocol="openai")
             stream = runs.create_stream(assistant, thread)
@@ -185,12 +185,6 @@ def test_submit_stream_cut_goes_on_by_polling(
     assert problems(got, undisturbed, cut, TOOLS_ANSWER) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: an SSE stream cut between thread.run.<terminal> and `done` ends without the "
-    "`done` event (AsyncRuns._sse treats a finished run event as done and never polls), unlike "
-    "the undisturbed stream, a cut anywhere earlier, and listen()",
-    strict=True,
-)
 @pytest.mark.parametrize("call", ["create", "submit"])
 def test_stream_cut_just_before_done_still_ends_with_done(
     connect: Connect, emulator: Emulator, call: str

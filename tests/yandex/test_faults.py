@@ -337,12 +337,6 @@ def test_connection_refused_is_unavailable_within_the_deadline(
     assert 0.4 <= time.monotonic() - started < 0.7
 
 
-@pytest.mark.xfail(
-    reason="BUG: a Yandex call that hits its deadline leaves the caller's task cancelling "
-    "(grpclib's DeadlineWrapper calls task.cancel() and nobody uncancel()s), so an enclosing "
-    "asyncio.timeout() later raises CancelledError instead of TimeoutError",
-    strict=True,
-)
 def test_a_timed_out_call_leaves_the_callers_task_untouched(emulator: Emulator) -> None:
     assistant, thread = make(emulator)
 

@@ -56,6 +56,13 @@ def _first_key(body: Any) -> Any:
     return body.get("data") if isinstance(body, dict) else None
 
 
+def _state(run: Run) -> str:
+    """What a poll compares to tell a change: the status, and for requires_action the calls."""
+    if run.requires_action:
+        return f"{run.status_raw}:" + ",".join(str(call.id) for call in run.tool_calls)
+    return str(run.status_raw)
+
+
 class _Resume:
     """What a stream has delivered, so that polling can go on from there without repeats."""
 
@@ -69,7 +76,7 @@ class _Resume:
         self.index = event.event_index + 1
         if event.run is not None:
             self.run_id = event.run.id
-            self.status = str(event.run.status_raw)
+            self.status = _state(event.run)
         raw = event.raw
         data = getattr(raw, "data", None)
         if event.status_raw == "thread.message.completed" and data is not None:
@@ -209,7 +216,7 @@ class AsyncRuns:
         """Events of a streaming POST; if it drops, the run is followed by polling instead."""
         request_headers = headers(self._api_key, idempotency_key)
         request_headers["Accept"] = "text/event-stream"
-        done = started = False
+        started = False
         try:
             request = self._client().build_request(
                 "POST", url, json=body, headers=request_headers, timeout=_left(deadline, what)
@@ -227,7 +234,6 @@ class AsyncRuns:
                     resume.saw(event)
                     self._keep(resume)
                     yield event
-                    done = sse.event == "done" or event.is_finished
                     if sse.event == "done":
                         return
             finally:
@@ -242,8 +248,8 @@ class AsyncRuns:
                 raise translated from None
             if not started or resume.run_id is None:
                 raise translated.error from None
-        if done:
-            return
+        # The stream ended without `done` (dropped, or cut short by the server): polling goes on
+        # from what was delivered, and ends with `done` even when the run had already finished.
         if resume.run_id is None:
             raise ApiError("openai", "connection_error", "the stream ended before the run started")
         async for event in self._poll_events(thread_id, resume.run_id, resume, deadline):
@@ -259,24 +265,20 @@ class AsyncRuns:
             data, response = await self._request(
                 "listen", "GET", self._url("threads", thread_id, "runs", run_id), deadline
             )
-            status = str(data.get("status")) if isinstance(data, dict) else ""
-            if status != resume.status:
-                event = self._event(f"thread.run.{status}", data, resume)
-                yield event
-                current = event.run
-                if current is not None and current.status in (
-                    RunStatus.COMPLETED,
-                    RunStatus.INCOMPLETE,
-                ):
+            current = Run.from_openai(data)
+            status = str(current.status_raw)
+            if _state(current) != resume.status:
+                yield self._event(f"thread.run.{status}", data, resume)
+            if current.is_finished or current.requires_action:
+                if current.status in (RunStatus.COMPLETED, RunStatus.INCOMPLETE):
                     message = await self._answer(thread_id, run_id, deadline)
                     if message is not None and message.get("id") not in resume.messages:
                         yield self._event("thread.message.completed", message, resume)
-                if current is not None and (current.is_finished or current.requires_action):
-                    yield self._event("done", "[DONE]", resume)
-                    return
+                yield self._event("done", "[DONE]", resume)
+                return
             pause = max(interval, poll_hint(response) or 0.0)
             if not await deadline.sleep(pause):
-                raise RunTimeoutError(f"openai listen: run {run_id} still {status}")
+                raise RunTimeoutError(f"openai listen: run {run_id} still {status}", current)
 
     def _event(self, name: str, data: Any, resume: _Resume) -> RunStreamEvent:
         event = RunStreamEvent.from_openai({"event": name, "data": data}, event_index=resume.index)
@@ -578,7 +580,12 @@ class AsyncRuns:
                 raise InvalidArgumentError("events_start_idx must be an int")
             resume.index = events_start_idx
         resume.run_id = run_id
-        resume.status = "requires_action"
+        if isinstance(run, Run):
+            resume.status = _state(run)
+        elif seen is None or seen.status is None or not seen.status.startswith("requires_action"):
+            resume.status = "requires_action"
+        else:
+            resume.status = seen.status
         first = run if isinstance(run, Run) else None
         events = self._sse(
             "submit_tool_results", url, body, deadline, resume, thread, idempotency_key

@@ -9,11 +9,11 @@ import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .._client import Secret, Transient
+from .._client import Secret, SecretHeaders, Transient, redact
 from .._errors import ApiError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
 
@@ -38,22 +38,29 @@ _MAX_HINT = 60.0
 
 def check_base_url(base_url: str, verify: bool | ssl.SSLContext) -> str:
     """``base_url`` without a trailing slash; plain HTTP or no verification off loopback warns."""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidArgumentError(f"base_url must be an http(s) URL, got {base_url!r}")
-    if parts.username or parts.password:
+    try:
+        parts = urlsplit(base_url)
+        credentials = "@" in parts.netloc
+        hostname = parts.hostname
+    except (TypeError, ValueError):
+        raise InvalidArgumentError("base_url must be an http(s) URL string") from None
+    if credentials:
+        # Checked first: the URL is never echoed while it may carry a password.
         raise InvalidArgumentError("base_url must not carry credentials; pass api_key")
-    local = is_loopback(parts.hostname)
+    shown = urlunsplit(parts._replace(query="", fragment=""))  # a query might carry a secret
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise InvalidArgumentError(f"base_url must be an http(s) URL, got {shown!r}")
+    local = is_loopback(hostname)
     if parts.scheme == "http" and not local:
-        log.warning("runbind: %s is plain HTTP; the API key travels in clear text", base_url)
+        log.warning("runbind: %s is plain HTTP; the API key travels in clear text", shown)
     if verify is False and not local:
-        log.warning("runbind: TLS verification is off for %s", parts.hostname)
+        log.warning("runbind: TLS verification is off for %s", hostname)
     return base_url.rstrip("/")
 
 
-def headers(api_key: Secret | None, idempotency_key: str | None = None) -> dict[str, str]:
+def headers(api_key: Secret | None, idempotency_key: str | None = None) -> SecretHeaders:
     """Request headers: the bearer key, the Assistants beta flag and an idempotency key."""
-    out = {"OpenAI-Beta": "assistants=v2", "Accept": "application/json"}
+    out = SecretHeaders({"OpenAI-Beta": "assistants=v2", "Accept": "application/json"})
     if api_key is not None:
         out["Authorization"] = f"Bearer {api_key.reveal()}"
     if idempotency_key is not None:
@@ -93,10 +100,11 @@ def _message(body: bytes, status: int, secret: Secret | None) -> str:
         decoded: Any = json.loads(body)
         text = str(decoded["error"]["message"])
     except (ValueError, KeyError, TypeError):
-        text = body[:200].decode("utf-8", "replace") or httpx.codes.get_reason_phrase(status)
-    if secret is not None and secret.reveal() in text:
-        text = text.replace(secret.reveal(), "***")
-    return text
+        # Redacted before it is cut, so that a key straddling the cut cannot leave a prefix.
+        room = 200 + (len(secret.reveal().encode()) if secret is not None else 0)
+        text = redact(body[:room].decode("utf-8", "replace"), secret)[:200]
+        text = text or httpx.codes.get_reason_phrase(status)
+    return redact(text, secret)
 
 
 def check_response(response: httpx.Response, body: bytes, secret: Secret | None) -> None:

@@ -19,12 +19,12 @@ from collections.abc import (
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, cast, overload
 
-from grpclib.client import Channel
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
 from .._client import (
     DEFAULT_TIMEOUT,
     Secret,
+    SecretHeaders,
     Transient,
     call,
     from_env,
@@ -43,7 +43,9 @@ from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, cr
 from ._transport import (
     DEFAULT_ENDPOINT,
     ClientCodec,
+    SecureChannel,
     auth_metadata,
+    deadline_guard,
     parse_endpoint,
     tls_for,
     translate,
@@ -88,7 +90,7 @@ class AsyncRuns:
         self._tls = tls_for(self._host, tls)
         self.retry = retry or RetryPolicy()
         self._max_message_size = max_message_size
-        self._channel: Channel | None = None
+        self._channel: SecureChannel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stub: runs.RunServiceStub | None = None
         self._cursors: OrderedDict[str, int] = OrderedDict()
@@ -112,7 +114,7 @@ class AsyncRuns:
             self._stub = None
         if self._stub is None:
             self._loop = loop
-            self._channel = Channel(
+            self._channel = SecureChannel(
                 self._host,
                 self._port,
                 ssl=self._tls,
@@ -121,7 +123,7 @@ class AsyncRuns:
             self._stub = runs.RunServiceStub(self._channel)
         return self._stub
 
-    def _metadata(self, idempotency_key: str | None = None) -> dict[str, str]:
+    def _metadata(self, idempotency_key: str | None = None) -> SecretHeaders:
         metadata = auth_metadata(*self._credentials)
         if idempotency_key is not None:
             if not isinstance(idempotency_key, str) or not idempotency_key:
@@ -132,7 +134,7 @@ class AsyncRuns:
     async def _unary(
         self,
         what: str,
-        send: Callable[[float, dict[str, str]], Awaitable[_T]],
+        send: Callable[[float, SecretHeaders], Awaitable[_T]],
         deadline: Deadline,
         *,
         retry: bool = True,
@@ -142,9 +144,10 @@ class AsyncRuns:
 
         async def attempt(deadline: Deadline) -> _T:
             try:
-                return await send(_left(deadline, what), metadata)
+                with deadline_guard():
+                    return await send(_left(deadline, what), metadata)
             except Exception as exc:
-                raise translate(exc, what) from None
+                raise translate(exc, what, *self._credentials) from None
 
         return await call(attempt, deadline, self.retry, retry=retry)
 
@@ -343,7 +346,12 @@ class AsyncRuns:
                     request, timeout=_left(deadline, "listen"), metadata=metadata
                 )
                 async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
-                    async for message in stream:
+                    while True:
+                        try:
+                            with deadline_guard():
+                                message = await anext(stream)
+                        except StopAsyncIteration:
+                            break
                         event = RunStreamEvent.from_yandex(message)
                         if event.event_index < position:
                             continue  # already delivered before a reconnect
@@ -359,7 +367,7 @@ class AsyncRuns:
                     return
                 error = ApiError("yandex", "UNAVAILABLE", "stream ended before the run finished")
             except Exception as exc:
-                translated = translate(exc, "listen")
+                translated = translate(exc, "listen", *self._credentials)
                 if not isinstance(translated, Transient):
                     raise translated from None
                 error = translated.error

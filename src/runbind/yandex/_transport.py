@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
+from collections.abc import Iterator
 from typing import Any
 
 import h2.exceptions
+from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.encoding.proto import ProtoCodec
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from .. import _wire
-from .._client import Secret, Transient
+from .._client import Secret, SecretHeaders, Transient, redact
 from .._errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
 
 __all__ = [
     "DEFAULT_ENDPOINT",
     "ClientCodec",
+    "SecureChannel",
     "auth_metadata",
+    "deadline_guard",
     "parse_endpoint",
     "tls_for",
     "translate",
@@ -50,13 +56,47 @@ def tls_for(host: str, tls: bool | ssl.SSLContext | None) -> bool | ssl.SSLConte
     return tls
 
 
-def auth_metadata(api_key: Secret | None, iam_token: Secret | None) -> dict[str, str]:
+def auth_metadata(api_key: Secret | None, iam_token: Secret | None) -> SecretHeaders:
     """The ``authorization`` metadata for an API key or an IAM token (none without either)."""
     if api_key is not None:
-        return {"authorization": f"Api-Key {api_key.reveal()}"}
+        return SecretHeaders(authorization=f"Api-Key {api_key.reveal()}")
     if iam_token is not None:
-        return {"authorization": f"Bearer {iam_token.reveal()}"}
-    return {}
+        return SecretHeaders(authorization=f"Bearer {iam_token.reveal()}")
+    return SecretHeaders()
+
+
+class SecureChannel(Channel):
+    """grpclib's channel with h2's outbound header normalisation on.
+
+    grpclib turns it off, and with it h2's rule that sends ``authorization`` as a never-indexed
+    HPACK field; hpack then keeps the credential in its dynamic table and logs it at DEBUG.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        config = getattr(self, "_h2_config", None)
+        if config is None:  # pragma: no cover - a grpclib that no longer has it
+            raise RuntimeError("grpclib.client.Channel has no _h2_config; runbind needs updating")
+        config.normalize_outbound_headers = True
+
+
+@contextlib.contextmanager
+def deadline_guard() -> Iterator[None]:
+    """Undo the cancel grpclib's deadline timer puts on the calling task.
+
+    At a deadline grpclib cancels the task awaiting the call and raises ``TimeoutError``
+    instead of the ``CancelledError``, but never ``uncancel()``s, so the task stays
+    "cancelling" and an enclosing ``asyncio.timeout()`` later misfires.
+    """
+    task = asyncio.current_task()
+    before = task.cancelling() if task is not None else 0
+    try:
+        yield
+    except Exception:
+        # Only a cancel that grpclib turned into an ordinary error can leave the count raised.
+        if task is not None and task.cancelling() > before:
+            task.uncancel()
+        raise
 
 
 class ClientCodec(ProtoCodec):
@@ -79,12 +119,15 @@ class ClientCodec(ProtoCodec):
         return message_type.parse(data)
 
 
-def translate(exc: Exception, what: str) -> Exception:
-    """The runbind error for a failure of ``what``: Transient when it may pass, else final."""
+def translate(exc: Exception, what: str, *secrets: Secret | None) -> Exception:
+    """The runbind error for a failure of ``what``: Transient when it may pass, else final.
+
+    A status message that echoes one of ``secrets`` has it replaced by ``***``.
+    """
     if isinstance(exc, DecodeError | RunTimeoutError | ApiError | Transient):
         return exc
     if isinstance(exc, GRPCError):
-        message = exc.message or ""
+        message = redact(exc.message or "", *secrets)
         if exc.status is Status.DEADLINE_EXCEEDED:
             return RunTimeoutError(f"yandex {what}: deadline exceeded")
         error = ApiError("yandex", exc.status.name, message)
