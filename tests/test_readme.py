@@ -25,3 +25,20 @@ def test_readme_example_runs(code: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
+
+
+CLIENT_BLOCKS = [
+    b for b in BLOCKS if re.search(r"^from runbind\.(yandex|openai) import Runs$", b, re.M)
+]
+
+
+@pytest.mark.parametrize("code", CLIENT_BLOCKS, ids=["yandex", "openai"])
+def test_readme_runs_client_loop_prints_what_it_says(code: str) -> None:
+    """The tool-calling loops print exactly the line their comment shows."""
+    printed = re.findall(r"^\s*print\(.*\)  # (.*)$", code, re.M)
+    assert len(printed) == 1
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == printed
