@@ -195,10 +195,13 @@ Generator = Callable[[Source, Path, Path, Path], list[str]]
 
 
 def _proto(source: Source, spec_dir: Path, dest: Path, root: Path) -> list[str]:
-    from codegen import protos  # noqa: PLC0415 - keeps the no-op path free of generator imports
+    # Imported here: keeps the no-op path free of generator imports.
+    from codegen import fastproto, protos  # noqa: PLC0415
 
     roots = protos.proto_files(spec_dir, source.include)
     protos.generate(spec_dir, roots, dest, source_label=source.label)
+    # The fast codecs are derived from the betterproto2 output, so they come second.
+    fastproto.generate(dest.parent.parent, dest.parent.name, PROJECT_ROOT)
     return protos.surface(spec_dir, roots)
 
 

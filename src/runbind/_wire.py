@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from ._errors import FieldError
 
-__all__ = ["MAX_DEPTH", "WireError", "check"]
+__all__ = ["MAX_DEPTH", "WireError", "check", "decode"]
 
 MAX_DEPTH: Final = 100
 """Deepest message nesting accepted (Google's protobuf uses the same default)."""
@@ -33,6 +33,22 @@ WireError = FieldError
 def check(cls: Any, data: bytes) -> None:
     """Raise :class:`WireError` unless ``data`` is a well-formed ``cls`` message."""
     _message(cls, data, 0, len(data), "", 1)
+
+
+def decode(cls: Any, data: bytes) -> Any:
+    """``data`` parsed as ``cls``, strictly; malformed bytes raise :class:`WireError`.
+
+    Generated classes parse with their generated fast codec, which rejects exactly what
+    :func:`check` rejects; only on failure does the slower walk run, to name the field.
+    """
+    if "_fast_decode" not in vars(cls):  # not a generated class: walk first, then parse
+        check(cls, data)
+        return cls.parse(data)
+    try:
+        return cls.parse(data)
+    except ValueError as exc:  # the codec's WireError (or an error it converted)
+        check(cls, data)
+        raise WireError("", str(exc)) from None
 
 
 def _varint(buf: bytes, pos: int, end: int, path: str) -> tuple[int, int]:

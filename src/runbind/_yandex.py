@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import betterproto2
 from runbind_generated.proto.google.protobuf import Struct, Timestamp
@@ -98,12 +98,10 @@ def _decode(cls: type[_M], value: _M | bytes | bytearray | memoryview) -> _M:
         raise DecodeError("yandex", cls.__name__, "", reason)
     data = bytes(value)
     try:
-        _wire.check(cls, data)
+        return cast("_M", _wire.decode(cls, data))
     except _wire.WireError as exc:
         raise DecodeError("yandex", cls.__name__, exc.path, exc.reason) from None
-    try:
-        return cls.parse(data)
-    except (*_CONVERSION_ERRORS, EOFError) as exc:  # unreachable after the wire check
+    except (*_CONVERSION_ERRORS, EOFError) as exc:  # unreachable: the wire check comes first
         raise DecodeError("yandex", cls.__name__, "", f"{type(exc).__name__}: {exc}") from None
 
 

@@ -78,13 +78,12 @@ class CheckedCodec(ProtoCodec):
                 f"message of {len(data)} bytes exceeds the limit of {self.max_message_size}",
             )
         try:
-            _wire.check(message_type, data)
+            return _wire.decode(message_type, data)
         except _wire.WireError as exc:
             where = f" at {exc.path}" if exc.path else ""
             raise GRPCError(
                 Status.INVALID_ARGUMENT, f"malformed {message_type.__name__}{where}: {exc.reason}"
             ) from None
-        return message_type.parse(data)
 
 
 def require_key(server: grpclib.server.Server, api_key: str) -> None:

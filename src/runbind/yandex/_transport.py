@@ -113,10 +113,9 @@ class ClientCodec(ProtoCodec):
                 "yandex", name, "", f"{len(data)} bytes exceed the limit {self.max_message_size}"
             )
         try:
-            _wire.check(message_type, data)
+            return _wire.decode(message_type, data)
         except _wire.WireError as exc:
             raise DecodeError("yandex", name, exc.path, exc.reason) from None
-        return message_type.parse(data)
 
 
 def translate(exc: Exception, what: str, *secrets: Secret | None) -> Exception:

@@ -1,0 +1,857 @@
+"""Fast protobuf codecs, generated per message type from the betterproto2 output.
+
+betterproto2 parses through one generic loop (a ``BytesIO``, a metadata lookup and a dataclass
+constructor per field and object), which is 10-15x slower than Google's upb. For every
+generated message this step writes a decoder and an encoder that are specialised to its fields:
+tag dispatch unrolled into one ``if`` chain, one- and two-byte varints inline, objects made
+with ``object.__new__`` and one ``__dict__`` assignment instead of the dataclass constructor.
+They are installed as the class's ``parse`` / ``FromString`` / ``__bytes__``, so users get the
+same betterproto2 objects, only faster.
+
+Protobuf semantics are kept exactly (where betterproto2 0.10 differs, the codecs follow
+protobuf and the test suite compares with Google's implementation):
+
+- unknown fields are kept as raw bytes and re-encoded after the known ones;
+- scalars and oneof members are last-one-wins (setting a oneof member clears its siblings);
+- a singular sub-message that appears twice is **merged** (betterproto2 replaced it);
+- repeated scalars are accepted packed and unpacked;
+- an ``int32`` / ``enum`` varint is read as 32 bits, two's complement (betterproto2 kept 64);
+- a map entry without a value gets the value type's default (betterproto2 gave ``None``);
+- malformed input (truncation, bad wire types, groups, field number 0, invalid UTF-8, nesting
+  deeper than 100) raises ``WireError`` (a ``ValueError``) instead of yielding a wrong object.
+
+Encoders write fields in betterproto2's order and skip the same default values, so their bytes
+equal betterproto2's. Classes whose ``__bytes__`` the post-processing replaced (the float
+wrappers) keep it.
+
+The step runs in a fresh interpreter that imports the just-built package (field metadata,
+classes and enums come from betterproto2 itself), writes ``_codec.py`` next to each generated
+module and ``_codec_runtime.py`` at the package root, and appends one import line to each
+generated module so that importing it installs its codecs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codegen.errors import GenerationError
+from codegen.headers import python_header
+
+RUNTIME_MODULE = "_codec_runtime"
+CODEC_MODULE = "_codec"
+MAX_DEPTH = 100
+INSTALL_LINE = f"from . import {CODEC_MODULE} as {CODEC_MODULE}  # installs the fast paths"
+
+_VARINT_KINDS = frozenset(
+    {"int32", "int64", "uint32", "uint64", "sint32", "sint64", "bool", "enum"}
+)
+_FIXED_KINDS = {
+    "double": ("d", 8),
+    "float": ("f", 4),
+    "fixed64": ("Q", 8),
+    "sfixed64": ("q", 8),
+    "fixed32": ("I", 4),
+    "sfixed32": ("i", 4),
+}
+_M32 = "0xFFFFFFFF"
+_M64 = "0xFFFFFFFFFFFFFFFF"
+# How a multi-byte varint is brought into the kind's range (single bytes already are).
+_MULTI_CONV = {
+    "int32": f"((v & {_M32}) ^ 0x80000000) - 0x80000000",
+    "enum": f"((v & {_M32}) ^ 0x80000000) - 0x80000000",
+    "int64": f"((v & {_M64}) ^ 0x8000000000000000) - 0x8000000000000000",
+    "uint32": f"v & {_M32}",
+    "uint64": f"v & {_M64}",
+    "sint32": f"v & {_M32}",
+    "sint64": f"v & {_M64}",
+    "bool": f"v & {_M64}",
+}
+
+
+# --------------------------------------------------------------------------- the runtime
+
+RUNTIME = '''
+"""What every generated codec shares: varints, skipping unknown fields, errors, installing."""
+
+import struct
+from typing import Any
+
+import betterproto2
+
+MAX_DEPTH = __MAX_DEPTH__
+"""Deepest message nesting accepted (Google's protobuf uses the same default)."""
+
+_PLAIN_PARSE = betterproto2.Message.parse.__func__  # type: ignore[attr-defined]
+_PLAIN_BYTES = betterproto2.Message.__bytes__
+_new = object.__new__
+
+U_d = struct.Struct("<d").unpack_from
+U_f = struct.Struct("<f").unpack_from
+U_Q = struct.Struct("<Q").unpack_from
+U_q = struct.Struct("<q").unpack_from
+U_I = struct.Struct("<I").unpack_from
+U_i = struct.Struct("<i").unpack_from
+P_d = struct.Struct("<d").pack
+P_f = struct.Struct("<f").pack
+P_Q = struct.Struct("<Q").pack
+P_q = struct.Struct("<q").pack
+P_I = struct.Struct("<I").pack
+P_i = struct.Struct("<i").pack
+unpack_from = struct.unpack_from
+pack = struct.pack
+
+
+class WireError(ValueError):
+    """The bytes are not a well-formed message of the type being parsed."""
+
+
+def varint(buf, pos, end):
+    """The varint at ``pos`` (at most 10 bytes, before ``end``) and the position after it."""
+    result = 0
+    shift = 0
+    while True:
+        if pos >= end:
+            raise WireError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 128:
+            return result, pos
+        shift += 7
+        if shift >= 70:
+            raise WireError("varint longer than 10 bytes")
+
+
+def skip(buf, pos, end, tag, known):
+    """The position after the value of an unknown field; a known number with this tag's wire
+    type, field number 0, groups and invalid wire types are errors."""
+    number = tag >> 3
+    wire = tag & 7
+    if number == 0:
+        raise WireError("field number 0")
+    if number in known:
+        raise WireError(f"wire type {wire} for field {number}")
+    if wire == 0:
+        return varint(buf, pos, end)[1]
+    if wire == 2:
+        size, pos = varint(buf, pos, end)
+        pos += size
+    elif wire == 1:
+        pos += 8
+    elif wire == 5:
+        pos += 4
+    elif wire in (3, 4):
+        raise WireError("group wire types (3, 4) are not supported")
+    else:
+        raise WireError(f"invalid wire type {wire}")
+    if pos > end:
+        raise WireError(f"field {number} runs past the end of its message")
+    return pos
+
+
+def too_long(number):
+    """The error for a length-delimited field that overruns its message."""
+    return WireError(f"field {number}: length exceeds the bytes left")
+
+
+def truncated(number):
+    """The error for a fixed-size value cut short."""
+    return WireError(f"field {number}: truncated value")
+
+
+def too_deep():
+    """The error for nesting beyond MAX_DEPTH."""
+    return WireError(f"messages nested deeper than {MAX_DEPTH}")
+
+
+def bad_packed(number, size):
+    """The error for packed fixed-size data that is not a whole number of values."""
+    return WireError(f"field {number}: packed data of {size} bytes")
+
+
+_SMALL = [bytes((i,)) for i in range(128)]
+
+
+def varint_bytes(value):
+    """``value`` as a varint (negative numbers as 64-bit two's complement)."""
+    if 0 <= value < 128:
+        return _SMALL[value]
+    if value < 0:
+        if value < -(1 << 63):
+            raise ValueError(
+                "Negative value is not representable as a 64-bit integer - unable to encode "
+                "a varint within 10 bytes."
+            )
+        value += 1 << 64
+    out = bytearray()
+    while value > 127:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+class EnumTable(dict[int, Any]):
+    """Enum members by number; a number the enum does not list becomes betterproto2's open
+    ``UNKNOWN`` member of that value (not cached, so hostile input cannot grow the table)."""
+
+    __slots__ = ("enum",)
+
+    def __init__(self, enum: Any) -> None:
+        super().__init__((int(member), member) for member in enum)
+        self.enum = enum
+
+    def __missing__(self, number: int) -> Any:
+        return self.enum(number)
+
+
+_ERRORS = (IndexError, ValueError, struct.error, OverflowError, RecursionError)
+
+
+def run(decode, data):
+    """``decode`` applied to all of ``data``; any malformation is one WireError."""
+    if type(data) is not bytes:
+        if not isinstance(data, (bytearray, memoryview)):
+            raise TypeError(f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
+    try:
+        return decode(data, 0, len(data), 1, None)
+    except WireError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise WireError(f"invalid UTF-8 at byte {exc.start} of a string") from None
+    except _ERRORS as exc:
+        raise WireError(f"malformed message ({type(exc).__name__}: {exc})") from None
+
+
+def install(cls, decode, encode):
+    """Make ``decode`` / ``encode`` the ``parse``, ``FromString`` and ``__bytes__`` of ``cls``
+    (subclasses keep betterproto2's own); ``encode`` None keeps the class's ``__bytes__``."""
+
+    def parse(klass, data):
+        if klass is not cls:
+            return _PLAIN_PARSE(klass, data)
+        return run(decode, data)
+
+    parse.__doc__ = f"Parse binary protobuf into a {cls.__name__} (malformed input: WireError)."
+    cls.parse = classmethod(parse)
+    cls.FromString = classmethod(parse)
+    cls._fast_decode = staticmethod(decode)
+    if encode is not None:
+
+        def to_bytes(self):
+            if type(self) is not cls:
+                return _PLAIN_BYTES(self)
+            return bytes(encode(self))
+
+        to_bytes.__doc__ = f"The binary protobuf encoding of this {cls.__name__}."
+        cls.__bytes__ = to_bytes
+'''
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class _Ref:
+    """A class a codec refers to: its module, name, and whether it has a fast encoder."""
+
+    module: str
+    name: str
+    own_bytes: bool = False
+
+
+@dataclass
+class _Field:
+    name: str
+    number: int
+    kind: str
+    repeated: bool
+    optional: bool
+    group: str | None
+    cls: _Ref | None = None  # message (or wrapper) / enum class
+    unwrap: bool = False
+    key_kind: str = ""
+    value_kind: str = ""
+    value_cls: _Ref | None = None
+
+
+@dataclass
+class _Message:
+    name: str
+    fields: list[_Field]
+    own_bytes: bool
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _ref(cls: Any) -> _Ref:
+    return _Ref(cls.__module__, cls.__name__, "__bytes__" in cls.__dict__)
+
+
+def _describe(cls: Any) -> _Message:
+    meta = cls._betterproto
+    fields: list[_Field] = []
+    groups: dict[str, list[str]] = {}
+    for name, fmeta in meta.meta_by_field_name.items():
+        f = _Field(
+            name=name,
+            number=fmeta.number,
+            kind=fmeta.proto_type,
+            repeated=bool(fmeta.repeated),
+            optional=bool(fmeta.optional) or fmeta.group is not None,
+            group=fmeta.group,
+        )
+        if f.kind == "map":
+            key_meta, value_meta = fmeta.map_meta
+            f.key_kind, f.value_kind = key_meta.proto_type, value_meta.proto_type
+            if value_meta.unwrap is not None:
+                raise GenerationError(f"{cls.__name__}.{name}: wrapped map values")
+            if f.value_kind in ("message", "enum"):
+                f.value_cls = _ref(meta.cls_by_field[f"{name}.value"])
+        elif fmeta.unwrap is not None:
+            if f.repeated:
+                raise GenerationError(f"{cls.__name__}.{name}: repeated wrapped values")
+            f.unwrap = True
+            f.cls = _ref(fmeta.unwrap())
+        elif f.kind in ("message", "enum"):
+            f.cls = _ref(meta.cls_by_field[name])
+        if fmeta.group is not None:
+            groups.setdefault(fmeta.group, []).append(name)
+        fields.append(f)
+    return _Message(cls.__name__, fields, "__bytes__" in cls.__dict__, groups)
+
+
+# --------------------------------------------------------------------------- emitting
+
+
+class _Names:
+    """The names a codec module uses for foreign codec modules and classes."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.modules: dict[str, str] = {}
+        self.classes: dict[tuple[str, str], str] = {}
+        self.enums: dict[tuple[str, str], str] = {}
+
+    def codec(self, ref: _Ref) -> str:
+        """The expression for the codec module holding ``ref``'s functions."""
+        if ref.module == self.module:
+            return ""
+        alias = self.modules.setdefault(ref.module, f"_m{len(self.modules)}")
+        return alias + "."
+
+    def decoder(self, ref: _Ref) -> str:
+        return f"{self.codec(ref)}decode_{ref.name}"
+
+    def encoder(self, ref: _Ref) -> str:
+        return f"{self.codec(ref)}encode_{ref.name}"
+
+    def cls(self, ref: _Ref) -> str:
+        return self.classes.setdefault((ref.module, ref.name), f"_C{len(self.classes)}")
+
+    def enum(self, ref: _Ref) -> str:
+        self.cls(ref)
+        return self.enums.setdefault((ref.module, ref.name), f"_E{len(self.enums)}")
+
+
+def _tag(number: int, wire: int) -> int:
+    return number << 3 | wire
+
+
+def _tag_bytes(number: int, wire: int) -> bytes:
+    value = _tag(number, wire)
+    out = bytearray()
+    while value > 127:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _wire_of(kind: str) -> int:
+    if kind in _VARINT_KINDS:
+        return 0
+    if kind in _FIXED_KINDS:
+        return 1 if _FIXED_KINDS[kind][1] == 8 else 5
+    return 2
+
+
+class _Code:
+    """Lines with indentation."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def __call__(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def indent(self) -> _Code:
+        self.depth += 1
+        return self
+
+    def dedent(self) -> None:
+        self.depth -= 1
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _read_varint(c: _Code, kind: str, p: str, e: str, target: str, names: _Names, ref: Any) -> None:
+    c(f"v = buf[{p}] if {p} < {e} else 128")
+    c("if v < 128:")
+    c(f"    {p} += 1")
+    c("else:")
+    c(f"    v, {p} = _rt.varint(buf, {p}, {e})")
+    c(f"    v = {_MULTI_CONV[kind]}")
+    if kind == "bool":
+        c(f"{target} = v != 0")
+    elif kind in ("sint32", "sint64"):
+        c(f"{target} = (v >> 1) ^ -(v & 1)")
+    elif kind == "enum":
+        c(f"{target} = {names.enum(ref)}[v]")
+    else:
+        c(f"{target} = v")
+
+
+def _read_fixed(c: _Code, kind: str, number: int, p: str, e: str, target: str) -> None:
+    code, size = _FIXED_KINDS[kind]
+    c(f"if {p} + {size} > {e}:")
+    c(f"    raise _rt.truncated({number})")
+    c(f"{target} = _rt.U_{code}(buf, {p})[0]")
+    c(f"{p} += {size}")
+
+
+def _read_length(c: _Code, number: int, p: str, e: str, n: str, stop: str) -> None:
+    c(f"{n} = buf[{p}] if {p} < {e} else 128")
+    c(f"if {n} < 128:")
+    c(f"    {p} += 1")
+    c(f"elif {p} + 1 < {e} and buf[{p} + 1] < 128:")
+    c(f"    {n} = ({n} & 0x7F) | (buf[{p} + 1] << 7)")
+    c(f"    {p} += 2")
+    c("else:")
+    c(f"    {n}, {p} = _rt.varint(buf, {p}, {e})")
+    c(f"{stop} = {p} + {n}")
+    c(f"if {stop} > {e}:")
+    c(f"    raise _rt.too_long({number})")
+
+
+def _read_len_value(
+    c: _Code, kind: str, p: str, stop: str, target: str, names: _Names, ref: _Ref | None,
+    depth: str, into: str,
+) -> None:
+    """Assign the value of a length-delimited field (bounds already read) and move ``p``."""
+    if kind == "string":
+        c(f"{target} = buf[{p}:{stop}].decode()")
+    elif kind == "bytes":
+        c(f"{target} = buf[{p}:{stop}]")
+    else:
+        assert ref is not None
+        c(f"{target} = {names.decoder(ref)}(buf, {p}, {stop}, {depth}, {into})")
+    c(f"{p} = {stop}")
+
+
+def _default(f: _Field, names: _Names) -> str:
+    if f.repeated:
+        return "[]"
+    if f.kind == "map":
+        return "{}"
+    if f.optional or f.kind == "message":
+        return "None"
+    if f.kind == "enum":
+        assert f.cls is not None
+        return f"{names.enum(f.cls)}[0]"
+    return {"string": '""', "bytes": 'b""', "bool": "False", "float": "0.0", "double": "0.0"}.get(
+        f.kind, "0"
+    )
+
+
+def _entry_default(kind: str, ref: _Ref | None, names: _Names) -> str:
+    if kind == "message":
+        return "None"
+    if kind == "enum":
+        assert ref is not None
+        return f"{names.enum(ref)}[0]"
+    return {"string": '""', "bytes": 'b""', "bool": "False", "float": "0.0", "double": "0.0"}.get(
+        kind, "0"
+    )
+
+
+def _decode_single(
+    c: _Code, kind: str, number: int, p: str, e: str, target: str, names: _Names,
+    ref: _Ref | None, depth: str, into: str, n: str, stop: str,
+) -> None:
+    """Read one value of ``kind`` whose tag has been read (its wire type already matched)."""
+    if kind in _VARINT_KINDS:
+        _read_varint(c, kind, p, e, target, names, ref)
+    elif kind in _FIXED_KINDS:
+        _read_fixed(c, kind, number, p, e, target)
+    else:
+        _read_length(c, number, p, e, n, stop)
+        _read_len_value(c, kind, p, stop, target, names, ref, depth, into)
+
+
+def _decode_map(c: _Code, f: _Field, names: _Names) -> None:
+    c(f"if depth >= {MAX_DEPTH}:")
+    c("    raise _rt.too_deep()")
+    _read_length(c, f.number, "pos", "end", "n", "e")
+    c(f"k = {_entry_default(f.key_kind, None, names)}")
+    c(f"x = {_entry_default(f.value_kind, f.value_cls, names)}")
+    c("p = pos")
+    c("while p < e:")
+    c.indent()
+    c("t = buf[p]")
+    c("if t < 128:")
+    c("    p += 1")
+    c("else:")
+    c("    t, p = _rt.varint(buf, p, e)")
+    key_tag = _tag(1, _wire_of(f.key_kind))
+    value_tag = _tag(2, _wire_of(f.value_kind))
+    c(f"if t == {key_tag}:")
+    c.indent()
+    _decode_single(c, f.key_kind, f.number, "p", "e", "k", names, None, "", "", "n2", "e2")
+    c.dedent()
+    c(f"elif t == {value_tag}:")
+    c.indent()
+    _decode_single(
+        c, f.value_kind, f.number, "p", "e", "x", names, f.value_cls, "depth + 2", "x", "n2", "e2"
+    )
+    c.dedent()
+    c("else:")
+    c("    p = _rt.skip(buf, p, e, t, _ENTRY)")
+    c.dedent()
+    if f.value_kind == "message":
+        assert f.value_cls is not None
+        c("if x is None:")
+        c(f"    x = {names.decoder(f.value_cls)}(b'', 0, 0, 0, None)")
+    c(f"f_{f.name}[k] = x")
+    c("pos = e")
+
+
+def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None:
+    target = f"f_{f.name}"
+    siblings = [s for s in message.groups.get(f.group or "", []) if s != f.name]
+
+    def clear() -> None:
+        for sibling in siblings:
+            c(f"f_{sibling} = None")
+
+    if f.kind == "map":
+        c(f"elif tag == {_tag(f.number, 2)}:")
+        c.indent()
+        _decode_map(c, f, names)
+        c.dedent()
+        return
+    wire = _wire_of(f.kind)
+    if f.repeated:
+        if wire != 2:  # packable: accept the packed form too
+            c(f"elif tag == {_tag(f.number, 2)}:")
+            c.indent()
+            _read_length(c, f.number, "pos", "end", "n", "e")
+            if f.kind in _FIXED_KINDS:
+                code, size = _FIXED_KINDS[f.kind]
+                c(f"if (e - pos) % {size}:")
+                c(f"    raise _rt.bad_packed({f.number}, e - pos)")
+                count = f"(e - pos) // {size}"
+                c(f"{target}.extend(_rt.unpack_from('<%d{code}' % ({count}), buf, pos))")
+                c("pos = e")
+            else:
+                c("while pos < e:")
+                c.indent()
+                _read_varint(c, f.kind, "pos", "e", "y", names, f.cls)
+                c(f"{target}.append(y)")
+                c.dedent()
+            c.dedent()
+        c(f"elif tag == {_tag(f.number, wire)}:")
+        c.indent()
+        _decode_single(
+            c, f.kind, f.number, "pos", "end", "y", names, f.cls, "depth + 1", "None", "n", "e"
+        )
+        c(f"{target}.append(y)")
+        c.dedent()
+        return
+    c(f"elif tag == {_tag(f.number, wire)}:")
+    c.indent()
+    if f.unwrap:
+        assert f.cls is not None
+        wrapper = names.cls(f.cls)
+        _read_length(c, f.number, "pos", "end", "n", "e")
+        into = f"None if {target} is None else {wrapper}.from_wrapped({target})"
+        c(f"{target} = {names.decoder(f.cls)}(buf, pos, e, depth + 1, {into}).to_wrapped()")
+        c("pos = e")
+    else:
+        _decode_single(
+            c, f.kind, f.number, "pos", "end", target, names, f.cls, "depth + 1", target, "n", "e"
+        )
+    clear()
+    c.dedent()
+
+
+def _decoder(message: _Message, names: _Names) -> str:
+    c = _Code()
+    own = names.cls(_Ref(names.module, message.name))
+    c(f"def decode_{message.name}(buf, pos, end, depth, into):")
+    c.indent()
+    c(f'"""Decode a {message.name} from ``buf[pos:end]`` (merged into ``into`` if given)."""')
+    c(f"if depth > {MAX_DEPTH}:")
+    c("    raise _rt.too_deep()")
+    c("if into is None:")
+    c.indent()
+    for f in message.fields:
+        c(f"f_{f.name} = {_default(f, names)}")
+    c("unknown = b''")
+    c.dedent()
+    c("else:")
+    c.indent()
+    c("d = into.__dict__")
+    for f in message.fields:
+        c(f"f_{f.name} = d[{f.name!r}]")
+    c("unknown = d['_unknown_fields']")
+    c.dedent()
+    c("while pos < end:")
+    c.indent()
+    c("start = pos")
+    c("tag = buf[pos]")
+    c("if tag < 128:")
+    c("    pos += 1")
+    c("else:")
+    c("    tag, pos = _rt.varint(buf, pos, end)")
+    first = len(c.lines)
+    for f in sorted(message.fields, key=lambda f: f.number):
+        _decode_field(c, f, names, message)
+    branches = len(c.lines) > first
+    if branches:
+        c.lines[first] = c.lines[first].replace("elif ", "if ", 1)
+        c("else:")
+        c.indent()
+    c(f"pos = _rt.skip(buf, pos, end, tag, _KNOWN_{message.name})")
+    c("unknown += buf[start:pos]")
+    if branches:
+        c.dedent()
+    c.dedent()
+    c(f"obj = _new({own})")
+    parts = [f"{f.name!r}: f_{f.name}" for f in message.fields]
+    c("obj.__dict__ = {" + ", ".join([*parts, "'_unknown_fields': unknown"]) + "}")
+    c("return obj")
+    return c.text()
+
+
+def _encode_value(
+    c: _Code, kind: str, value: str, out: str, names: _Names, ref: _Ref | None, tmp: str
+) -> None:
+    """Append the payload (and for length-delimited kinds the length) of ``value``."""
+    if kind in ("int32", "int64", "uint32", "uint64", "enum", "bool"):
+        c(f"if 0 <= {value} < 128:")
+        c(f"    {out}.append({value})")
+        c("else:")
+        c(f"    {out} += _rt.varint_bytes({value})")
+    elif kind in ("sint32", "sint64"):
+        c(f"z = {value} << 1 if {value} >= 0 else ({value} << 1) ^ -1")
+        c(f"{out} += _rt.varint_bytes(z)")
+    elif kind in _FIXED_KINDS:
+        c(f"{out} += _rt.P_{_FIXED_KINDS[kind][0]}({value})")
+    else:
+        if kind == "string":
+            c(f"{tmp} = {value}.encode()")
+        elif kind == "bytes":
+            c(f"{tmp} = {value}")
+        else:
+            assert ref is not None
+            if ref.own_bytes:
+                c(f"{tmp} = bytes({value})")
+            else:
+                c(f"{tmp} = {names.encoder(ref)}({value})")
+        c(f"n = len({tmp})")
+        c("if n < 128:")
+        c(f"    {out}.append(n)")
+        c("else:")
+        c(f"    {out} += _rt.varint_bytes(n)")
+        c(f"{out} += {tmp}")
+
+
+def _encode_field(c: _Code, f: _Field, names: _Names) -> None:
+    c(f"v = d[{f.name!r}]")
+    if f.kind == "map":
+        c("if v:")
+        c.indent()
+        c("for k, x in v.items():")
+        c.indent()
+        c("ent = bytearray()")
+        c(f"ent += {_tag_bytes(1, _wire_of(f.key_kind))!r}")
+        _encode_value(c, f.key_kind, "k", "ent", names, None, "b")
+        c(f"ent += {_tag_bytes(2, _wire_of(f.value_kind))!r}")
+        _encode_value(c, f.value_kind, "x", "ent", names, f.value_cls, "b")
+        c(f"out += {_tag_bytes(f.number, 2)!r}")
+        _encode_value(c, "bytes", "ent", "out", names, None, "b")
+        c.dedent()
+        c.dedent()
+        return
+    wire = _wire_of(f.kind)
+    if f.repeated:
+        c("if v:")
+        c.indent()
+        if wire != 2:  # packed, as betterproto2 writes every packable repeated field
+            if f.kind in _FIXED_KINDS:
+                c(f"pk = _rt.pack('<%d{_FIXED_KINDS[f.kind][0]}' % len(v), *v)")
+            else:
+                c("pk = bytearray()")
+                c("for x in v:")
+                c.indent()
+                _encode_value(c, f.kind, "x", "pk", names, None, "b")
+                c.dedent()
+            c(f"out += {_tag_bytes(f.number, 2)!r}")
+            _encode_value(c, "bytes", "pk", "out", names, None, "b")
+        else:
+            c("for x in v:")
+            c.indent()
+            c(f"out += {_tag_bytes(f.number, wire)!r}")
+            _encode_value(c, f.kind, "x", "out", names, f.cls, "b")
+            c.dedent()
+        c.dedent()
+        return
+    present = "v is not None" if f.optional or f.kind == "message" or f.unwrap else "v"
+    c(f"if {present}:")
+    c.indent()
+    c(f"out += {_tag_bytes(f.number, wire)!r}")
+    if f.unwrap:
+        assert f.cls is not None
+        c(f"b = bytes({names.cls(f.cls)}.from_wrapped(v))")
+        _encode_value(c, "bytes", "b", "out", names, None, "b")
+    else:
+        _encode_value(c, f.kind, "v", "out", names, f.cls, "b")
+    c.dedent()
+
+
+def _encoder(message: _Message, names: _Names) -> str:
+    c = _Code()
+    c(f"def encode_{message.name}(m):")
+    c.indent()
+    c(f'"""The wire bytes of a {message.name} (what betterproto2 writes)."""')
+    c("d = m.__dict__")
+    c("out = bytearray()")
+    for f in message.fields:
+        _encode_field(c, f, names)
+    c("out += d['_unknown_fields']")
+    c("return out")
+    return c.text()
+
+
+def module_source(module: str, messages: list[_Message], source: str) -> str:
+    """The ``_codec.py`` of one generated module."""
+    names = _Names(module)
+    bodies: list[str] = []
+    for message in messages:
+        bodies.append(_decoder(message, names))
+        bodies.append(_encoder(message, names))
+    known = [
+        f"_KNOWN_{m.name}: frozenset[int] = frozenset({sorted({f.number for f in m.fields})!r})"
+        for m in messages
+    ]
+    installs = [
+        f"_rt.install({names.cls(_Ref(module, m.name))}, decode_{m.name}, "
+        + ("None" if m.own_bytes else f"encode_{m.name}")
+        + ")"
+        for m in messages
+    ]
+    root = module.split(".", maxsplit=1)[0]
+    imports = [f"from {root}.proto import {RUNTIME_MODULE} as _rt"]
+    for (mod, name), alias in sorted(names.classes.items(), key=lambda kv: kv[1]):
+        imports.append(f"from {mod} import {name} as {alias}")
+    for mod, alias in sorted(names.modules.items(), key=lambda kv: kv[1]):
+        imports.append(f"from {mod} import {CODEC_MODULE} as {alias}")
+    enums = [
+        f"{alias} = _rt.EnumTable({names.classes[key]})"
+        for key, alias in sorted(names.enums.items(), key=lambda kv: kv[1])
+    ]
+    doc = f'"""Fast codecs for the messages of ``{module}`` (see codegen/fastproto.py)."""'
+    parts = [
+        python_header(source) + doc,
+        "\n".join(imports),
+        "_new = object.__new__\n_ENTRY = frozenset((1, 2))",
+        "\n".join(enums),
+        "\n".join(known),
+        *bodies,
+        "\n".join(installs),
+    ]
+    return "\n\n\n".join(p for p in parts if p) + "\n"
+
+
+# --------------------------------------------------------------------------- the step
+
+
+def _modules(package: str) -> Iterator[Any]:
+    root = importlib.import_module(package)
+    yield root
+    for info in pkgutil.walk_packages(root.__path__, package + "."):
+        yield importlib.import_module(info.name)
+
+
+def _source_label(path: Path) -> str:
+    """The header's source line of a generated module (its second line)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return lines[1].removeprefix("# source: ") if len(lines) > 1 else "betterproto2 output"
+
+
+def write(parent: Path, package: str) -> int:
+    """Write every codec module of ``package`` (imported from ``parent``); how many messages."""
+    import betterproto2  # noqa: PLC0415 - only in the generator's own interpreter
+
+    sys.path.insert(0, str(parent))
+    proto = f"{package}.proto"
+    count = 0
+    plans: list[tuple[Path, str, list[_Message]]] = []
+    for module in _modules(proto):
+        classes = [
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type)
+            and issubclass(obj, betterproto2.Message)
+            and obj.__module__ == module.__name__
+        ]
+        if not classes:
+            continue
+        messages = [_describe(cls) for cls in sorted(classes, key=lambda c: c.__name__)]
+        plans.append((Path(module.__file__ or ""), module.__name__, messages))
+        count += len(messages)
+    label = _source_label(parent / package / "proto" / "__init__.py")
+    runtime = python_header(f"{label} (codec runtime)") + RUNTIME.replace(
+        "__MAX_DEPTH__", str(MAX_DEPTH)
+    )
+    (parent / package / "proto" / f"{RUNTIME_MODULE}.py").write_text(
+        runtime, encoding="utf-8", newline="\n"
+    )
+    for path, module, messages in plans:
+        if path.name != "__init__.py":
+            raise GenerationError(f"fastproto: {module} is not a package __init__")
+        source = _source_label(path)
+        (path.parent / f"{CODEC_MODULE}.py").write_text(
+            module_source(module, messages, source), encoding="utf-8", newline="\n"
+        )
+        text = path.read_text(encoding="utf-8").rstrip("\n")
+        path.write_text(f"{text}\n\n{INSTALL_LINE}\n", encoding="utf-8", newline="\n")
+    return count
+
+
+_SCRIPT = """
+import sys
+sys.path.insert(0, sys.argv[3])
+from codegen.fastproto import write
+print(write(__import__("pathlib").Path(sys.argv[1]), sys.argv[2]))
+"""
+
+
+def generate(parent: Path, package: str, project_root: Path) -> None:
+    """Run :func:`write` in a fresh interpreter (it must import the new package, not ours)."""
+    argv = [sys.executable, "-I", "-c", _SCRIPT, str(parent), package, str(project_root)]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()
+        reason = tail[-1] if tail else f"exit code {proc.returncode}"
+        raise GenerationError(f"generate: fast protobuf codecs failed: {reason}")
