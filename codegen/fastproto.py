@@ -17,11 +17,12 @@ protobuf and the test suite compares with Google's implementation):
 - repeated scalars are accepted packed and unpacked;
 - an ``int32`` / ``enum`` varint is read as 32 bits, two's complement (betterproto2 kept 64);
 - a map entry without a value gets the value type's default (betterproto2 gave ``None``);
+- ``-0.0`` in a float or double field is written (betterproto2 skipped it as the default);
 - malformed input (truncation, bad wire types, groups, field number 0, invalid UTF-8, nesting
   deeper than 100) raises ``WireError`` (a ``ValueError``) instead of yielding a wrong object.
 
 Encoders write fields in betterproto2's order and skip the same default values, so their bytes
-equal betterproto2's. Classes whose ``__bytes__`` the post-processing replaced (the float
+equal betterproto2's (but for ``-0.0``). Classes whose ``__bytes__`` the post-processing replaced (the float
 wrappers) keep it.
 
 The step runs in a fresh interpreter that imports the just-built package (field metadata,
@@ -80,6 +81,7 @@ _MULTI_CONV = {
 RUNTIME = '''
 """What every generated codec shares: varints, skipping unknown fields, errors, installing."""
 
+import math
 import struct
 from typing import Any
 
@@ -106,6 +108,7 @@ P_I = struct.Struct("<I").pack
 P_i = struct.Struct("<i").pack
 unpack_from = struct.unpack_from
 pack = struct.pack
+copysign = math.copysign
 
 
 class WireError(ValueError):
@@ -717,6 +720,10 @@ def _encode_field(c: _Code, f: _Field, names: _Names) -> None:
         c.dedent()
         return
     present = "v is not None" if f.optional or f.kind == "message" or f.unwrap else "v"
+    if present == "v" and f.kind in ("float", "double"):
+        # Like protobuf (and unlike betterproto2, for which -0.0 == 0.0 is the default), -0.0
+        # is not the default and is written.
+        present = "v or (v is not None and _rt.copysign(1.0, v) < 0)"
     c(f"if {present}:")
     c.indent()
     c(f"out += {_tag_bytes(f.number, wire)!r}")
