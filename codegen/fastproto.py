@@ -22,8 +22,8 @@ protobuf and the test suite compares with Google's implementation):
   deeper than 100) raises ``WireError`` (a ``ValueError``) instead of yielding a wrong object.
 
 Encoders write fields in betterproto2's order and skip the same default values, so their bytes
-equal betterproto2's (but for ``-0.0``). Classes whose ``__bytes__`` the post-processing replaced (the float
-wrappers) keep it.
+equal betterproto2's (but for ``-0.0``). Classes whose ``__bytes__`` the post-processing
+replaced (the float wrappers) keep it.
 
 The step runs in a fresh interpreter that imports the just-built package (field metadata,
 classes and enums come from betterproto2 itself), writes ``_codec.py`` next to each generated
@@ -167,6 +167,19 @@ def too_long(number):
 def truncated(number):
     """The error for a fixed-size value cut short."""
     return WireError(f"field {number}: truncated value")
+
+
+def overrun():
+    """The error for a value that runs past the end of its message."""
+    return WireError("a value runs past the end of its message")
+
+
+def which(values, members):
+    """The member of a oneof that is set in ``values`` (None if none is)."""
+    for name in members:
+        if values[name] is not None:
+            return name
+    return None
 
 
 def too_deep():
@@ -408,11 +421,13 @@ class _Code:
 
 
 def _read_varint(c: _Code, kind: str, p: str, e: str, target: str, names: _Names, ref: Any) -> None:
-    c(f"v = buf[{p}] if {p} < {e} else 128")
+    # The first byte is read unchecked: a read past ``e`` leaves ``p`` past it, which the
+    # message's final position check rejects (and past the buffer it is an IndexError).
+    c(f"v = buf[{p}]")
     c("if v < 128:")
     c(f"    {p} += 1")
     c("else:")
-    c(f"    v, {p} = _rt.varint(buf, {p}, {e})")
+    c(f"    v, {p} = _varint(buf, {p}, {e})")
     c(f"    v = {_MULTI_CONV[kind]}")
     if kind == "bool":
         c(f"{target} = v != 0")
@@ -424,59 +439,58 @@ def _read_varint(c: _Code, kind: str, p: str, e: str, target: str, names: _Names
         c(f"{target} = v")
 
 
-def _read_fixed(c: _Code, kind: str, number: int, p: str, e: str, target: str) -> None:
+def _read_fixed(c: _Code, kind: str, p: str, target: str) -> None:
     code, size = _FIXED_KINDS[kind]
-    c(f"if {p} + {size} > {e}:")
-    c(f"    raise _rt.truncated({number})")
-    c(f"{target} = _rt.U_{code}(buf, {p})[0]")
+    c(f"{target} = _rt.U_{code}(buf, {p})[0]")  # past the end: the final position check
     c(f"{p} += {size}")
 
 
 def _read_length(c: _Code, number: int, p: str, e: str, n: str, stop: str) -> None:
-    c(f"{n} = buf[{p}] if {p} < {e} else 128")
+    c(f"{n} = buf[{p}]")
     c(f"if {n} < 128:")
     c(f"    {p} += 1")
-    c(f"elif {p} + 1 < {e} and buf[{p} + 1] < 128:")
+    c(f"elif buf[{p} + 1] < 128:")
     c(f"    {n} = ({n} & 0x7F) | (buf[{p} + 1] << 7)")
     c(f"    {p} += 2")
     c("else:")
-    c(f"    {n}, {p} = _rt.varint(buf, {p}, {e})")
+    c(f"    {n}, {p} = _varint(buf, {p}, {e})")
     c(f"{stop} = {p} + {n}")
-    c(f"if {stop} > {e}:")
+    c(f"if {stop} > {e}:")  # also catches a length byte read past ``e``
     c(f"    raise _rt.too_long({number})")
 
 
-def _read_len_value(
-    c: _Code, kind: str, p: str, stop: str, target: str, names: _Names, ref: _Ref | None,
-    depth: str, into: str,
+def _read_single(
+    c: _Code,
+    kind: str,
+    number: int,
+    p: str,
+    e: str,
+    target: str,
+    names: _Names,
+    ref: _Ref | None,
+    depth: str,
+    into: str,
+    n: str,
+    stop: str,
 ) -> None:
-    """Assign the value of a length-delimited field (bounds already read) and move ``p``."""
-    if kind == "string":
-        c(f"{target} = buf[{p}:{stop}].decode()")
-    elif kind == "bytes":
-        c(f"{target} = buf[{p}:{stop}]")
+    """Assign one value of ``kind`` (its tag read and matched) to ``target``; move ``p``."""
+    if kind in _VARINT_KINDS:
+        _read_varint(c, kind, p, e, target, names, ref)
+    elif kind in _FIXED_KINDS:
+        _read_fixed(c, kind, p, target)
     else:
-        assert ref is not None
-        c(f"{target} = {names.decoder(ref)}(buf, {p}, {stop}, {depth}, {into})")
-    c(f"{p} = {stop}")
+        _read_length(c, number, p, e, n, stop)
+        if kind == "string":
+            c(f"{target} = buf[{p}:{stop}].decode()")
+        elif kind == "bytes":
+            c(f"{target} = buf[{p}:{stop}]")
+        else:
+            assert ref is not None
+            c(f"{target} = {names.decoder(ref)}(buf, {p}, {stop}, {depth}, {into})")
+        c(f"{p} = {stop}")
 
 
-def _default(f: _Field, names: _Names) -> str:
-    if f.repeated:
-        return "[]"
-    if f.kind == "map":
-        return "{}"
-    if f.optional or f.kind == "message":
-        return "None"
-    if f.kind == "enum":
-        assert f.cls is not None
-        return f"{names.enum(f.cls)}[0]"
-    return {"string": '""', "bytes": 'b""', "bool": "False", "float": "0.0", "double": "0.0"}.get(
-        f.kind, "0"
-    )
-
-
-def _entry_default(kind: str, ref: _Ref | None, names: _Names) -> str:
+def _scalar_default(kind: str, ref: _Ref | None, names: _Names) -> str:
     if kind == "message":
         return "None"
     if kind == "enum":
@@ -487,49 +501,72 @@ def _entry_default(kind: str, ref: _Ref | None, names: _Names) -> str:
     )
 
 
-def _decode_single(
-    c: _Code, kind: str, number: int, p: str, e: str, target: str, names: _Names,
-    ref: _Ref | None, depth: str, into: str, n: str, stop: str,
-) -> None:
-    """Read one value of ``kind`` whose tag has been read (its wire type already matched)."""
-    if kind in _VARINT_KINDS:
-        _read_varint(c, kind, p, e, target, names, ref)
-    elif kind in _FIXED_KINDS:
-        _read_fixed(c, kind, number, p, e, target)
-    else:
-        _read_length(c, number, p, e, n, stop)
-        _read_len_value(c, kind, p, stop, target, names, ref, depth, into)
+def _template_value(f: _Field, names: _Names) -> str:
+    if f.repeated or f.kind == "map" or f.optional:
+        return "None"  # containers are made fresh per object
+    return _scalar_default(f.kind, f.cls, names)
 
 
 def _decode_map(c: _Code, f: _Field, names: _Names) -> None:
     c(f"if depth >= {MAX_DEPTH}:")
     c("    raise _rt.too_deep()")
     _read_length(c, f.number, "pos", "end", "n", "e")
-    c(f"k = {_entry_default(f.key_kind, None, names)}")
-    c(f"x = {_entry_default(f.value_kind, f.value_cls, names)}")
+    c(f"k = {_scalar_default(f.key_kind, None, names)}")
+    c(f"x = {_scalar_default(f.value_kind, f.value_cls, names)}")
     c("p = pos")
-    c("while p < e:")
+    key_tag = _tag(1, _wire_of(f.key_kind))
+    value_tag = _tag(2, _wire_of(f.value_kind))
+
+    def key() -> None:
+        _read_single(c, f.key_kind, f.number, "p", "e", "k", names, None, "", "", "n2", "e2")
+
+    def value() -> None:
+        _read_single(
+            c,
+            f.value_kind,
+            f.number,
+            "p",
+            "e",
+            "x",
+            names,
+            f.value_cls,
+            "depth + 2",
+            "x",
+            "n2",
+            "e2",
+        )
+
+    # Entries almost always hold their key, then their value: read that order straight.
+    c(f"if p < e and buf[p] == {key_tag}:")
+    c("    p += 1")
+    c.indent()
+    key()
+    c(f"if p < e and buf[p] == {value_tag}:")
+    c("    p += 1")
+    c.indent()
+    value()
+    c.dedent()
+    c.dedent()
+    c("while p < e:")  # anything else, in any order
     c.indent()
     c("t = buf[p]")
     c("if t < 128:")
     c("    p += 1")
     c("else:")
-    c("    t, p = _rt.varint(buf, p, e)")
-    key_tag = _tag(1, _wire_of(f.key_kind))
-    value_tag = _tag(2, _wire_of(f.value_kind))
+    c("    t, p = _varint(buf, p, e)")
     c(f"if t == {key_tag}:")
     c.indent()
-    _decode_single(c, f.key_kind, f.number, "p", "e", "k", names, None, "", "", "n2", "e2")
+    key()
     c.dedent()
     c(f"elif t == {value_tag}:")
     c.indent()
-    _decode_single(
-        c, f.value_kind, f.number, "p", "e", "x", names, f.value_cls, "depth + 2", "x", "n2", "e2"
-    )
+    value()
     c.dedent()
     c("else:")
     c("    p = _rt.skip(buf, p, e, t, _ENTRY)")
     c.dedent()
+    c("if p != e:")
+    c(f"    raise _rt.too_long({f.number})")
     if f.value_kind == "message":
         assert f.value_cls is not None
         c("if x is None:")
@@ -539,12 +576,16 @@ def _decode_map(c: _Code, f: _Field, names: _Names) -> None:
 
 
 def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None:
-    target = f"f_{f.name}"
-    siblings = [s for s in message.groups.get(f.group or "", []) if s != f.name]
+    slot = f"d[{f.name!r}]"
+    group = list(message.groups).index(f.group) if f.group is not None else None
 
-    def clear() -> None:
-        for sibling in siblings:
-            c(f"f_{sibling} = None")
+    def chosen() -> None:
+        """A oneof member was set: clear the member set before (last one wins)."""
+        if group is None:
+            return
+        c(f"if w{group} is not None and w{group} != {f.name!r}:")
+        c(f"    d[w{group}] = None")
+        c(f"w{group} = {f.name!r}")
 
     if f.kind == "map":
         c(f"elif tag == {_tag(f.number, 2)}:")
@@ -554,6 +595,7 @@ def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None
         return
     wire = _wire_of(f.kind)
     if f.repeated:
+        target = f"f_{f.name}"
         if wire != 2:  # packable: accept the packed form too
             c(f"elif tag == {_tag(f.number, 2)}:")
             c.indent()
@@ -574,7 +616,7 @@ def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None
             c.dedent()
         c(f"elif tag == {_tag(f.number, wire)}:")
         c.indent()
-        _decode_single(
+        _read_single(
             c, f.kind, f.number, "pos", "end", "y", names, f.cls, "depth + 1", "None", "n", "e"
         )
         c(f"{target}.append(y)")
@@ -586,20 +628,30 @@ def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None
         assert f.cls is not None
         wrapper = names.cls(f.cls)
         _read_length(c, f.number, "pos", "end", "n", "e")
-        into = f"None if {target} is None else {wrapper}.from_wrapped({target})"
-        c(f"{target} = {names.decoder(f.cls)}(buf, pos, e, depth + 1, {into}).to_wrapped()")
+        c(f"y = {slot}")
+        c(f"y = None if y is None else {wrapper}.from_wrapped(y)")
+        c(f"{slot} = {names.decoder(f.cls)}(buf, pos, e, depth + 1, y).to_wrapped()")
         c("pos = e")
     else:
-        _decode_single(
-            c, f.kind, f.number, "pos", "end", target, names, f.cls, "depth + 1", target, "n", "e"
+        # A message merges into the value it already has (None unless it is the oneof member
+        # currently set, since setting another member cleared it).
+        _read_single(
+            c, f.kind, f.number, "pos", "end", slot, names, f.cls, "depth + 1", slot, "n", "e"
         )
-    clear()
+    chosen()
     c.dedent()
+
+
+def _template(message: _Message, names: _Names) -> str:
+    items = [f"{f.name!r}: {_template_value(f, names)}" for f in message.fields]
+    body = ", ".join([*items, "'_unknown_fields': b''"])
+    return f"_T_{message.name}: dict[str, Any] = {{{body}}}"
 
 
 def _decoder(message: _Message, names: _Names) -> str:
     c = _Code()
     own = names.cls(_Ref(names.module, message.name))
+    containers = [f for f in message.fields if f.repeated or f.kind == "map"]
     c(f"def decode_{message.name}(buf, pos, end, depth, into):")
     c.indent()
     c(f'"""Decode a {message.name} from ``buf[pos:end]`` (merged into ``into`` if given)."""')
@@ -607,16 +659,19 @@ def _decoder(message: _Message, names: _Names) -> str:
     c("    raise _rt.too_deep()")
     c("if into is None:")
     c.indent()
-    for f in message.fields:
-        c(f"f_{f.name} = {_default(f, names)}")
-    c("unknown = b''")
+    c(f"d = _T_{message.name}.copy()")
+    for f in containers:
+        c(f"f_{f.name} = d[{f.name!r}] = {'{}' if f.kind == 'map' else '[]'}")
+    for index in range(len(message.groups)):
+        c(f"w{index} = None")
     c.dedent()
     c("else:")
     c.indent()
     c("d = into.__dict__")
-    for f in message.fields:
+    for f in containers:
         c(f"f_{f.name} = d[{f.name!r}]")
-    c("unknown = d['_unknown_fields']")
+    for index, members in enumerate(message.groups.values()):
+        c(f"w{index} = _rt.which(d, {tuple(members)!r})")
     c.dedent()
     c("while pos < end:")
     c.indent()
@@ -625,7 +680,7 @@ def _decoder(message: _Message, names: _Names) -> str:
     c("if tag < 128:")
     c("    pos += 1")
     c("else:")
-    c("    tag, pos = _rt.varint(buf, pos, end)")
+    c("    tag, pos = _varint(buf, pos, end)")
     first = len(c.lines)
     for f in sorted(message.fields, key=lambda f: f.number):
         _decode_field(c, f, names, message)
@@ -635,13 +690,16 @@ def _decoder(message: _Message, names: _Names) -> str:
         c("else:")
         c.indent()
     c(f"pos = _rt.skip(buf, pos, end, tag, _KNOWN_{message.name})")
-    c("unknown += buf[start:pos]")
+    c("d['_unknown_fields'] += buf[start:pos]")
     if branches:
         c.dedent()
     c.dedent()
+    c("if pos != end:")
+    c("    raise _rt.overrun()")
+    c("if into is not None:")
+    c("    return into")
     c(f"obj = _new({own})")
-    parts = [f"{f.name!r}: f_{f.name}" for f in message.fields]
-    c("obj.__dict__ = {" + ", ".join([*parts, "'_unknown_fields': unknown"]) + "}")
+    c("obj.__dict__ = d")
     c("return obj")
     return c.text()
 
@@ -761,6 +819,7 @@ def module_source(module: str, messages: list[_Message], source: str) -> str:
         f"_KNOWN_{m.name}: frozenset[int] = frozenset({sorted({f.number for f in m.fields})!r})"
         for m in messages
     ]
+    templates = [_template(m, names) for m in messages]
     installs = [
         f"_rt.install({names.cls(_Ref(module, m.name))}, decode_{m.name}, "
         + ("None" if m.own_bytes else f"encode_{m.name}")
@@ -768,7 +827,7 @@ def module_source(module: str, messages: list[_Message], source: str) -> str:
         for m in messages
     ]
     root = module.split(".", maxsplit=1)[0]
-    imports = [f"from {root}.proto import {RUNTIME_MODULE} as _rt"]
+    imports = ["from typing import Any", "", f"from {root}.proto import {RUNTIME_MODULE} as _rt"]
     for (mod, name), alias in sorted(names.classes.items(), key=lambda kv: kv[1]):
         imports.append(f"from {mod} import {name} as {alias}")
     for mod, alias in sorted(names.modules.items(), key=lambda kv: kv[1]):
@@ -781,9 +840,10 @@ def module_source(module: str, messages: list[_Message], source: str) -> str:
     parts = [
         python_header(source) + doc,
         "\n".join(imports),
-        "_new = object.__new__\n_ENTRY = frozenset((1, 2))",
+        "_new = object.__new__\n_varint = _rt.varint\n_ENTRY = frozenset((1, 2))",
         "\n".join(enums),
         "\n".join(known),
+        "\n".join(templates),
         *bodies,
         "\n".join(installs),
     ]

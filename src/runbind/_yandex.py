@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import betterproto2
-from runbind_generated.proto.google.protobuf import Struct, Timestamp
+from runbind_generated.proto.google.protobuf import ListValue, Struct, Timestamp, Value
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
     FunctionResult,
     ToolCallList,
@@ -113,11 +113,28 @@ def _time(ts: Timestamp | None, path: str) -> datetime | None:
     return _EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 
 
+def _json_value(value: Value) -> Any:
+    """``value.to_dict()`` without its per-value pattern matching (same rules, same errors)."""
+    if value.null_value == 0:
+        return None
+    if isinstance(value.bool_value, bool):
+        return value.bool_value
+    if isinstance(value.number_value, int | float):
+        return value.number_value
+    if isinstance(value.string_value, str):
+        return value.string_value
+    if isinstance(value.list_value, ListValue):
+        return [_json_value(item) for item in value.list_value.values]
+    if isinstance(value.struct_value, Struct):
+        return {k: _json_value(v) for k, v in value.struct_value.fields.items()}
+    raise ValueError("Invalid value")
+
+
 def _struct(value: Struct | None, path: str) -> dict[str, Any] | None:
     if value is None:
         return None
     try:
-        result = value.to_dict()
+        result = {k: _json_value(v) for k, v in value.fields.items()}
     except _CONVERSION_ERRORS as exc:
         raise FieldError(path, f"not a JSON value ({type(exc).__name__}: {exc})") from None
     if not isinstance(result, dict):

@@ -8,7 +8,10 @@ from typing import Any, cast
 
 import betterproto2
 import pytest
-from runbind_generated.proto.google.protobuf import Struct, Timestamp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from runbind_generated.proto.google.protobuf import NullValue, Struct, Timestamp
+from runbind_generated.proto.google.protobuf import Value as PValue
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
     CompletionOptions,
     FunctionCall,
@@ -1129,3 +1132,43 @@ def test_nesting_too_deep_is_a_decode_error() -> None:
     assert err.reason == f"messages nested deeper than {_wire.MAX_DEPTH}"
     # one path segment per nested message (map entries included), the Run itself is level 1
     assert len(err.path.split(".")) + 1 == _wire.MAX_DEPTH + 1
+
+
+# --------------------------------------------------------------------------- Struct values
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.floats(allow_nan=False)
+    | st.integers(-(2**53), 2**53)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_JSON)
+def test_struct_values_convert_as_to_dict_does(value: Any) -> None:
+    from runbind._yandex import _json_value  # noqa: PLC0415
+
+    proto = PValue.from_dict(value)
+    assert _json_value(proto) == proto.to_dict()
+    again = PValue.parse(bytes(proto))  # as decoded from the wire
+    assert _json_value(again) == again.to_dict()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [PValue(), PValue(null_value=NullValue(5))],  # nothing set; an unknown null value
+    ids=["empty", "unknown-null"],
+)
+def test_invalid_struct_values_fail_as_to_dict_does(value: PValue) -> None:
+    from runbind._yandex import _json_value  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match="Invalid value"):
+        value.to_dict()
+    with pytest.raises(ValueError, match="Invalid value"):
+        _json_value(value)
