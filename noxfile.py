@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tomllib
 from pathlib import Path
 
 import nox
@@ -61,11 +62,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on codegen/, src/, tests/ and noxfile; relaxed strict on generated/."""
+    """mypy --strict on codegen/, src/, tests/, benchmarks/ and noxfile; relaxed on generated/."""
     _install(session, "dev")
     _generate(session)
     # One run: strict on our code, relaxed per pyproject's override on runbind_generated.
-    session.run("mypy", "codegen", "src", "tests", "noxfile.py", "generated/runbind_generated")
+    paths = ["codegen", "src", "tests", "noxfile.py", "benchmarks", "generated/runbind_generated"]
+    session.run("mypy", *paths)
 
 
 @nox.session(requires=["lint", "typecheck"])
@@ -74,6 +76,35 @@ def tests(session: nox.Session) -> None:
     _install(session, "dev")
     _generate(session)
     session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Ours and the anchors side by side in one run: prints the ratios, writes .bench/results.json.
+
+    ``nox -s bench -- --quick`` is a short run; other options: ``python -m benchmarks --help``.
+    """
+    _install(session, "dev,bench")
+    _generate(session)
+    env = {**ENV, "RUNBIND_BENCH_YANDEX_SDK_PYTHON": _yandex_sdk(session)}
+    session.run("python", "-m", "benchmarks", *session.posargs, env=env)
+
+
+def _yandex_sdk(session: nox.Session) -> str:
+    """Python of a venv holding the pinned Yandex SDK (pyproject's ``bench-yandex-sdk`` extra).
+
+    Its own venv: the SDK needs protobuf<7, which the codegen pins cannot share.
+    """
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = pyproject["project"]["optional-dependencies"]["bench-yandex-sdk"]
+    venv = Path(session.virtualenv.location) / "yandex-sdk"
+    python = venv / "bin" / "python"
+    marker = venv / ".runbind-installed"
+    if not (marker.is_file() and marker.read_text() == " ".join(pins)):
+        session.run("python", "-m", "virtualenv", "--clear", "--quiet", str(venv))
+        session.run(str(python), "-m", "pip", "install", "--quiet", *pins, external=True)
+        marker.write_text(" ".join(pins))
+    return str(python)
 
 
 BUF_VERSION = "1.75.0"

@@ -13,7 +13,7 @@ import grpc  # type: ignore[import-untyped]
 import pytest
 from google.protobuf import json_format
 
-from runbind.emulator import Emulator
+from runbind.emulator import Emulator, parse_script
 
 from ._clients import (
     TIMEOUT,
@@ -103,6 +103,19 @@ def test_echo_streams_growing_partials_then_done(yandex: Yandex) -> None:
     assert messages[-1].id == done.id
     got = yandex.call("MessageService/Get", thread_id=thread.id, message_id=done.id)
     assert got == done
+
+
+def test_repeat_adds_partial_messages_that_add_nothing(yandex: Yandex) -> None:
+    run = yandex.start("echo chunks=2 repeat=3", TEXT)
+    events = yandex.events(run.id)
+    assert [kind(e) for e in events] == ["PARTIAL_MESSAGE"] * 5 + ["DONE"]
+    assert cursors(events) == list(range(6))
+    assert [text_of(e.partial_message) for e in events[1:5]] == [TEXT] * 4
+    assert text_of(events[-1].completed_message.content) == TEXT
+    assert parse_script("echo repeat=100000").repeat == 100_000
+    for bad in ("echo repeat=-1", "echo repeat=100001", "echo repeat=many"):
+        with pytest.raises(ValueError, match="repeat must be"):
+            parse_script(bad)
 
 
 def test_stream_false_listen_gives_only_final_events(yandex: Yandex) -> None:

@@ -186,6 +186,9 @@ async def _answer(
         await _step(run, script, renderer)
         message.text += piece
         renderer.partial(run, message, piece)
+    for _ in range(script.repeat):
+        await _step(run, script, renderer)
+        renderer.partial(run, message, "")
     if not complete:
         return
     prompt = sum(len(m.text.split()) for m in thread.messages if m is not message)

@@ -28,7 +28,12 @@ _KEY: Final = "emulator"
 
 @dataclass(frozen=True, slots=True)
 class Script:
-    """One behaviour and its options; ``delay`` is the pause before every step, in seconds."""
+    """One behaviour and its options; ``delay`` is the pause before every step, in seconds.
+
+    ``repeat`` adds that many partial messages after the answer's last chunk which add nothing:
+    on Yandex each holds the whole text again (partial messages are cumulative), on OpenAI each
+    is an empty delta; a bounded source of many small events (``benchmarks/stream.py``).
+    """
 
     behaviour: str = "echo"
     chunks: int = 3
@@ -37,6 +42,7 @@ class Script:
     message: str = "scripted failure"
     seconds: float = 1.0
     delay: float = 0.0
+    repeat: int = 0
 
 
 _DEFAULT_CHUNKS: Final = {"fail": 0}
@@ -45,6 +51,7 @@ _LIMITS: Final = {
     "calls": (1, 128),
     "seconds": (0.0, 3600.0),
     "delay": (0.0, 60.0),
+    "repeat": (0, 100_000),
 }
 
 
