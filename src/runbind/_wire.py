@@ -1,10 +1,12 @@
 """A strict walk over protobuf wire bytes that names the field where the input goes wrong.
 
-betterproto2's parser accepts some malformed input silently (a length prefix longer than the
-data yields a short string; a bad wire type yields ``None`` fields) and fails on legal unknown
-groups with ``AttributeError``. Walking the bytes first, with the message's own field metadata,
-turns every such case into one :class:`~runbind.DecodeError` with a field path, and bounds the
-nesting depth so hostile input cannot exhaust the stack.
+The generated fast codecs reject malformed bytes but say only what went wrong, not where;
+betterproto2's own parser (used for classes without a fast codec) accepts some malformed input
+silently (a length prefix longer than the data yields a short string; a bad wire type yields
+``None`` fields) and fails on legal unknown groups with ``AttributeError``. :func:`decode` parses
+with the fast codec and walks the bytes only when it fails, so that every malformation is one
+:class:`~runbind.DecodeError` with a field path; the walk accepts exactly what the codecs accept
+and bounds the nesting depth so hostile input cannot exhaust the stack.
 """
 
 from __future__ import annotations
