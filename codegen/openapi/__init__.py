@@ -21,8 +21,21 @@ Steps of :func:`generate` (each raises GenerationError with one line on failure)
 6. run datamodel-code-generator (a subprocess of the pinned one, fixed env);
 7. post-process by AST, not by regex: enums rebased on ``OpenStrEnum``, each
    tagged union's alias replaced by an open discriminated union, every class
-   checked against the expected names; write ``_base.py``, ``models.py``,
-   ``__init__.py``, each starting with the fixed header.
+   checked against the expected names, dmcg's base class replaced by
+   ``_base.BaseModel`` (``extra="allow"``, ``defer_build=True``);
+8. split the models (``_split.py``): a run, its answer and what they reference in
+   ``_runs.py``, the rest in ``models.py`` (which re-exports all); write those,
+   ``_base.py`` and a lazy ``__init__.py``, each starting with the fixed header.
+
+Open unions come in two shapes (``_emit._union_code``). A union on ``type`` is
+``Annotated[known | scalars | unknown, Field(union_mode="left_to_right")]``: the known
+variants are one tagged union on a string discriminator (looked up by pydantic-core, no
+Python call), ``Tag``-labelled ``KNOWN_TAG``; then the plain options; then the unknown
+variant behind ``unknown_variant``, an after-validator that refuses a known tag. A union on
+``event`` (the stream events) keeps one tagged union with the callable
+``tag_discriminator``: Pydantic has no fallback branch for a string discriminator, and the
+stream adapters validate decoded dicts, where the callable is a dict lookup (in JSON mode
+Pydantic would convert the whole payload to Python objects first).
 
 datamodel-code-generator options (``_emit.DMCG_OPTIONS``), and why:
 
@@ -69,7 +82,7 @@ from typing import Any
 from codegen.errors import GenerationError
 from codegen.headers import python_header
 
-from ._emit import BASE_MODULE, MODULE, init_module, postprocess, public_names, run_dmcg
+from ._emit import BASE_MODULE, init_module, postprocess, run_dmcg
 from ._shape import Shaped, load_names, shape
 from ._spec import (
     SLICE_EXTRA_SCHEMAS,
@@ -80,6 +93,7 @@ from ._spec import (
     normalise_nullable,
     slice_spec,
 )
+from ._split import split
 from ._surface import surface_lines
 
 __all__ = [
@@ -131,12 +145,13 @@ def generate(
         raise GenerationError(f"openapi: destination {dest.name}/ is not empty")
     sliced, shaped = prepare(spec_file, overlay_file=overlay_file, names_file=names_file)
     models = postprocess(run_dmcg(shaped.doc), shaped)
+    parts = split(models)
     header = python_header(_source(source_label))
     dest.mkdir(parents=True, exist_ok=True)
     files = {
         "_base.py": BASE_MODULE,
-        f"{MODULE}.py": models,
-        "__init__.py": init_module(public_names(models)),
+        **{f"{name}.py": text for name, text in parts.modules.items()},
+        "__init__.py": init_module(parts.owners),
     }
     for name, text in files.items():
         (dest / name).write_text(header + "\n" + text, encoding="utf-8", newline="\n")

@@ -39,27 +39,55 @@ DMCG_OPTIONS: tuple[str, ...] = (
     "--no-use-type-checking-imports",
     "--disable-warnings",
 )
-MODULE = "models"
 UNKNOWN_TAG = "UNKNOWN_TAG"
 SCALAR_TAG = "SCALAR_TAG"
+KNOWN_TAG = "KNOWN_TAG"
 
 BASE_MODULE = '''\
 """Runtime helpers of the generated OpenAI models: open enums and open tagged unions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, ConfigDict
+from pydantic import BaseModel as _BaseModel
+from pydantic_core import PydanticCustomError
 
-__all__ = ["SCALAR_TAG", "UNKNOWN_TAG", "OpenStrEnum", "tag_discriminator"]
+__all__ = [
+    "KNOWN_TAG",
+    "SCALAR_TAG",
+    "UNKNOWN_TAG",
+    "UNKNOWN_VARIANT_ERROR",
+    "BaseModel",
+    "OpenStrEnum",
+    "tag_discriminator",
+    "unknown_variant",
+]
 
 UNKNOWN_TAG = "__runbind_unknown__"
 """Tag of the explicit unknown variant every tagged union carries."""
 SCALAR_TAG = "__runbind_scalar__"
 """Tag of the non-object branches (a plain string option) of a tagged union."""
+KNOWN_TAG = "__runbind_known__"
+"""Tag of the branch that holds the known variants, discriminated on their tag in Rust."""
+UNKNOWN_VARIANT_ERROR = "union_tag_known"
+"""Error type of an unknown-variant branch given a known tag (its variant reports the cause)."""
+
+
+class BaseModel(_BaseModel):
+    """The base of every generated model.
+
+    Unknown fields are kept (``extra="allow"``). Schemas are built on first use
+    (``defer_build``): importing builds none, and a parse builds only what it reaches.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        defer_build=True,
+    )
 
 
 class OpenStrEnum(StrEnum):
@@ -86,18 +114,45 @@ class OpenStrEnum(StrEnum):
 
 
 def tag_discriminator(prop: str, tags: frozenset[str]) -> Callable[[Any], str]:
-    """A Pydantic discriminator: the known ``prop`` tag, else UNKNOWN_TAG (or SCALAR_TAG)."""
+    """A Pydantic discriminator: the known ``prop`` tag, else UNKNOWN_TAG (or SCALAR_TAG).
+
+    Used by the stream-event unions, which stay one tagged union (a callable is needed for the
+    unknown branch there). Pydantic calls it with the payload as Python objects, so in JSON mode
+    it converts the whole payload first; the other unions use :func:`unknown_variant` instead.
+    """
 
     def discriminate(value: Any) -> str:
         if isinstance(value, dict):
             tag = value.get(prop)
-        elif isinstance(value, BaseModel):
+        elif isinstance(value, _BaseModel):
             tag = getattr(value, prop, None)
         else:
             return SCALAR_TAG
         return tag if isinstance(tag, str) and tag in tags else UNKNOWN_TAG
 
     return discriminate
+
+
+def unknown_variant(prop: str, tags: Collection[str]) -> AfterValidator:
+    """The guard of a union's unknown branch: it takes no payload whose ``prop`` is known.
+
+    A union is validated left to right: its known variants, discriminated on ``prop`` in Rust,
+    then its plain options, then the unknown variant. Without this guard a payload with a known
+    tag that fails its variant would land in the unknown branch instead of being an error.
+    """
+    known = frozenset(tags)
+
+    def check(value: Any) -> Any:
+        tag = getattr(value, prop, None)
+        if tag in known:
+            raise PydanticCustomError(
+                UNKNOWN_VARIANT_ERROR,
+                "`{prop}` '{tag}' is known: the payload must match its variant",
+                {"prop": prop, "tag": tag},
+            )
+        return value
+
+    return AfterValidator(check)
 '''
 
 
@@ -140,14 +195,16 @@ def _flatten_union(node: ast.expr) -> list[ast.expr]:
     return [node]
 
 
-def _union_code(union: Union, scalars: list[str]) -> str:
-    tags = sorted({tag for tag, _ in union.members})
-    choices = [f"Annotated[{cls}, Tag({json.dumps(tag)})]" for tag, cls in union.members]
-    if scalars:
-        choices.append(f"Annotated[{' | '.join(scalars)}, Tag({SCALAR_TAG})]")
-    choices.append(f"Annotated[{union.unknown}, Tag({UNKNOWN_TAG})]")
-    tag_set = ", ".join(json.dumps(t) for t in tags)
-    body = "\n        | ".join(choices)
+# What dmcg writes for --use-generic-base-class --extra-fields=allow; _base.BaseModel replaces
+# it (the same config plus defer_build), so that every split module can share it.
+_DMCG_BASE = "class BaseModel(_BaseModel):\n    model_config = ConfigDict(extra='allow')"
+
+# Unions on this property stay one tagged union with a callable discriminator: the stream-event
+# unions, which the adapters validate from decoded dicts (where the callable is a dict lookup).
+CALLABLE_DISCRIMINATOR_PROPS = frozenset({"event"})
+
+
+def _unknown_class(union: Union) -> str:
     return (
         f"class {union.unknown}(BaseModel):\n"
         f'    """A `{union.name}` variant unknown to this version (new `{union.prop}`).\n\n'
@@ -158,13 +215,42 @@ def _union_code(union: Union, scalars: list[str]) -> str:
         f"    def raw(self) -> dict[str, Any]:\n"
         f'        """The payload as received (JSON-compatible)."""\n'
         f'        return self.model_dump(mode="json", by_alias=True)\n\n\n'
-        f"{union.name} = TypeAliasType(\n"
+    )
+
+
+def _union_code(union: Union, scalars: list[str]) -> str:
+    """The unknown-variant class and the union alias (see the package docstring for the shapes)."""
+    tags = sorted({tag for tag, _ in union.members})
+    tag_set = ", ".join(json.dumps(t) for t in tags)
+    prop = json.dumps(union.prop)
+    if union.prop in CALLABLE_DISCRIMINATOR_PROPS:
+        choices = [f"Annotated[{cls}, Tag({json.dumps(tag)})]" for tag, cls in union.members]
+        if scalars:
+            choices.append(f"Annotated[{' | '.join(scalars)}, Tag({SCALAR_TAG})]")
+        choices.append(f"Annotated[{union.unknown}, Tag({UNKNOWN_TAG})]")
+        body = "\n        | ".join(choices)
+        marker = f"Discriminator(tag_discriminator({prop}, frozenset({{{tag_set}}})))"
+    else:
+        classes = [cls for _, cls in union.members]
+        if len(classes) > 1:
+            known = f"Annotated[{' | '.join(classes)}, Discriminator({prop}), Tag({KNOWN_TAG})]"
+        else:
+            known = f"Annotated[{classes[0]}, Tag({KNOWN_TAG})]"
+        choices = [known]
+        if scalars:
+            choices.append(f"Annotated[{' | '.join(scalars)}, Tag({SCALAR_TAG})]")
+        choices.append(
+            f"Annotated[{union.unknown}, unknown_variant({prop}, frozenset({{{tag_set}}})),"
+            f" Tag({UNKNOWN_TAG})]"
+        )
+        body = "\n        | ".join(choices)
+        marker = 'Field(union_mode="left_to_right")'
+    return (
+        _unknown_class(union) + f"{union.name} = TypeAliasType(\n"
         f"    {json.dumps(union.name)},\n"
         f"    Annotated[\n"
         f"        {body},\n"
-        f"        Discriminator(\n"
-        f"            tag_discriminator({json.dumps(union.prop)}, frozenset({{{tag_set}}}))\n"
-        f"        ),\n"
+        f"        {marker},\n"
         f"    ],\n"
         f")\n"
     )
@@ -172,9 +258,10 @@ def _union_code(union: Union, scalars: list[str]) -> str:
 
 _EXTRA_IMPORTS = (
     "from typing import Annotated, Any\n\n"
-    "from pydantic import Discriminator, Tag\n"
+    "from pydantic import Discriminator, Field, Tag\n"
     "from typing_extensions import TypeAliasType\n\n"
-    f"from ._base import {SCALAR_TAG}, {UNKNOWN_TAG}, OpenStrEnum, tag_discriminator\n"
+    f"from ._base import {KNOWN_TAG}, {SCALAR_TAG}, {UNKNOWN_TAG}, BaseModel, OpenStrEnum\n"
+    "from ._base import tag_discriminator, unknown_variant\n"
 )
 
 
@@ -186,11 +273,17 @@ def postprocess(code: str, shaped: Shaped) -> str:
     edits: list[tuple[int, int, str]] = []  # (first line index, end line index exclusive, text)
     seen_unions: set[str] = set()
     seen_enums: set[str] = set()
+    seen_base = False
     known = set(shaped.classes) | set(shaped.enums) | {"BaseModel"}
     last_import = 0
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             last_import = node.end_lineno or node.lineno
+        elif isinstance(node, ast.ClassDef) and node.name == "BaseModel":
+            if ast.unparse(node) != _DMCG_BASE:
+                raise GenerationError("openapi: the generated base model has an unexpected shape")
+            edits.append((node.lineno - 1, node.end_lineno or node.lineno, ""))
+            seen_base = True
         elif isinstance(node, ast.ClassDef):
             name = node.name
             if NUMBERED.search(name) and name not in ALLOWED_TRAILING_DIGITS:
@@ -259,6 +352,8 @@ def postprocess(code: str, shaped: Shaped) -> str:
         missing = sorted(expected - seen)
         if missing:
             raise GenerationError(f"openapi: {what} {missing[0]} not found in the generated code")
+    if not seen_base:
+        raise GenerationError("openapi: the generated module has no base model (unexpected shape)")
     if "RootModel" in code:
         raise GenerationError("openapi: the generated code uses RootModel")
     if not last_import:
@@ -269,31 +364,46 @@ def postprocess(code: str, shaped: Shaped) -> str:
     return "".join(lines)
 
 
-def public_names(code: str) -> list[str]:
-    tree = ast.parse(code)
-    names = []
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name != "BaseModel":
-            names.append(node.name)
-        elif (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-        ):
-            target = node.targets[0].id
-            if not target.startswith("_"):
-                names.append(target)
-    return sorted(names)
-
-
-def init_module(names: list[str]) -> str:
-    items = "".join(f"    {n},\n" for n in names)
-    exported = "".join(f'    "{n}",\n' for n in ["OpenStrEnum", *names])
+def init_module(owners: dict[str, str]) -> str:
+    """The package ``__init__``: every public name, imported from its module on first access."""
+    names = sorted(n for n in owners if not n.startswith("_"))
+    by_module: dict[str, list[str]] = {"_base": ["OpenStrEnum"]}
+    for name in names:
+        by_module.setdefault(owners[name], []).append(name)
+    checking = "".join(
+        f"    from .{module} import (\n" + "".join(f"        {n},\n" for n in members) + "    )\n"
+        for module, members in sorted(by_module.items())
+    )
+    table = "".join(
+        f'    "{n}": "{module}",\n'
+        for module, members in sorted(by_module.items())
+        for n in members
+    )
+    exported = "".join(f'    "{n}",\n' for n in sorted(["OpenStrEnum", *names]))
     return (
         '"""Pydantic v2 models of the OpenAI Assistants API slice.\n\n'
-        "Assistants, threads, messages, runs, run steps and their stream events.\n"
+        "Assistants, threads, messages, runs, run steps and their stream events. Names are\n"
+        "imported from their module on first access: ``_runs`` holds a run, its answer message\n"
+        "and what they reference, ``models`` everything else (and re-exports all of it).\n"
         '"""\n\n'
-        "from ._base import OpenStrEnum\n"
-        f"from .{MODULE} import (\n{items})\n\n"
+        "from typing import TYPE_CHECKING\n\n"
+        "if TYPE_CHECKING:\n"
+        f"{checking}"
+        "else:\n"
+        "    import importlib\n\n"
+        "    def __getattr__(name: str) -> object:\n"
+        '        if name == "models":  # the module of the whole API, as before the split\n'
+        '            return importlib.import_module(".models", __name__)\n'
+        "        module = _MODULES.get(name)\n"
+        "        if module is None:\n"
+        '            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")\n'
+        '        value = getattr(importlib.import_module(f".{module}", __name__), name)\n'
+        "        globals()[name] = value\n"
+        "        return value\n\n"
+        "    def __dir__() -> list[str]:\n"
+        "        return sorted({*globals(), *__all__})\n\n"
+        "\n"
+        "# public name -> the module that defines it\n"
+        f"_MODULES = {{\n{table}}}\n\n"
         f"__all__ = [\n{exported}]\n"
     )

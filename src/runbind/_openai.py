@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from runbind_generated.openai import (
-    AssistantStreamEvent,
     AssistantToolsCode,
     AssistantToolsFileSearch,
     AssistantToolsFunction,
@@ -33,7 +33,12 @@ from runbind_generated.openai import (
     SubmitToolOutputsRunRequest,
     SubmitToolOutputsRunRequestToolOutputsItem,
 )
-from runbind_generated.openai._base import SCALAR_TAG, UNKNOWN_TAG
+from runbind_generated.openai._base import (
+    KNOWN_TAG,
+    SCALAR_TAG,
+    UNKNOWN_TAG,
+    UNKNOWN_VARIANT_ERROR,
+)
 
 from ._errors import DecodeError, FieldError, convert
 from ._models import (
@@ -50,7 +55,7 @@ from ._models import (
     ToolCall,
     Usage,
 )
-from ._run import Run, RunStreamEvent
+from ._run import Run, RunStreamEvent, register_deferred
 from ._status import (
     OPENAI_EVENT_KINDS,
     OPENAI_RUN_STATUSES,
@@ -59,6 +64,9 @@ from ._status import (
     unknown_name,
 )
 from ._tool_results import normalise_results
+
+if TYPE_CHECKING:
+    from runbind_generated.openai import AssistantStreamEvent
 
 __all__ = [
     "event_from_openai",
@@ -69,10 +77,21 @@ __all__ = [
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-_EVENTS: TypeAdapter[AssistantStreamEvent] = TypeAdapter(AssistantStreamEvent)
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@cache
+def _events() -> TypeAdapter[AssistantStreamEvent]:
+    """The stream-event adapter, made on the first event: the union reaches every model of the
+    slice (``runbind_generated.openai.models``), which a run or message parse never imports."""
+    from runbind_generated.openai import AssistantStreamEvent  # noqa: PLC0415
+
+    return TypeAdapter(AssistantStreamEvent)
 
 
 _TAG_KEYS = ("type", "event")
+# Labels of a union's branches in Pydantic's error locations; they are never input keys.
+_BRANCH_LABELS = frozenset({KNOWN_TAG, SCALAR_TAG, UNKNOWN_TAG})
 
 
 def _input_path(loc: tuple[int | str, ...], value: Any) -> str:
@@ -92,6 +111,8 @@ def _walk(
     if not loc:
         return [], 0
     step, rest = loc[0], loc[1:]
+    if step in _BRANCH_LABELS:  # the branch of an open union: not a step into the input
+        return _walk(rest, value, tag_allowed=True)
     child: Any = None
     missing = 1
     in_mapping = isinstance(value, Mapping) and step in value
@@ -111,6 +132,9 @@ def _walk(
 
 def _validation_error(type_name: str, exc: ValidationError, value: Any) -> DecodeError:
     errors = exc.errors(include_url=False, include_input=False)
+    # A known tag whose variant failed is also refused by the unknown branch; the variant's
+    # own errors say why, so that refusal is left out (unless it is all there is).
+    errors = [e for e in errors if e["type"] != UNKNOWN_VARIANT_ERROR] or errors
     first = errors[0]
     if isinstance(value, str | bytes | bytearray):
         try:
@@ -122,36 +146,37 @@ def _validation_error(type_name: str, exc: ValidationError, value: Any) -> Decod
     return DecodeError("openai", type_name, path, f"{first['msg']}{more}")
 
 
-def _validate(adapter: Any, type_name: str, value: Any) -> Any:
+_TEXT = (str, bytes, bytearray)
+
+
+def _not_a_payload(type_name: str, value: Any) -> DecodeError:
+    reason = f"expected a model, JSON text or a dict, got {type(value).__name__}"
+    return DecodeError("openai", type_name, "", reason)
+
+
+def _validate(adapter: TypeAdapter[Any], type_name: str, value: Any) -> Any:
     try:
-        if isinstance(value, str | bytes | bytearray):
+        if isinstance(value, _TEXT):
             return adapter.validate_json(value)
         if not isinstance(value, Mapping):
-            reason = f"expected a model, JSON text or a dict, got {type(value).__name__}"
-            raise DecodeError("openai", type_name, "", reason)
+            raise _not_a_payload(type_name, value)
         return adapter.validate_python(value)
     except ValidationError as exc:
         raise _validation_error(type_name, exc, value) from None
 
 
-def _model(cls: type[_T], value: Any) -> _T:
+def _model(cls: type[_M], value: Any) -> _M:
+    """``value`` (a ``cls``, its JSON text or a mapping) as a ``cls``, or a DecodeError."""
     if isinstance(value, cls):
         return value
-    result: _T = _validate(_ModelAdapter(cls), cls.__name__, value)
-    return result
-
-
-class _ModelAdapter:
-    """The two validate methods of a model class, in the shape of a TypeAdapter."""
-
-    def __init__(self, cls: Any) -> None:
-        self.cls = cls
-
-    def validate_json(self, value: str | bytes | bytearray) -> Any:
-        return self.cls.model_validate_json(value)
-
-    def validate_python(self, value: Any) -> Any:
-        return self.cls.model_validate(value)
+    try:
+        if isinstance(value, _TEXT):
+            return cls.model_validate_json(value)
+        if not isinstance(value, Mapping):
+            raise _not_a_payload(cls.__name__, value)
+        return cls.model_validate(value)
+    except ValidationError as exc:
+        raise _validation_error(cls.__name__, exc, value) from None
 
 
 def _time(value: int | None, path: str) -> datetime | None:
@@ -193,71 +218,106 @@ def _response_format(fmt: Any) -> ResponseFormat | None:
     return ResponseFormat(getattr(fmt, "type", None) or "unknown", raw=fmt)
 
 
-def _run(run: RunObject) -> Run:
-    status = str(run.status.value)
+def _truncation(run: RunObject) -> PromptTruncationOptions | None:
     truncation = run.truncation_strategy
-    options = None
-    if truncation is not None or run.max_prompt_tokens is not None:
-        options = PromptTruncationOptions(
-            max_prompt_tokens=run.max_prompt_tokens,
-            strategy=None if truncation is None else str(truncation.type.value),
-            num_messages=None if truncation is None else truncation.last_messages,
-            raw=truncation,
-        )
-    action = run.required_action
-    error = run.last_error
-    incomplete = run.incomplete_details
-    usage = run.usage
-    known = OPENAI_RUN_STATUSES.get(status)
-    return Run(
-        provider="openai",
-        id=run.id,
-        assistant_id=run.assistant_id,
-        thread_id=run.thread_id,
-        status=known if known is not None else RunStatus.UNKNOWN,
-        status_raw=status,
-        status_name=status if known is not None else unknown_name(status),
-        created_at=_time(run.created_at, "created_at"),
-        labels=dict(run.metadata or {}),
-        custom_temperature=run.temperature,
-        custom_max_tokens=run.max_completion_tokens,
-        custom_max_prompt_tokens=run.max_prompt_tokens,
-        custom_prompt_truncation_options=options,
-        custom_response_format=_response_format(run.response_format),
-        tools=tuple(_tool(t) for t in run.tools),
-        usage=(
-            Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
-            if usage is not None
-            else None
-        ),
-        last_error=(
-            ErrorDetails(str(error.code.value), error.message, raw=error) if error else None
-        ),
-        tool_calls=(
-            tuple(
-                ToolCall(c.id, c.function.name, c.function.arguments, c.type, raw=c)
-                for c in action.submit_tool_outputs.tool_calls
-            )
-            if action is not None
-            else ()
-        ),
-        expires_at=_time(run.expires_at, "expires_at"),
-        started_at=_time(run.started_at, "started_at"),
-        completed_at=_time(run.completed_at, "completed_at"),
-        cancelled_at=_time(run.cancelled_at, "cancelled_at"),
-        failed_at=_time(run.failed_at, "failed_at"),
-        incomplete_details=(
-            IncompleteDetails(
-                None if incomplete.reason is None else str(incomplete.reason.value), raw=incomplete
-            )
-            if incomplete is not None
-            else None
-        ),
-        required_action=action.type if action is not None else None,
-        model=run.model,
-        instructions=run.instructions,
-        raw=run,
+    if truncation is None and run.max_prompt_tokens is None:
+        return None
+    return PromptTruncationOptions(
+        max_prompt_tokens=run.max_prompt_tokens,
+        strategy=None if truncation is None else str(truncation.type.value),
+        num_messages=None if truncation is None else truncation.last_messages,
+        raw=truncation,
     )
+
+
+def _usage(run: RunObject) -> Usage | None:
+    usage = run.usage
+    if usage is None:
+        return None
+    return Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+
+
+def _last_error(run: RunObject) -> ErrorDetails | None:
+    error = run.last_error
+    return ErrorDetails(str(error.code.value), error.message, raw=error) if error else None
+
+
+def _tool_calls(run: RunObject) -> tuple[ToolCall, ...]:
+    action = run.required_action
+    if action is None:
+        return ()
+    return tuple(
+        ToolCall(c.id, c.function.name, c.function.arguments, c.type, raw=c)
+        for c in action.submit_tool_outputs.tool_calls
+    )
+
+
+def _incomplete(run: RunObject) -> IncompleteDetails | None:
+    details = run.incomplete_details
+    if details is None:
+        return None
+    reason = details.reason
+    return IncompleteDetails(None if reason is None else str(reason.value), raw=details)
+
+
+_TIMES = ("created_at", "expires_at", "started_at", "completed_at", "cancelled_at", "failed_at")
+# Timestamps that convert on every platform (1970 to 2106) are left for the first read; any
+# other is converted by the parse, so one out of range is a DecodeError of that call.
+_SURE_TIMESTAMPS = range(2**32)
+
+
+def _timestamp(name: str) -> Callable[[RunObject], datetime | None]:
+    return lambda run: _time(getattr(run, name), name)
+
+
+# How each deferred field of a Run (runbind._run.DEFERRABLE_FIELDS) is built from its RunObject.
+_DEFERRED: dict[str, Callable[[RunObject], Any]] = {
+    "custom_prompt_truncation_options": _truncation,
+    "custom_response_format": lambda run: _response_format(run.response_format),
+    "incomplete_details": _incomplete,
+    "labels": lambda run: dict(run.metadata or {}),
+    "last_error": _last_error,
+    "tool_calls": _tool_calls,
+    "tools": lambda run: tuple(_tool(t) for t in run.tools),
+    "usage": _usage,
+    **{name: _timestamp(name) for name in _TIMES},
+}
+register_deferred("openai", _DEFERRED)
+
+
+def _run(run: RunObject) -> Run:
+    """The Run of ``run``: what can fail is converted now, the rest on first read.
+
+    The fields in ``_DEFERRED`` (tools with their JSON schemas, tool calls, usage, errors,
+    times, ...) are left for :func:`runbind._run.register_deferred`'s builder: most callers read
+    a few of them, and building them all would cost more than validating the payload.
+    """
+    status = str(run.status)  # an OpenStrEnum: its str() is the raw value, known or not
+    known = OPENAI_RUN_STATUSES.get(status)
+    action = run.required_action
+    out = object.__new__(Run)
+    put = object.__setattr__
+    put(out, "provider", "openai")
+    put(out, "id", run.id)
+    put(out, "assistant_id", run.assistant_id)
+    put(out, "thread_id", run.thread_id)
+    put(out, "status", known if known is not None else RunStatus.UNKNOWN)
+    put(out, "status_raw", status)
+    put(out, "status_name", status if known is not None else unknown_name(status))
+    put(out, "created_by", None)
+    put(out, "custom_temperature", run.temperature)
+    put(out, "custom_max_tokens", run.max_completion_tokens)
+    put(out, "custom_max_prompt_tokens", run.max_prompt_tokens)
+    put(out, "completed_message", None)
+    for name in _TIMES:
+        value = getattr(run, name)
+        if value is not None and value not in _SURE_TIMESTAMPS:
+            put(out, name, _time(value, name))
+    put(out, "required_action", action.type if action is not None else None)
+    put(out, "model", run.model)
+    put(out, "instructions", run.instructions)
+    put(out, "raw", run)
+    return out
 
 
 def _citation(annotation: Any) -> Citation | None:
@@ -395,7 +455,7 @@ def message_from_openai(message: MessageObject | Mapping[str, Any] | str | bytes
 def event_from_openai(event: Any, event_index: int) -> RunStreamEvent:
     """A :class:`RunStreamEvent` from an OpenAI stream event (model, dict, or JSON text)."""
     if not isinstance(event, BaseModel):
-        event = _validate(_EVENTS, "AssistantStreamEvent", _event_input(event))
+        event = _validate(_events(), "AssistantStreamEvent", _event_input(event))
     return convert("openai", "AssistantStreamEvent", lambda e: _event(e, event_index), event)
 
 

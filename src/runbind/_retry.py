@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from dataclasses import dataclass
@@ -59,6 +58,8 @@ class Deadline:
 
     async def sleep(self, seconds: float) -> bool:
         """Sleep ``seconds`` if they fit before the deadline; False (and no sleep) if not."""
+        import asyncio  # noqa: PLC0415 - only clients sleep; `import runbind` stays without it
+
         if seconds >= self.remaining():
             return False
         await asyncio.sleep(seconds)

@@ -6,7 +6,7 @@ provider's generated code on first use, so ``import runbind`` stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,14 @@ if TYPE_CHECKING:
     OpenAIInput = RunObject | Mapping[str, Any] | str | bytes
 
 __all__ = ["Run", "RunResult", "RunStreamEvent"]
+
+
+class _Bound:
+    """Adapter functions, bound on first use: an import inside a method costs about a microsecond
+    per call, and converting a small OpenAI run takes fifteen."""
+
+    run_from_openai: Callable[[OpenAIInput], Run] | None = None
+    event_from_openai: Callable[[Any, int], RunStreamEvent] | None = None
 
 
 class _Predicates:
@@ -126,7 +134,8 @@ class Run(_Predicates):
     Fields a provider does not have are ``None`` (or empty). ``status_raw`` is the provider's
     value (a Yandex number or an OpenAI string) and ``status_name`` its name, which shows the raw
     value when this version does not know it (``status`` is then ``UNKNOWN``). ``raw`` is the
-    provider-native generated object.
+    provider-native generated object. An adapter may leave the derived fields in
+    ``DEFERRABLE_FIELDS`` to be built from ``raw`` on first read (``register_deferred``).
     """
 
     provider: Provider
@@ -182,9 +191,73 @@ class Run(_Predicates):
     @classmethod
     def from_openai(cls, run: OpenAIInput) -> Run:
         """A run from an OpenAI ``RunObject``, its JSON text, or its decoded JSON."""
-        from ._openai import run_from_openai
+        build = _Bound.run_from_openai
+        if build is None:
+            from ._openai import run_from_openai
 
-        return run_from_openai(run)
+            build = _Bound.run_from_openai = run_from_openai
+        return build(run)
+
+
+# Fields an adapter may leave unset, to be built from ``raw`` on first read. An adapter defers
+# only what cannot fail to convert (what can fail it converts at once, so that a bad payload is
+# a DecodeError of the adapter call, not of a later attribute read).
+DEFERRABLE_FIELDS: tuple[str, ...] = (
+    "cancelled_at",
+    "completed_at",
+    "created_at",
+    "custom_prompt_truncation_options",
+    "custom_response_format",
+    "expires_at",
+    "failed_at",
+    "incomplete_details",
+    "labels",
+    "last_error",
+    "started_at",
+    "tool_calls",
+    "tools",
+    "usage",
+)
+# field name -> provider -> build(raw); registered by the adapter that creates such runs.
+_deferred_builders: dict[str, dict[str, Callable[[Any], Any]]] = {
+    name: {} for name in DEFERRABLE_FIELDS
+}
+
+
+def register_deferred(provider: Provider, builders: Mapping[str, Callable[[Any], Any]]) -> None:
+    """Let ``provider``'s adapter create runs that leave some :data:`DEFERRABLE_FIELDS` unset.
+
+    Such a run is made by ``object.__new__(Run)`` and setting every other field with
+    ``object.__setattr__``; reading an unset field calls ``builders[name](run.raw)`` once and
+    keeps the value. It is an ordinary frozen ``Run``: equality, ``repr``, pickling, ``replace``
+    and ``dataclasses.asdict`` read the fields and so build them. Two threads reading one
+    deferred field at once may both build it; each gets an equal value.
+    """
+    for name, build in builders.items():
+        _deferred_builders[name][provider] = build
+
+
+def _deferrable(name: str) -> property:
+    slot = Run.__dict__[name]  # the field's slot, which the property below takes the place of
+    builders = _deferred_builders[name]
+
+    def read(run: Run) -> Any:
+        try:
+            return slot.__get__(run, Run)
+        except AttributeError:
+            value = builders[run.provider](run.raw)
+            slot.__set__(run, value)
+            return value
+
+    def write(run: Run, value: Any) -> None:  # only object.__setattr__ gets here: Run is frozen
+        slot.__set__(run, value)
+
+    return property(read, write, doc=f"The run's ``{name}`` (see :class:`Run`).")
+
+
+for _name in DEFERRABLE_FIELDS:
+    setattr(Run, _name, _deferrable(_name))
+del _name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -297,6 +370,9 @@ class RunStreamEvent(_Answer):
 
         OpenAI streams have no cursor: ``event_index`` is the event's position in the stream.
         """
-        from ._openai import event_from_openai
+        build = _Bound.event_from_openai
+        if build is None:
+            from ._openai import event_from_openai
 
-        return event_from_openai(event, event_index)
+            build = _Bound.event_from_openai = event_from_openai
+        return build(event, event_index)

@@ -6,10 +6,15 @@ implementation there keeps retries, resumption and deadlines identical in both f
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
+
+# asyncio is imported where a loop is made or used, not here: ``import runbind`` (a Run parse
+# needs no loop) would otherwise pay for it; see the cold-start numbers in README.md.
 
 __all__ = ["LoopThread", "SyncIterator", "loop_thread"]
 
@@ -20,7 +25,9 @@ class LoopThread:
     """An event loop running forever on a daemon thread; :meth:`run` blocks on a coroutine."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        import asyncio  # noqa: PLC0415 - see the import note at the top
+
+        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self.loop.run_forever, name="runbind-sync-loop", daemon=True
         )
@@ -31,6 +38,8 @@ class LoopThread:
 
         A ``KeyboardInterrupt`` while waiting cancels the coroutine before propagating.
         """
+        import asyncio  # noqa: PLC0415 - see the import note at the top
+
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("a sync runbind client cannot be used from its own loop thread")
@@ -103,6 +112,8 @@ class SyncIterator(Iterator[_T]):
 
     def __del__(self) -> None:
         if self._source is not None and not self._runner.loop.is_closed():
+            import asyncio  # noqa: PLC0415 - see the import note at the top
+
             source, self._source = self._source, None
             asyncio.run_coroutine_threadsafe(_aclose(source), self._runner.loop)
 

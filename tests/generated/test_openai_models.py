@@ -11,6 +11,7 @@ import inspect
 import json
 import os
 import pkgutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import BaseModel, RootModel, TypeAdapter
+from pydantic import BaseModel, RootModel, TypeAdapter, ValidationError
+from typing_extensions import TypeAliasType
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / "generated" / "runbind_generated" / "openai"
@@ -35,6 +37,9 @@ if str(ROOT / "generated") not in sys.path:
 
 oai: Any = importlib.import_module("runbind_generated.openai")
 models: Any = importlib.import_module("runbind_generated.openai.models")
+_base: Any = importlib.import_module("runbind_generated.openai._base")
+KNOWN_TAG: str = _base.KNOWN_TAG
+UNKNOWN_TAG: str = _base.UNKNOWN_TAG
 
 
 def _spec_path() -> Path:
@@ -54,10 +59,16 @@ def spec() -> dict[str, Any]:
 
 
 def _model_classes() -> list[type[BaseModel]]:
+    """Every model class, from each module that defines some (``_runs`` and ``models``)."""
+    modules = [
+        importlib.import_module(info.name)
+        for info in pkgutil.iter_modules(oai.__path__, oai.__name__ + ".")
+    ]
     return [
         obj
-        for _, obj in sorted(vars(models).items())
-        if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == models.__name__
+        for module in modules
+        for _, obj in sorted(vars(module).items())
+        if inspect.isclass(obj) and issubclass(obj, BaseModel) and obj.__module__ == module.__name__
     ]
 
 
@@ -219,3 +230,114 @@ def test_stream_event_union_is_discriminated() -> None:
         )
     )
     assert isinstance(event, oai.ErrorEvent)
+
+
+def _union_names() -> list[str]:
+    return [n for n in oai.__all__ if isinstance(getattr(oai, n), TypeAliasType)]
+
+
+def _resolve(adapter: TypeAdapter[Any]) -> Any:
+    schema: Any = adapter.core_schema
+    refs = {d["ref"]: d for d in schema.get("definitions", [])}
+    while schema["type"] in ("definitions", "definition-ref"):
+        schema = schema["schema"] if schema["type"] == "definitions" else refs[schema["schema_ref"]]
+    return schema
+
+
+def test_open_unions_pick_their_variant_in_rust() -> None:
+    """Known tags are looked up by pydantic-core; Python runs only for the unknown branch.
+
+    (A callable discriminator would get the payload converted to Python objects first.)
+    The stream-event unions stay one tagged union (``test_stream_event_union_is_discriminated``).
+    """
+    checked = 0
+    for name in _union_names():
+        schema = _resolve(TypeAdapter(getattr(oai, name)))
+        if schema["type"] == "tagged-union":
+            assert name.endswith("StreamEvent"), name
+            continue
+        labels = [c[1] for c in schema.get("choices", ()) if isinstance(c, tuple)]
+        if UNKNOWN_TAG not in labels:
+            continue  # a plain alias (`A | B`), not one of the tagged unions
+        assert schema["mode"] == "left_to_right", name
+        (known, known_label), *_, (unknown, unknown_label) = schema["choices"]
+        assert (known_label, unknown_label) == (KNOWN_TAG, UNKNOWN_TAG), name
+        assert known["type"] == "tagged-union", name
+        assert isinstance(known["discriminator"], str), name
+        assert unknown["type"] == "function-after", name  # the guard against known tags
+        checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.parametrize("mode", ["python", "json"])
+def test_unknown_branch_takes_only_unknown_tags(mode: str) -> None:
+    adapter = TypeAdapter(list[oai.AssistantTool])
+
+    def validate(value: Any) -> Any:
+        if mode == "json":
+            return adapter.validate_json(json.dumps(value))
+        return adapter.validate_python(value)
+
+    tools = validate(
+        [
+            {"type": "web_search", "x": 1},
+            {"no_type": True},
+            {"type": "function", "function": {"name": "f"}},
+        ]
+    )
+    assert [type(t).__name__ for t in tools] == [
+        "UnknownAssistantTool",
+        "UnknownAssistantTool",
+        "AssistantToolsFunction",
+    ]
+    assert tools[0].raw == {"type": "web_search", "x": 1}
+    for bad in ({"type": "function"}, {"type": "file_search", "file_search": 5}, {"type": 3}, "x"):
+        with pytest.raises(ValidationError) as info:
+            validate([bad])
+        assert info.value.errors()[0]["loc"][:2] == (0, KNOWN_TAG), bad
+    fmt = TypeAdapter(oai.AssistantsApiResponseFormatOption)
+    assert fmt.validate_python("auto") == "auto"
+    assert type(fmt.validate_python({"type": "grammar"})).__name__.startswith("Unknown")
+    with pytest.raises(ValidationError):
+        fmt.validate_python({"type": "json_schema"})
+    with pytest.raises(ValidationError):
+        fmt.validate_python("none")
+
+
+_LAZY_PROBE = """
+import sys
+import runbind_generated.openai as oai
+assert not any(m.split(".")[0] == "pydantic" for m in sys.modules), "pydantic at import"
+from runbind_generated.openai import RunObject
+assert "runbind_generated.openai.models" not in sys.modules
+assert not RunObject.__pydantic_complete__, "a schema was built at import"
+run = RunObject.model_validate_json(open(sys.argv[1], encoding="utf-8").read())
+assert "runbind_generated.openai.models" not in sys.modules
+# Nested classes were never built on their own: serialising them must still work.
+import pickle
+from typing import Any
+from pydantic import TypeAdapter
+tool = run.tools[0]
+assert TypeAdapter(Any).dump_python({"t": tool})["t"]["type"] == "function"
+assert b'"function"' in TypeAdapter(Any).dump_json([tool])
+assert run.model_dump(serialize_as_any=True)["tools"][0]["type"] == "function"
+assert pickle.loads(pickle.dumps(tool)).model_dump()["type"] == "function"
+assert oai.models.RunObject is RunObject and "RunObject" in dir(oai)
+print("ok")
+"""
+
+
+def test_models_load_and_build_lazily(tmp_path: Path) -> None:
+    payload = tmp_path / "run.json"
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    run = {"id": "run_1", "object": "thread.run", "created_at": 1, "thread_id": "t"}
+    run |= {"assistant_id": "a", "status": "queued", "model": "m", "tools": tools}
+    payload.write_text(json.dumps(run | {"parallel_tool_calls": True}), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAZY_PROBE, str(payload)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT / "generated",
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

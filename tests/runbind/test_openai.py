@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1150,3 +1155,98 @@ def test_delta_citation() -> None:
             end_index=43,
         ),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Deferred fields and what a run parse loads
+# --------------------------------------------------------------------------------------------
+
+
+def _eager(run: Run) -> Run:
+    """The same run built by ``Run(...)``, every field given."""
+    return Run(**{f.name: getattr(run, f.name) for f in dataclasses.fields(Run)})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(completed_run(), id="completed"),
+        pytest.param(requires_action_run(*THREE_CALLS), id="requires-action"),
+        pytest.param(failed_run(), id="failed"),
+        pytest.param(run_payload("incomplete", incomplete_details=None), id="incomplete"),
+    ],
+)
+def test_deferred_fields_make_an_ordinary_run(payload: Payload) -> None:
+    lazy, reading = Run.from_openai(payload), Run.from_openai(payload)
+    assert type(lazy) is Run
+    eager = _eager(reading)  # reads (so builds) every deferred field of `reading`
+    assert lazy == eager
+    assert eager == lazy
+    assert repr(lazy) == repr(eager)
+    assert dataclasses.asdict(lazy) == dataclasses.asdict(eager)
+    assert copy.copy(lazy) == eager
+    assert pickle.loads(pickle.dumps(lazy)) == eager
+    assert dataclasses.replace(lazy, id="run_other") == dataclasses.replace(eager, id="run_other")
+    fresh = Run.from_openai(payload)
+    assert fresh.tools is fresh.tools  # built once, then kept
+    assert fresh.tool_calls is fresh.tool_calls
+
+
+def test_deferred_fields_are_frozen() -> None:
+    run = Run.from_openai(requires_action_run(*THREE_CALLS))
+    for name in ("tools", "tool_calls", "usage", "last_error"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(run, name, None)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            delattr(run, name)
+    assert len(run.tool_calls) == 3
+
+
+def test_bad_payloads_fail_at_parse_not_at_a_later_read() -> None:
+    """What can fail to convert is converted eagerly (timestamps); validation covers the rest."""
+    for payload in (run_payload(created_at=10**20), run_payload(expires_at=10**20)):
+        with pytest.raises(DecodeError):
+            Run.from_openai(payload)
+
+
+def test_known_tool_type_that_does_not_match_is_an_error() -> None:
+    """The unknown-tool branch does not take a known type whose variant failed."""
+    bad = {"type": "function", "function": {"description": "no name"}}
+    with pytest.raises(DecodeError) as info:
+        Run.from_openai(json.dumps(run_payload(tools=[bad])))
+    assert info.value.path == "tools.0.function.name"
+    assert "is known" not in info.value.reason
+    new = {"type": "web_search", "web_search": {}}
+    run = Run.from_openai(json.dumps(run_payload(tools=[new])))
+    assert [t.type for t in run.tools] == ["web_search"]
+    with pytest.raises(DecodeError) as info:
+        Run.from_openai(run_payload(response_format={"type": "json_schema"}))
+    assert info.value.path == "response_format.json_schema"
+
+
+_LOADED = """
+import sys, runbind
+before = sorted(m for m in sys.modules if m.split(".")[0] in {"asyncio", "pydantic"})
+run = runbind.Run.from_openai(open(sys.argv[1], encoding="utf-8").read())
+assert len(run.tool_calls) == 3
+models = "runbind_generated.openai.models" in sys.modules
+from runbind_generated.openai import AssistantObject, MessageObject, RunObject
+print(before, models, RunObject.__pydantic_complete__, MessageObject.__pydantic_complete__,
+      AssistantObject.__pydantic_complete__)
+"""
+
+
+def test_a_run_parse_loads_only_the_run_models(tmp_path: Path) -> None:
+    payload = tmp_path / "run.json"
+    payload.write_text(json.dumps(requires_action_run(*THREE_CALLS)), encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADED, str(payload)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    )
+    # `import runbind` loads neither pydantic nor asyncio; the parse imports `_runs` only and
+    # builds the schemas of the run, not those of its answer message or of other objects.
+    assert out.stdout.split() == ["[]", "False", "True", "False", "False"]
