@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Literal
 
 import pytest
@@ -20,9 +20,9 @@ from runbind import (
     RunTimeoutError,
     StreamEventKind,
 )
-from runbind._sync import loop_thread
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns
+from tests import _leaks as leaks
 
 from .conftest import AsyncFlavour, Connect, Flavour, make
 
@@ -62,25 +62,9 @@ def fast(connect: Connect, emulator: Emulator, policy: RetryPolicy = FAST) -> Fl
     return connect(emulator, retry=policy)
 
 
-async def _pending() -> int:
-    await asyncio.sleep(0.05)  # let finished streams' generators finalise
-    return len(asyncio.all_tasks() - {asyncio.current_task()})
-
-
-def pending_tasks(runs: Flavour) -> int:
-    """Unfinished asyncio tasks on the loop the flavour's client runs on."""
-    if isinstance(runs, AsyncFlavour):
-        return runs.runner.run(_pending())
-    return loop_thread().run(_pending())
-
-
-@contextmanager
-def no_leaks(runs: Flavour) -> Iterator[None]:
+def no_leaks(runs: Flavour) -> AbstractContextManager[None]:
     """The block leaves no more threads nor unfinished tasks than it found."""
-    threads, tasks = threading.active_count(), pending_tasks(runs)
-    yield
-    assert pending_tasks(runs) == tasks, "asyncio tasks leaked"
-    assert threading.active_count() == threads, threading.enumerate()
+    return leaks.no_leaks(runs.runner if isinstance(runs, AsyncFlavour) else None)
 
 
 def closed_port() -> int:
