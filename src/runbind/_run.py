@@ -51,6 +51,8 @@ class _Bound:
 
     run_from_openai: Callable[[OpenAIInput], Run] | None = None
     event_from_openai: Callable[[Any, int], RunStreamEvent] | None = None
+    run_from_yandex: Callable[[Any], Run] | None = None
+    event_from_yandex: Callable[[Any], RunStreamEvent] | None = None
 
 
 class _Predicates:
@@ -184,9 +186,12 @@ class Run(_Predicates):
     @classmethod
     def from_yandex(cls, run: YandexRun | bytes) -> Run:
         """A run from a Yandex ``Run`` message or its protobuf bytes."""
-        from ._yandex import run_from_yandex
+        build = _Bound.run_from_yandex
+        if build is None:
+            from ._yandex import run_from_yandex
 
-        return run_from_yandex(run)
+            build = _Bound.run_from_yandex = run_from_yandex
+        return build(run)
 
     @classmethod
     def from_openai(cls, run: OpenAIInput) -> Run:
@@ -358,9 +363,12 @@ class RunStreamEvent(_Answer):
     @classmethod
     def from_yandex(cls, event: YandexStreamEvent | bytes) -> RunStreamEvent:
         """An event from a Yandex ``StreamEvent`` message or its bytes (cursor from the event)."""
-        from ._yandex import event_from_yandex
+        build = _Bound.event_from_yandex
+        if build is None:
+            from ._yandex import event_from_yandex
 
-        return event_from_yandex(event)
+            build = _Bound.event_from_yandex = event_from_yandex
+        return build(event)
 
     @classmethod
     def from_openai(

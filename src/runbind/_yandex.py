@@ -142,9 +142,15 @@ def _struct(value: Struct | None, path: str) -> dict[str, Any] | None:
     return result
 
 
+_ENUM_NAMES: dict[type[betterproto2.Enum], dict[int, str]] = {}
+
+
 def _enum_name(value: int, names: type[betterproto2.Enum]) -> str:
-    member = names._value2member_map_.get(int(value))
-    return member.name if member is not None and member.name else unknown_name(int(value))
+    table = _ENUM_NAMES.get(names)
+    if table is None:  # an enum's members never change: their names are read once
+        table = _ENUM_NAMES[names] = {int(m): m.name for m in names if m.name}
+    name = table.get(int(value))
+    return name if name is not None else unknown_name(int(value))
 
 
 def _error(error: YError | None) -> ErrorDetails | None:

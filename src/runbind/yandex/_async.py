@@ -43,9 +43,9 @@ from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, cr
 from ._transport import (
     DEFAULT_ENDPOINT,
     ClientCodec,
+    DeadlineGuard,
     SecureChannel,
     auth_metadata,
-    deadline_guard,
     parse_endpoint,
     tls_for,
     translate,
@@ -144,7 +144,7 @@ class AsyncRuns:
 
         async def attempt(deadline: Deadline) -> _T:
             try:
-                with deadline_guard():
+                with DeadlineGuard():
                     return await send(_left(deadline, what), metadata)
             except Exception as exc:
                 raise translate(exc, what, *self._credentials) from None
@@ -348,7 +348,7 @@ class AsyncRuns:
                 async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
                     while True:
                         try:
-                            with deadline_guard():
+                            with DeadlineGuard():
                                 message = await anext(stream)
                         except StopAsyncIteration:
                             break

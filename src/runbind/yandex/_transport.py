@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import h2.exceptions
@@ -23,9 +21,9 @@ from .._net import is_loopback
 __all__ = [
     "DEFAULT_ENDPOINT",
     "ClientCodec",
+    "DeadlineGuard",
     "SecureChannel",
     "auth_metadata",
-    "deadline_guard",
     "parse_endpoint",
     "tls_for",
     "translate",
@@ -80,23 +78,33 @@ class SecureChannel(Channel):
         config.normalize_outbound_headers = True
 
 
-@contextlib.contextmanager
-def deadline_guard() -> Iterator[None]:
+class DeadlineGuard:
     """Undo the cancel grpclib's deadline timer puts on the calling task.
 
     At a deadline grpclib cancels the task awaiting the call and raises ``TimeoutError``
     instead of the ``CancelledError``, but never ``uncancel()``s, so the task stays
-    "cancelling" and an enclosing ``asyncio.timeout()`` later misfires.
+    "cancelling" and an enclosing ``asyncio.timeout()`` later misfires. (A class, not a
+    generator: it wraps every message of a stream.)
     """
-    task = asyncio.current_task()
-    before = task.cancelling() if task is not None else 0
-    try:
-        yield
-    except Exception:
+
+    __slots__ = ("_before", "_task")
+
+    def __enter__(self) -> None:
+        self._task = asyncio.current_task()
+        self._before = self._task.cancelling() if self._task is not None else 0
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         # Only a cancel that grpclib turned into an ordinary error can leave the count raised.
-        if task is not None and task.cancelling() > before:
+        task = self._task
+        if (
+            kind is not None
+            and issubclass(kind, Exception)
+            and task is not None
+            and task.cancelling() > self._before
+        ):
             task.uncancel()
-        raise
 
 
 class ClientCodec(ProtoCodec):
