@@ -164,11 +164,6 @@ def too_long(number):
     return WireError(f"field {number}: length exceeds the bytes left")
 
 
-def truncated(number):
-    """The error for a fixed-size value cut short."""
-    return WireError(f"field {number}: truncated value")
-
-
 def overrun():
     """The error for a value that runs past the end of its message."""
     return WireError("a value runs past the end of its message")

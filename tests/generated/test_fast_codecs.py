@@ -33,7 +33,6 @@ from runbind import _wire
 
 from .test_proto_wire import (
     KEY_MESSAGES,
-    SERVICE_FILES,
     Filler,
     MsgVal,
     Picker,
@@ -423,7 +422,3 @@ def test_differential_fuzz_against_upb(
         except GoogleDecodeError:
             continue  # e.g. a required-field check of a proto2 well-known type
         assert canon(gcls.FromString(bytes(ours))) == expected, candidate.hex()
-
-
-def test_service_files_are_the_ones_compared() -> None:
-    assert SERVICE_FILES[0].endswith("run_service.proto")
