@@ -219,3 +219,27 @@ def test_the_installed_wheel_decodes_runs_of_both_providers(installed: dict[str,
 
 def test_no_generator_or_dev_tool_comes_with_the_wheel(installed: dict[str, Any]) -> None:
     assert installed["importable"] == dict.fromkeys(BUILD_ONLY, False)
+
+
+def test_an_editable_install_before_the_first_generate_finds_the_generated_package(
+    tmp_path: Path,
+) -> None:
+    """A fresh clone installs (nox) before it generates: the path must cover generated/ anyway."""
+    project = tmp_path / "clone"
+    for name in ("pyproject.toml", "README.md"):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_bytes((ROOT / name).read_bytes())
+    (project / "src" / "runbind").mkdir(parents=True)
+    (project / "src" / "runbind" / "__init__.py").write_text("", encoding="utf-8")
+    (project / "generated").mkdir()  # as in a clone: the folder, but no runbind_generated yet
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=_env(), timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps", "-e"]
+    proc = subprocess.run(
+        [*pip, str(project)], capture_output=True, text=True, env=_env(), timeout=240, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (pth,) = (venv / "lib").glob("python3*/site-packages/_runbind*.pth")
+    paths = pth.read_text(encoding="utf-8").split()
+    assert str(project / "generated") in paths
+    assert str(project / "src") in paths
