@@ -31,6 +31,7 @@ from runbind import (
     RunStatus,
     RunTimeoutError,
     UnsupportedOperationError,
+    _cli,
     openai,
     yandex,
 )
@@ -695,6 +696,36 @@ def test_the_emulator_refusals_do_not_echo_keys(servers: dict[str, Emulator]) ->
         assert error.status.name == "UNAUTHENTICATED"
         shown = f"{error} {error!r} {error.message} {error.details!r}"
         assert CATCH_ALL not in shown, shown
+
+
+def test_the_emulator_and_its_command_bind_loopback_by_default() -> None:
+    assert Emulator().host == "127.0.0.1"
+    assert _cli._parser().parse_args(["emulator"]).host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("api_key", [None, OPENAI_KEY])
+def test_the_emulator_warns_before_it_binds_beyond_loopback(
+    api_key: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 192.0.2.1 (TEST-NET-1) is on no interface here: the bind fails, so nothing is ever
+    # reachable from outside, but the warning must already have been given by then.
+    caplog.set_level(logging.DEBUG)
+    emulator = Emulator(host="192.0.2.1", api_key=api_key)
+    with pytest.raises(OSError, match="assign"):
+        asyncio.run(emulator.start())
+    (record,) = _runbind_warnings(caplog)
+    assert record.levelno == logging.WARNING
+    assert "192.0.2.1" in record.getMessage()
+    assert "reachable from other machines" in record.getMessage()
+    assert ("without an API key" in record.getMessage()) is (api_key is None)
+    assert CATCH_ALL not in caplog.text
+
+
+def test_the_emulator_on_loopback_gives_no_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    with Emulator():
+        pass
+    assert not _runbind_warnings(caplog)
 
 
 # --------------------------------------------------------------------------- through the clients
