@@ -45,10 +45,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import grpc_tools
+from betterproto2_compiler.compile.naming import pythonize_class_name
 from google.protobuf import descriptor_pb2
 
 from codegen.errors import GenerationError
@@ -86,14 +88,15 @@ def _virtual_name(spec_root: Path, rel: str) -> str:
     return rel
 
 
-def _resolve_import(spec_root: Path, name: str) -> str | None:
+def _resolve_import(spec_root: Path, name: str, importer: str) -> str | None:
     """Path relative to spec_root of an imported file; ``None`` for bundled well-known types."""
     for prefix, directory in _import_roots(spec_root):
         if (directory / name).is_file():
             return prefix + name
     if name.startswith(_WKT_PREFIX) and (_wkt_include_dir() / name).is_file():
         return None
-    raise GenerationError(f"cannot resolve proto import {name!r} under {spec_root.name}")
+    missing = f"proto: {importer} imports {name}, which is missing from {spec_root.name}/"
+    raise GenerationError(missing)
 
 
 def proto_files(spec_root: Path, include_globs: Sequence[str]) -> list[str]:
@@ -138,11 +141,22 @@ def import_closure(spec_root: Path, roots: Sequence[str]) -> list[str]:
         if not path.is_file():
             raise GenerationError(f"proto file {rel} is missing under {spec_root.name}")
         seen.add(rel)
-        for name in _IMPORT_RE.findall(path.read_text(encoding="utf-8")):
-            resolved = _resolve_import(spec_root, name)
+        for name in _IMPORT_RE.findall(read_proto(spec_root, rel)):
+            resolved = _resolve_import(spec_root, name, rel)
             if resolved is not None and resolved not in seen:
                 todo.append(resolved)
     return sorted(seen)
+
+
+def read_proto(spec_root: Path, rel: str) -> str:
+    """The text of one .proto file, which protobuf requires to be UTF-8."""
+    data = (spec_root / rel).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GenerationError(
+            f"proto: {rel} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+        ) from None
 
 
 # --------------------------------------------------------------------------- protoc
@@ -196,21 +210,71 @@ def generate(spec_root: Path, roots: Sequence[str], dest: Path, *, source_label:
     if dest.exists() and any(dest.iterdir()):
         raise GenerationError(f"destination {dest.name} is not empty")
     dest.mkdir(parents=True, exist_ok=True)
-    _run_protoc(
-        spec_root,
-        roots,
-        [
-            f"--plugin={PLUGIN_NAME}={_plugin_path()}",
-            f"--python_betterproto2_out={dest}",
-            f"--python_betterproto2_opt={PLUGIN_OPTIONS}",
-        ],
-    )
+    import_closure(spec_root, roots)  # a missing import or non-UTF-8 file: one line naming it
+    with tempfile.TemporaryDirectory(prefix="runbind-desc-") as tmp:
+        descriptors = Path(tmp) / "set.pb"
+        _run_protoc(
+            spec_root,
+            roots,
+            [
+                f"--plugin={PLUGIN_NAME}={_plugin_path()}",
+                f"--python_betterproto2_out={dest}",
+                f"--python_betterproto2_opt={PLUGIN_OPTIONS}",
+                f"--descriptor_set_out={descriptors}",
+                "--include_imports",
+            ],
+        )
+        check_class_names(descriptor_pb2.FileDescriptorSet.FromString(descriptors.read_bytes()))
     for path in sorted(dest.rglob("*.py")):
         try:
             _postprocess_file(path, dest, source_label)
         except (SyntaxError, ValueError) as exc:
             rel = path.relative_to(dest).as_posix()
             raise GenerationError(f"post-processing {rel} failed: {exc}") from exc
+
+
+def _declarations(
+    file: descriptor_pb2.FileDescriptorProto,
+) -> Iterator[tuple[str, str]]:
+    """``(proto name relative to the package, Python class name)`` per generated class.
+
+    betterproto2 flattens nesting (``Run.Foo`` becomes ``RunFoo``, names pascal-cased by its
+    own ``pythonize_class_name``), skips map entries and adds ``<Service>Stub`` and
+    ``<Service>Base`` per service, all in one module per package.
+    """
+    todo: deque[tuple[str, descriptor_pb2.DescriptorProto | descriptor_pb2.EnumDescriptorProto]]
+    todo = deque([("", enum) for enum in file.enum_type])
+    todo += [("", message) for message in file.message_type]
+    while todo:  # breadth first: top-level declarations come before nested ones
+        prefix, item = todo.popleft()
+        name = f"{prefix}.{item.name}" if prefix else item.name
+        if isinstance(item, descriptor_pb2.DescriptorProto):
+            if item.options.map_entry:
+                continue
+            todo += [(name, enum) for enum in item.enum_type]
+            todo += [(name, nested) for nested in item.nested_type]
+        yield name, pythonize_class_name(name)
+    for service in file.service:
+        for suffix in ("Stub", "Base"):
+            yield f"{service.name} ({suffix.lower()})", pythonize_class_name(service.name) + suffix
+
+
+def check_class_names(fds: descriptor_pb2.FileDescriptorSet) -> None:
+    """Fail when two declarations of one package would generate the same Python class.
+
+    betterproto2 writes both, and the second silently replaces the first (a top-level
+    ``RunFoo`` beside ``message Run { message Foo {} }``); protoc sees no problem.
+    """
+    owners: dict[tuple[str, str], str] = {}
+    for file in sorted(fds.file, key=lambda f: f.name):
+        for proto_name, class_name in _declarations(file):
+            full = f"{file.package}.{proto_name}" if file.package else proto_name
+            here = f"{full} ({file.name})"
+            first = owners.setdefault((file.package, class_name), here)
+            if first != here:
+                raise GenerationError(
+                    f"proto: name clash: {first} and {here} both generate class {class_name}"
+                )
 
 
 # --------------------------------------------------------------------------- post-processing

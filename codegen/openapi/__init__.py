@@ -2,11 +2,15 @@
 
 Steps of :func:`generate` (each raises GenerationError with one line on failure):
 
-1. load the YAML (C loader; timestamps stay strings);
+1. load the YAML (C loader; timestamps stay strings): UTF-8, and a finite tree of at
+   most ``MAX_DEPTH`` levels and ``MAX_NODES`` nodes (YAML aliases can build neither
+   a loop nor an alias bomb);
 2. apply ``specs/openai-overlay.yaml`` (OpenAPI Overlay 1.0; every deliberate
    correction of upstream lives there, each with its reason);
 3. :func:`slice_spec` (the slice is defined by ``SLICE_PATH_PREFIXES`` and
-   ``SLICE_EXTRA_SCHEMAS`` in ``_spec.py``);
+   ``SLICE_EXTRA_SCHEMAS`` in ``_spec.py``); a dangling ``$ref`` or a ``$ref`` cycle with
+   no object in between (``A: {$ref: B}``, ``B: {$ref: A}``) fails there, while a
+   recursive type through a property (a tree node's children) is generated;
 4. normalise nullability to the 3.1 form (3.0 ``nullable: true``, also found
    inside the 3.1 document, ``allOf [$ref, {nullable: true}]``, ``null`` in
    ``enum``), so the 3.0 and 3.1 specs go through one path;
@@ -128,8 +132,16 @@ def prepare(
     overlay = load_yaml(overlay_file)
     if not isinstance(overlay, dict):
         raise GenerationError(f"openapi: {overlay_file.name} is not an Overlay document")
-    sliced = slice_spec(apply_overlay(spec, overlay))
+    patched = apply_overlay(spec, overlay)
+    try:
+        sliced = slice_spec(patched)
+    except GenerationError as exc:  # dangling refs and ref cycles: say which file has them
+        raise GenerationError(f"openapi: {spec_file.name}: {_reason(exc)}") from None
     return sliced, shape(normalise_nullable(sliced), load_names(names_file))
+
+
+def _reason(exc: GenerationError) -> str:
+    return str(exc).removeprefix("openapi: ")
 
 
 def generate(

@@ -41,16 +41,65 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def load_yaml(path: Path) -> Any:
-    """Parse a YAML (or JSON) file; a missing or malformed file is a GenerationError."""
+    """Parse a YAML (or JSON) file; a missing or malformed file is a GenerationError.
+
+    Besides syntax, the loaded document must be UTF-8 text and a finite tree of bounded depth
+    and size (:func:`_check_tree`): YAML anchors can build self-containing or exponentially
+    shared structures, which would make the later steps recurse forever or blow up.
+    """
     try:
         with path.open("rb") as handle:
-            return yaml.load(handle, Loader=_Loader)
+            data = yaml.load(handle, Loader=_Loader)
     except OSError as exc:
         raise GenerationError(f"openapi: cannot read {path.name}: {exc.strerror}") from None
+    except yaml.reader.ReaderError as exc:
+        raise GenerationError(
+            f"openapi: {path.name} is not UTF-8 text: {exc.reason} at byte {exc.position}"
+        ) from None
     except yaml.YAMLError as exc:
         raise GenerationError(
             f"openapi: {path.name} is not valid YAML: {_yaml_reason(exc)}"
         ) from None
+    except RecursionError:
+        raise GenerationError(f"openapi: {path.name} nests too deeply to load") from None
+    _check_tree(data, path.name)
+    return data
+
+
+# Bounds of a loaded document; the locked spec is about 61 000 nodes, 22 levels deep.
+MAX_DEPTH = 200
+MAX_NODES = 5_000_000
+
+
+def _check_tree(data: Any, name: str) -> None:
+    """Fail unless ``data`` is a tree: no node inside itself, depth and size bounded.
+
+    Iterative, so neither a deep nor a cyclic document can exhaust the stack here; counting
+    every visit bounds the expansion of shared YAML aliases (an "alias bomb").
+    """
+    nodes = 0
+    ancestors: set[int] = set()
+    # (node, depth, entering): the second visit of a container removes it from ``ancestors``.
+    stack: list[tuple[Any, int, bool]] = [(data, 1, True)]
+    while stack:
+        node, depth, entering = stack.pop()
+        if not isinstance(node, dict | list):
+            nodes += 1
+            continue
+        if not entering:
+            ancestors.discard(id(node))
+            continue
+        nodes += 1
+        if id(node) in ancestors:
+            raise GenerationError(f"openapi: {name} contains itself (a recursive YAML alias)")
+        if depth > MAX_DEPTH:
+            raise GenerationError(f"openapi: {name} nests deeper than {MAX_DEPTH} levels")
+        if nodes > MAX_NODES:
+            raise GenerationError(f"openapi: {name} expands to more than {MAX_NODES} nodes")
+        ancestors.add(id(node))
+        stack.append((node, depth, False))
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1, True) for child in children)
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
@@ -63,9 +112,20 @@ def _yaml_reason(exc: yaml.YAMLError) -> str:
 
 
 def load_spec(path: Path) -> dict[str, Any]:
+    """The OpenAPI 3.x document in ``path``; anything else fails with one line saying what."""
     spec = load_yaml(path)
-    if not isinstance(spec, dict) or not str(spec.get("openapi", "")).startswith("3."):
-        raise GenerationError(f"openapi: {path.name} is not an OpenAPI 3.x document")
+    if spec is None:
+        raise GenerationError(f"openapi: {path.name} is empty")
+    if not isinstance(spec, dict):
+        kind = "a list" if isinstance(spec, list) else f"a {type(spec).__name__}"
+        raise GenerationError(
+            f"openapi: {path.name} is not an OpenAPI 3.x document (its top level is {kind})"
+        )
+    version = spec.get("openapi")
+    if not str(version).startswith("3."):
+        raise GenerationError(
+            f"openapi: {path.name} is not an OpenAPI 3.x document (openapi: {version!r})"
+        )
     return spec
 
 
@@ -116,12 +176,14 @@ def slice_spec(spec: dict[str, Any]) -> dict[str, Any]:
     }
     if not paths:
         raise GenerationError(f"openapi: no paths under {', '.join(SLICE_PATH_PREFIXES)}")
-    todo = [f"{_REF_PREFIX}schemas/{name}" for name in SLICE_EXTRA_SCHEMAS]
-    todo.extend(iter_refs(paths))
+    # (ref, where it was found): a dangling ref is reported with the place that uses it.
+    todo = [(f"{_REF_PREFIX}schemas/{name}", "SLICE_EXTRA_SCHEMAS") for name in SLICE_EXTRA_SCHEMAS]
+    for path_name, item in paths.items():
+        todo.extend((ref, f"paths.{path_name}") for ref in iter_refs(item))
     kept: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     while todo:
-        ref = todo.pop()
+        ref, origin = todo.pop()
         if ref in seen:
             continue
         seen.add(ref)
@@ -129,13 +191,73 @@ def slice_spec(spec: dict[str, Any]) -> dict[str, Any]:
         try:
             target = components[section][name]
         except (KeyError, TypeError):
-            raise GenerationError(f"openapi: $ref {ref} does not resolve") from None
+            raise GenerationError(
+                f"openapi: $ref {ref} (used in {origin}) does not resolve"
+            ) from None
         kept.setdefault(section, {})[name] = copy.deepcopy(target)
-        todo.extend(iter_refs(target))
+        todo.extend((sub, f"components.{section}.{name}") for sub in iter_refs(target))
+    check_alias_cycles(kept.get("schemas", {}))
     out: dict[str, Any] = {"openapi": spec["openapi"], "info": copy.deepcopy(spec.get("info", {}))}
     out["paths"] = paths
     out["components"] = {s: dict(sorted(v.items())) for s, v in sorted(kept.items())}
     return out
+
+
+def _alias_targets(schema: Any) -> list[str]:
+    """Schemas that ``schema`` *is* (its ``$ref``, its allOf/anyOf/oneOf members), not has.
+
+    Properties, items and map values are containers: a ref through them consumes a level
+    of the instance, so a cycle through them is an ordinary recursive type.
+    """
+    out: list[str] = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF_PREFIX + "schemas/"):
+            out.append(ref.rsplit("/", 1)[1])
+        for key in ("allOf", "anyOf", "oneOf"):
+            if isinstance(node.get(key), list):
+                stack.extend(node[key])
+    return out
+
+
+def check_alias_cycles(schemas: dict[str, Any]) -> None:
+    """Fail on schemas that are defined as themselves through refs and combinators only.
+
+    ``A: {$ref: B}`` with ``B: {$ref: A}`` (or the same through ``allOf``/``anyOf``/``oneOf``)
+    describes no value: JSON Schema leaves such loops undefined and a generator would recurse
+    forever. A cycle through a property (a tree node with child nodes) is legal and passes.
+    Iterative depth-first search, so a long chain cannot exhaust the stack.
+    """
+    edges = {name: sorted(set(_alias_targets(schema))) for name, schema in schemas.items()}
+    done: set[str] = set()
+    for start in sorted(edges):
+        if start in done:
+            continue
+        path: list[str] = [start]
+        on_path = {start}
+        iters = [iter(edges[start])]
+        while iters:
+            nxt = next(iters[-1], None)
+            if nxt is None:
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                iters.pop()
+                continue
+            if nxt in on_path:
+                loop = [*path[path.index(nxt) :], nxt]
+                raise GenerationError(
+                    "openapi: $ref cycle with no object in between: " + " -> ".join(loop)
+                )
+            if nxt in done or nxt not in edges:
+                continue
+            path.append(nxt)
+            on_path.add(nxt)
+            iters.append(iter(edges[nxt]))
 
 
 # -- the overlay ----------------------------------------------------------------

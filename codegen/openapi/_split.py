@@ -51,6 +51,23 @@ def _defined(node: ast.stmt) -> str | None:
     return None
 
 
+def _is_rebuild(node: ast.stmt) -> bool:
+    """``Model.model_rebuild()``, which the generator writes after a self-referencing model.
+
+    Dropped: with ``defer_build`` every model is built on first use, when its module has
+    defined every name it mentions; the call would only build the schema at import.
+    """
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and not node.value.args
+        and not node.value.keywords
+        and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr == "model_rebuild"
+        and isinstance(node.value.func.value, ast.Name)
+    )
+
+
 def _mentions(node: ast.stmt, names: set[str]) -> set[str]:
     found = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in names}
     # A forward reference written as a string (none today; kept correct if one appears).
@@ -74,6 +91,8 @@ def split(code: str) -> Split:
             if body:
                 raise GenerationError("openapi: an import follows the models (unexpected shape)")
             prelude.append(text)
+            continue
+        if _is_rebuild(node):
             continue
         name = _defined(node)
         if name is None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import random
+import ssl
 import warnings
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from ._errors import ApiError, InvalidArgumentError, RunTimeoutError
@@ -21,8 +25,10 @@ __all__ = [
     "Transient",
     "call",
     "from_env",
+    "hint_seconds",
     "redact",
     "run_id_of",
+    "tls_failure",
     "wait_for",
 ]
 
@@ -33,6 +39,7 @@ DEFAULT_TIMEOUT = 60.0
 
 _MAX_POLL = 5.0  # seconds between polls at most, unless the server asks for longer
 _LAST_POLL = 0.05  # seconds kept for the last poll before the deadline
+_MAX_HINT = 60.0  # seconds: a server's retry or poll hint is capped at this
 
 
 class Secret:
@@ -83,6 +90,44 @@ def from_env(value: str | None, *names: str) -> Secret | None:
     if not isinstance(value, str) or not value.strip() or any(c in value for c in "\r\n"):
         raise InvalidArgumentError("a credential must be a non-empty single-line string")
     return Secret(value.strip())
+
+
+def tls_failure(exc: BaseException) -> tuple[str, bool] | None:
+    """Why TLS failed and whether that is final, when ``exc`` or an error behind it is TLS's.
+
+    A certificate that fails verification is final: no retry can fix it, and retrying would
+    hide it behind "connection failed". Transports wrap the :class:`ssl.SSLError` (httpx
+    twice), so the chain of causes is walked.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"TLS certificate verification failed: {current.verify_message}", True
+        if isinstance(current, ssl.SSLError):
+            return f"TLS failed ({current.reason or type(current).__name__})", False
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def hint_seconds(value: str | None, scale: float = 1.0) -> float | None:
+    """Seconds a server's wait hint asks for: a number of ``1/scale`` seconds or an HTTP date.
+
+    Unparsable hints are ignored; the result is clamped to 0-60 s so that a hostile server
+    cannot park a caller.
+    """
+    if not value:
+        return None
+    try:
+        seconds = float(value) / scale
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return None if math.isnan(seconds) else min(max(seconds, 0.0), _MAX_HINT)
 
 
 class Transient(Exception):

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import ssl
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from .._client import Secret, SecretHeaders, Transient, redact
+from .. import _json
+from .._client import Secret, SecretHeaders, Transient, hint_seconds, redact, tls_failure
 from .._errors import ApiError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
 
@@ -33,7 +30,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 """The OpenAI API."""
 
 _RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
-_MAX_HINT = 60.0
 
 
 def check_base_url(base_url: str, verify: bool | ssl.SSLContext) -> str:
@@ -70,34 +66,20 @@ def headers(api_key: Secret | None, idempotency_key: str | None = None) -> Secre
     return out
 
 
-def _seconds(value: str | None, scale: float = 1.0) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value) / scale
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return None if math.isnan(seconds) else min(max(seconds, 0.0), _MAX_HINT)
-
-
 def retry_after(response: httpx.Response) -> float | None:
     """Seconds the server asks to wait (``retry-after-ms`` or ``retry-after``), capped at 60."""
-    hint = _seconds(response.headers.get("retry-after-ms"), 1000.0)
-    return hint if hint is not None else _seconds(response.headers.get("retry-after"))
+    hint = hint_seconds(response.headers.get("retry-after-ms"), 1000.0)
+    return hint if hint is not None else hint_seconds(response.headers.get("retry-after"))
 
 
 def poll_hint(response: httpx.Response) -> float | None:
     """Seconds until the next poll the server suggests (``openai-poll-after-ms``)."""
-    return _seconds(response.headers.get("openai-poll-after-ms"), 1000.0)
+    return hint_seconds(response.headers.get("openai-poll-after-ms"), 1000.0)
 
 
 def _message(body: bytes, status: int, secret: Secret | None) -> str:
     try:
-        decoded: Any = json.loads(body)
+        decoded: Any = _json.loads(body)
         text = str(decoded["error"]["message"])
     except (ValueError, KeyError, TypeError):
         # Redacted before it is cut, so that a key straddling the cut cannot leave a prefix.
@@ -118,10 +100,14 @@ def check_response(response: httpx.Response, body: bytes, secret: Secret | None)
 
 
 def translate(exc: Exception, what: str) -> Exception:
-    """The runbind error for a transport failure of ``what``."""
+    """The runbind error for a transport failure of ``what`` (a certificate that fails
+    verification is final, other connection failures are Transient)."""
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return RunTimeoutError(f"openai {what}: deadline exceeded")
     if isinstance(exc, httpx.TransportError | OSError):
-        reason = f"connection failed ({type(exc).__name__})"
+        tls = tls_failure(exc)
+        if tls is not None and tls[1]:
+            return ApiError("openai", "connection_error", tls[0])
+        reason = tls[0] if tls is not None else f"connection failed ({type(exc).__name__})"
         return Transient(ApiError("openai", "connection_error", reason))
     return exc

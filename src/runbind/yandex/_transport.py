@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from contextvars import ContextVar
 from typing import Any
 
 import h2.exceptions
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.encoding.proto import ProtoCodec
+from grpclib.events import RecvTrailingMetadata, listen
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from .. import _wire
-from .._client import Secret, SecretHeaders, Transient, redact
+from .._client import Secret, SecretHeaders, Transient, hint_seconds, redact, tls_failure
 from .._errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
 
@@ -34,7 +36,11 @@ log = logging.getLogger("runbind.yandex")
 DEFAULT_ENDPOINT = "assistant.api.cloud.yandex.net:443"
 """The Yandex Cloud AI Assistants gRPC endpoint."""
 
-_RETRYABLE = frozenset({Status.UNAVAILABLE})
+_RETRYABLE = frozenset({Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED})
+"""Statuses that may pass: the ones the Yandex SDK retries (RESOURCE_EXHAUSTED is its quota)."""
+
+_RETRY_HINT: ContextVar[float | None] = ContextVar("runbind_yandex_retry_hint", default=None)
+"""The wait the last failed call's trailers asked for, in the calling task's context."""
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, int]:
@@ -76,6 +82,26 @@ class SecureChannel(Channel):
         if config is None:  # pragma: no cover - a grpclib that no longer has it
             raise RuntimeError("grpclib.client.Channel has no _h2_config; runbind needs updating")
         config.normalize_outbound_headers = True
+        listen(self, RecvTrailingMetadata, _remember_retry_hint)
+
+
+async def _remember_retry_hint(event: RecvTrailingMetadata) -> None:
+    """Keep ``retry-after-ms`` / ``retry-after`` of a retryable status for :func:`translate`.
+
+    grpclib's ``GRPCError`` carries no metadata; this event runs in the caller's task, just
+    before the error is raised there, so a context variable hands the hint over.
+    """
+    hint = None
+    if event.status in _RETRYABLE:
+        metadata = event.metadata
+        hint = hint_seconds(_text(metadata.get("retry-after-ms")), 1000.0)
+        if hint is None:
+            hint = hint_seconds(_text(metadata.get("retry-after")))
+    _RETRY_HINT.set(hint)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class DeadlineGuard:
@@ -129,7 +155,8 @@ class ClientCodec(ProtoCodec):
 def translate(exc: Exception, what: str, *secrets: Secret | None) -> Exception:
     """The runbind error for a failure of ``what``: Transient when it may pass, else final.
 
-    A status message that echoes one of ``secrets`` has it replaced by ``***``.
+    A status message that echoes one of ``secrets`` has it replaced by ``***``; a certificate
+    that fails verification is final.
     """
     if isinstance(exc, DecodeError | RunTimeoutError | ApiError | Transient):
         return exc
@@ -138,12 +165,31 @@ def translate(exc: Exception, what: str, *secrets: Secret | None) -> Exception:
         if exc.status is Status.DEADLINE_EXCEEDED:
             return RunTimeoutError(f"yandex {what}: deadline exceeded")
         error = ApiError("yandex", exc.status.name, message)
-        return Transient(error) if exc.status in _RETRYABLE else error
+        hint, _ = _RETRY_HINT.get(), _RETRY_HINT.set(None)
+        return Transient(error, hint) if exc.status in _RETRYABLE else error
     if isinstance(exc, TimeoutError):
         return RunTimeoutError(f"yandex {what}: deadline exceeded")
+    if isinstance(exc, AssertionError) and _raised_in_grpclib(exc):
+        # grpclib asserts when a stream ends inside a message ("Received less data than
+        # expected"): the peer cut the message short, as a lost connection does.
+        reason = f"connection failed (message cut short: {exc})"
+        return Transient(ApiError("yandex", Status.UNAVAILABLE.name, reason))
     if isinstance(
         exc, StreamTerminatedError | ProtocolError | OSError | EOFError | h2.exceptions.H2Error
     ):
-        reason = f"connection failed ({type(exc).__name__})"
+        tls = tls_failure(exc)
+        if tls is not None and tls[1]:
+            return ApiError("yandex", Status.UNAVAILABLE.name, tls[0])
+        reason = tls[0] if tls is not None else f"connection failed ({type(exc).__name__})"
         return Transient(ApiError("yandex", Status.UNAVAILABLE.name, reason))
     return exc
+
+
+def _raised_in_grpclib(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by grpclib's own code (not ours, nor the caller's)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return str(tb.tb_frame.f_globals.get("__name__", "")).startswith("grpclib.")
