@@ -90,6 +90,42 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", *session.posargs, env=env)
 
 
+ATHERIS = "atheris==3.0.0"
+"""The coverage-guided fuzzer of ``nox -s fuzz`` (3.0.0: the newest with CPython 3.11 wheels)."""
+FUZZ_TARGETS = ("proto", "openai_json", "sse")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing (atheris) of the decoders, starting from tests/fuzz/corpus.
+
+    ``nox -s fuzz -- sse 600`` fuzzes one target (``proto``, ``openai_json``, ``sse``; all by
+    default) for that many seconds each (default 60). New inputs and crashes are written to
+    .nox/fuzz/tmp/TARGET/; a crash fails the session (see tests/fuzz/_atheris.py).
+    """
+    _install(session, "dev")
+    _generate(session)
+    session.install(ATHERIS)
+    targets = [a for a in session.posargs if a in FUZZ_TARGETS] or list(FUZZ_TARGETS)
+    seconds = next((a for a in session.posargs if a.isdigit()), "60")
+    for target in targets:
+        out = Path(session.create_tmp()) / target
+        (out / "new").mkdir(parents=True, exist_ok=True)
+        session.run(
+            "python",
+            "-m",
+            "tests.fuzz._atheris",
+            target,
+            f"-max_total_time={seconds}",
+            "-timeout=10",  # one input taking longer is a hang: a crash
+            "-rss_limit_mb=2048",
+            f"-artifact_prefix={out}/",
+            str(out / "new"),
+            str(ROOT / "tests" / "fuzz" / "corpus" / target),
+            env=ENV,
+        )
+
+
 def _yandex_sdk(session: nox.Session) -> str:
     """Python of a venv holding the pinned Yandex SDK (pyproject's ``bench-yandex-sdk`` extra).
 

@@ -1,15 +1,24 @@
-"""Leak checks shared by the client fault tests: threads and unfinished asyncio tasks."""
+"""Leak checks shared by the client fault tests: threads, unfinished asyncio tasks, open file
+descriptors and sockets."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from runbind._sync import loop_thread
 
-__all__ = ["no_leaks", "pending_tasks"]
+__all__ = ["SETTLE", "no_leaks", "open_fds", "pending_tasks", "sockets"]
+
+SETTLE = 2.0
+"""Seconds the descriptor count may take to come back: a peer in this process (the emulator,
+a misbehaving test server) closes its end of a connection on its own thread or loop."""
+
+_FD_DIR = "/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"
 
 
 async def _pending() -> int:
@@ -24,10 +33,50 @@ def pending_tasks(runner: asyncio.Runner | None) -> int:
     return loop_thread().run(_pending())
 
 
+def open_fds() -> dict[int, str]:
+    """``{descriptor: what it is}`` of this process (``socket:[inode]`` for a socket where the
+    system says so; an empty string where it cannot)."""
+    found: dict[int, str] = {}
+    for name in os.listdir(_FD_DIR):
+        try:
+            found[int(name)] = os.readlink(os.path.join(_FD_DIR, name))
+        except OSError:  # the listing's own descriptor, closed already; or no links (/dev/fd)
+            found[int(name)] = ""
+    return found
+
+
+def sockets(fds: dict[int, str] | None = None) -> int:
+    """How many of ``fds`` (by default the open ones) are sockets."""
+    targets = (open_fds() if fds is None else fds).values()
+    return sum(target.startswith("socket:") for target in targets)
+
+
+def _settled(before: dict[int, str]) -> dict[int, str]:
+    """The open descriptors once they are no more than ``before`` (or after :data:`SETTLE`)."""
+    give_up = time.monotonic() + SETTLE
+    while True:
+        now = open_fds()
+        if len(now) <= len(before) and sockets(now) <= sockets(before):
+            return now
+        if time.monotonic() >= give_up:
+            return now
+        time.sleep(0.02)
+
+
 @contextmanager
 def no_leaks(runner: asyncio.Runner | None) -> Iterator[None]:
-    """The block leaves no more threads nor unfinished tasks than it found."""
-    threads, tasks = threading.active_count(), pending_tasks(runner)
+    """The block leaves no more threads, unfinished tasks, open descriptors nor sockets than it
+    found.
+
+    Descriptors are counted, not matched: a pooled connection that closes inside the block may
+    make room for one opened there. Open clients before the block (or close them inside it).
+    """
+    tasks = pending_tasks(runner)  # first: it may start the sync clients' loop thread
+    threads, fds = threading.active_count(), open_fds()
     yield
     assert pending_tasks(runner) == tasks, "asyncio tasks leaked"
     assert threading.active_count() == threads, threading.enumerate()
+    after = _settled(fds)
+    new = {fd: target for fd, target in after.items() if fds.get(fd) != target}
+    assert sockets(after) <= sockets(fds), f"sockets leaked: {new}"
+    assert len(after) <= len(fds), f"file descriptors leaked: {new}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
+from . import _json
 from ._errors import DecodeError, InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ class ToolCall:
     def arguments(self) -> dict[str, Any]:
         """The arguments as a JSON object."""
         try:
-            value = json.loads(self.arguments_json)
+            value = _json.loads(self.arguments_json)
         except ValueError as exc:
             reason = f"invalid JSON: {exc}"
             raise DecodeError("model", f"tool call {self.name!r}", "arguments", reason) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -40,6 +39,7 @@ from runbind_generated.openai._base import (
     UNKNOWN_VARIANT_ERROR,
 )
 
+from . import _json
 from ._errors import DecodeError, FieldError, convert
 from ._models import (
     Citation,
@@ -122,7 +122,9 @@ def _walk(
     path, rest_missing = _walk(rest, child, tag_allowed=True)
     best = ([step, *path], rest_missing + missing)
     if tag_allowed and isinstance(value, Mapping):
-        tags = {value.get(key) for key in _TAG_KEYS} | {UNKNOWN_TAG, SCALAR_TAG}
+        # Only a string can be a tag: any other value under "type" (a list...) is no step.
+        tags = {v for key in _TAG_KEYS if isinstance(v := value.get(key), str)}
+        tags |= {UNKNOWN_TAG, SCALAR_TAG}
         if step in tags:
             as_tag = _walk(rest, value, tag_allowed=False)
             if as_tag[1] < best[1]:
@@ -138,7 +140,7 @@ def _validation_error(type_name: str, exc: ValidationError, value: Any) -> Decod
     first = errors[0]
     if isinstance(value, str | bytes | bytearray):
         try:
-            value = json.loads(value)
+            value = _json.loads(value)
         except ValueError:
             value = None
     path = _input_path(tuple(first["loc"]), value)
@@ -189,7 +191,14 @@ def _time(value: int | None, path: str) -> datetime | None:
 
 
 def _dump(model: BaseModel | None) -> dict[str, Any] | None:
-    return None if model is None else model.model_dump(mode="json", by_alias=True)
+    """``model`` as JSON values; a decoded mapping nested beyond what pydantic-core serialises
+    (JSON text never is: :data:`runbind._json.MAX_JSON_DEPTH` is lower) is a DecodeError."""
+    if model is None:
+        return None
+    try:
+        return model.model_dump(mode="json", by_alias=True)
+    except ValueError as exc:
+        raise DecodeError("openai", type(model).__name__, "", str(exc)) from None
 
 
 def _tool(tool: Any) -> Tool:
@@ -436,7 +445,7 @@ def _event_input(value: Any) -> Any:
         and value.get("event") != "done"
     ):
         try:
-            return {**value, "data": json.loads(value["data"])}
+            return {**value, "data": _json.loads(value["data"])}
         except ValueError as exc:
             raise DecodeError("openai", "AssistantStreamEvent", "data", str(exc)) from None
     return value

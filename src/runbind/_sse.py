@@ -22,39 +22,38 @@ class ServerSentEvent:
     id: str | None = None
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _too_big(limit: int) -> DecodeError:
     return DecodeError("openai", "server-sent event", "", f"an event exceeds {limit} bytes")
 
 
-def _next_line_end(buffer: bytes | bytearray, start: int) -> tuple[int, int] | None:
-    """``(end of line, start of next)`` of the first complete line from ``start``, if any."""
-    cr = buffer.find(b"\r", start)
-    lf = buffer.find(b"\n", start)
-    if cr == -1 and lf == -1:
-        return None
-    if cr == -1 or (lf != -1 and lf < cr):
-        return lf, lf + 1
-    if cr + 1 == len(buffer):
-        return None  # a CR at the end may be half of a CRLF: wait for more
-    return cr, cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
-
-
 async def _lines(chunks: AsyncIterator[bytes], max_size: int) -> AsyncIterator[bytes]:
-    """The lines of ``chunks`` without their ends (CRLF, LF or CR), any split, bounded."""
+    """The lines of ``chunks`` without their ends (CRLF, LF or CR), any split, bounded.
+
+    Linear in the input: each chunk is searched once for its last line end (the buffer before
+    it holds none), and the complete lines are split in one pass, so that a flood of line ends
+    or a long line in small chunks costs no more than ordinary text.
+    """
     buffer = bytearray()
-    async for chunk in chunks:
-        buffer += chunk
-        start = 0
-        while (found := _next_line_end(buffer, start)) is not None:
-            end, start_next = found
-            yield bytes(buffer[start:end])
-            start = start_next
-        del buffer[:start]
+    after_cr = False  # the last line ended with a CR: an LF opening the next chunk is its CRLF
+    async for received in chunks:
+        if not received:
+            continue
+        chunk = received[1:] if after_cr and received[0] == 0x0A else received
+        after_cr = False
+        last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if last == -1:
+            buffer += chunk
+        else:
+            complete = bytes(buffer) + chunk[: last + 1]
+            buffer = bytearray(chunk[last + 1 :])
+            after_cr = last == len(chunk) - 1 and chunk[last] == 0x0D  # a CR ends the chunk
+            for line in complete.splitlines():  # bytes split only at CRLF, LF and CR
+                yield line
         if len(buffer) > max_size:
             raise _too_big(max_size)
-    if buffer.endswith(b"\r"):  # a CR at the very end ends its line: no LF can follow now
-        for line in bytes(buffer[:-1]).split(b"\r"):
-            yield line
 
 
 async def parse_events(
@@ -62,14 +61,18 @@ async def parse_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """The events of ``chunks`` (any split), ending with the stream; comments are skipped.
 
-    An event cut off by the end of the stream is dropped, as the standard says. Text that is
-    not UTF-8 or an event over ``max_size`` bytes is a :class:`DecodeError`.
+    An event cut off by the end of the stream is dropped and a byte order mark opening it is
+    skipped, as the standard says. Text that is not UTF-8 or an event over ``max_size`` bytes
+    is a :class:`DecodeError`.
     """
     name = ""
     data: list[str] = []
     event_id: str | None = None
     size = 0
+    first = True
     async for raw in _lines(chunks, max_size):
+        if first:
+            raw, first = raw.removeprefix(_BOM), False  # noqa: PLW2901 - the same line, cleaned
         if not raw:
             if data:
                 yield ServerSentEvent(name or "message", "\n".join(data), event_id)

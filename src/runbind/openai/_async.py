@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import ssl
 from collections import OrderedDict
@@ -15,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
+from .. import _json
 from .._client import (
     DEFAULT_TIMEOUT,
     Secret,
@@ -50,6 +50,11 @@ Json = dict[str, Any]
 _MAX_CURSORS = 1024
 _STREAM_POLL = 0.25  # seconds between polls once a dropped stream goes on by polling
 _MAX_BODY = 64 * 1024 * 1024
+# As many idle connections kept as open ones: httpcore's pool counts every connection, not only
+# the idle ones, against the keep-alive limit, so with httpx's default (20) it closed pooled
+# connections that many concurrent streams then had to open again (a port in TIME_WAIT each).
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+_DRAIN = 0.25  # seconds a stream may take to end after `done` and keep its connection
 
 
 def _first_key(body: Any) -> Any:
@@ -125,7 +130,11 @@ class AsyncRuns:
         if self._http is None:
             self._loop = loop
             self._http = httpx.AsyncClient(
-                verify=self._verify, timeout=None, follow_redirects=False, trust_env=False
+                verify=self._verify,
+                timeout=None,
+                follow_redirects=False,
+                trust_env=False,
+                limits=_LIMITS,
             )
         return self._http
 
@@ -158,19 +167,26 @@ class AsyncRuns:
         async def attempt(deadline: Deadline) -> tuple[Any, httpx.Response]:
             try:
                 timeout = _left(deadline, what)
-                request = self._client().build_request(
-                    method, url, json=body, params=params, headers=request_headers, timeout=timeout
-                )
-                response = await self._client().send(request, stream=True)
-                try:
-                    data = await self._read(response)
-                finally:
-                    await response.aclose()
+                # httpx's timeout bounds each read: a body dripped slowly would outlive it.
+                async with asyncio.timeout(timeout):
+                    request = self._client().build_request(
+                        method,
+                        url,
+                        json=body,
+                        params=params,
+                        headers=request_headers,
+                        timeout=timeout,
+                    )
+                    response = await self._client().send(request, stream=True)
+                    try:
+                        data = await self._read(response)
+                    finally:
+                        await response.aclose()
             except Exception as exc:
                 raise translate(exc, what) from None
             check_response(response, data, self._api_key)
             try:
-                return json.loads(data), response
+                return _json.loads(data), response
             except ValueError as exc:
                 raise DecodeError("openai", what, "", f"response is not JSON: {exc}") from None
 
@@ -221,12 +237,16 @@ class AsyncRuns:
             request = self._client().build_request(
                 "POST", url, json=body, headers=request_headers, timeout=_left(deadline, what)
             )
-            response = await self._client().send(request, stream=True)
+            async with asyncio.timeout(_left(deadline, what)):
+                response = await self._client().send(request, stream=True)
             try:
                 if response.status_code >= 400:
-                    check_response(response, await self._read(response), self._api_key)
+                    async with asyncio.timeout(_left(deadline, what)):
+                        error_body = await self._read(response)
+                    check_response(response, error_body, self._api_key)
                 started = True
-                async for sse in parse_events(response.aiter_bytes()):
+                events = parse_events(_bounded(response.aiter_bytes(), deadline, what))
+                async for sse in events:
                     data: Any = sse.data
                     event = RunStreamEvent.from_openai(
                         {"event": sse.event, "data": data}, event_index=resume.index
@@ -235,6 +255,7 @@ class AsyncRuns:
                     self._keep(resume)
                     yield event
                     if sse.event == "done":
+                        await _drain(events)
                         return
             finally:
                 await response.aclose()
@@ -658,6 +679,29 @@ class AsyncRuns:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def _drain(rest: AsyncIterator[Any]) -> None:
+    """Read the little a stream has left after ``done`` (its body's end), so that its connection
+    goes back to the pool instead of being closed; one that goes on longer is closed as before."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(_DRAIN):
+            async for _ in rest:
+                pass
+
+
+async def _bounded(
+    chunks: AsyncIterator[bytes], deadline: Deadline, what: str
+) -> AsyncIterator[bytes]:
+    """``chunks`` until the deadline: httpx's timeout bounds each read, so a stream that drips
+    just inside it would otherwise go on past the caller's deadline."""
+    while True:
+        try:
+            async with asyncio.timeout(_left(deadline, what)):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        yield chunk
 
 
 def _left(deadline: Deadline, what: str) -> float:

@@ -1,0 +1,447 @@
+"""Yandex clients against transport faults scripted on the wire: refused connections, resets
+mid-stream, stalls, slow drips, broken HTTP/2, TLS mistakes and UNAVAILABLE storms, each in a
+typed error or a retry that ends within the caller's deadline, with no task, thread, descriptor
+or socket left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+
+import h2.connection
+import pytest
+
+from runbind import ApiError, RetryPolicy, Run, RunStatus, RunStreamEvent, RunTimeoutError
+from runbind.emulator import Emulator
+from runbind.yandex import AsyncRuns
+from tests import _leaks as leaks
+from tests._misbehaving import (
+    GRPC_HEADERS,
+    H2Act,
+    Plan,
+    Proxy,
+    Server,
+    closed_port,
+    h2_script,
+    silent,
+    tls_contexts,
+)
+
+from .conftest import AsyncFlavour, Connect, Flavour, Stream, make
+from .test_faults import EVENTS, SCRIPT, TEXT, Key, key, keys
+
+FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05)
+
+
+def no_leaks(runs: Flavour) -> AbstractContextManager[None]:
+    """The block leaves no more threads, tasks, descriptors nor sockets than it found."""
+    return leaks.no_leaks(runs.runner if isinstance(runs, AsyncFlavour) else None)
+
+
+def endpoint(port: int) -> str:
+    return f"127.0.0.1:{port}"
+
+
+def elapsed_since(started: float) -> float:
+    return time.monotonic() - started
+
+
+def attempt(runs: Flavour, call: str, timeout: float) -> object:
+    """``call`` on made-up ids (a stream drained): what the client does before any answer."""
+    if call == "get":
+        return runs.get("fvtrun0", timeout=timeout)
+    if call == "wait":
+        return runs.wait("fvtrun0", timeout=timeout)
+    if call == "listen":
+        return list(runs.listen("fvtrun0", timeout=timeout))
+    return list(runs.create_stream("fvtasst0", "fvtthread0", timeout=timeout))
+
+
+def collect(stream: Stream, into: list[RunStreamEvent]) -> None:
+    """Drain ``stream`` into ``into`` (which keeps what came before an error)."""
+    into.extend(stream)
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(emulator: Emulator) -> Iterator[None]:
+    emulator.faults.clear()
+    yield
+    emulator.faults.clear()
+
+
+@pytest.fixture(scope="module")
+def proxy(emulator: Emulator) -> Iterator[tuple[Proxy, Server]]:
+    """A fault proxy in front of the module's emulator's gRPC port."""
+    forward = Proxy(emulator.grpc_port)
+    with Server(forward) as server:
+        yield forward, server
+
+
+@pytest.fixture(scope="module")
+def finished(emulator: Emulator) -> tuple[Run, list[Key]]:
+    """A run of :data:`SCRIPT` that has finished, and its undisturbed events."""
+    assistant, thread = make(emulator, SCRIPT, TEXT)
+
+    async def scenario() -> tuple[Run, list[Key]]:
+        async with AsyncRuns(endpoint=emulator.grpc_target) as runs:
+            stream = await runs.create(assistant, thread, stream=True, timeout=10)
+            got = [key(e) async for e in stream]
+            assert stream.run is not None
+            return stream.run, got
+
+    run, undisturbed = asyncio.run(scenario())
+    assert len(undisturbed) == EVENTS
+    return run, undisturbed
+
+
+# --------------------------------------------------------------------------- refused
+
+
+@pytest.mark.parametrize("call", ["wait", "listen", "create_stream"])
+def test_connection_refused_is_unavailable_well_within_the_deadline(
+    connect: Connect, emulator: Emulator, call: str
+) -> None:
+    runs = connect(emulator, endpoint=endpoint(closed_port()), retry=FAST)
+    started = time.monotonic()
+    with no_leaks(runs), pytest.raises(ApiError) as caught:
+        attempt(runs, call, timeout=5)
+    assert caught.value.code == "UNAVAILABLE"
+    assert elapsed_since(started) < 2.0
+
+
+# --------------------------------------------------------------------------- resets
+
+
+@pytest.mark.parametrize("share", [0.0, 0.2, 0.5, 0.8])
+def test_a_listen_reset_mid_stream_resumes_without_loss_or_repeats(
+    connect: Connect,
+    emulator: Emulator,
+    proxy: tuple[Proxy, Server],
+    finished: tuple[Run, list[Key]],
+    share: float,
+) -> None:
+    forward, server = proxy
+    run, undisturbed = finished
+    assert keys(connect(emulator, endpoint=endpoint(server.port)).listen(run)) == undisturbed
+    whole = forward.answered[-1]  # bytes of a connection that only listens
+    runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+    opened = len(forward.answered)
+    cut = int(whole * share)
+    forward.plan(Plan("reset", count=cut))
+    with no_leaks(runs):
+        got = keys(runs.listen(run))
+        runs.close()
+    assert got == undisturbed
+    assert forward.answered[opened] == cut  # the first connection was cut right there
+    assert len(forward.answered) - opened == 2  # and the listen went on on a second one
+
+
+def test_resets_beyond_the_retry_budget_end_in_unavailable(
+    connect: Connect,
+    emulator: Emulator,
+    proxy: tuple[Proxy, Server],
+    finished: tuple[Run, list[Key]],
+) -> None:
+    forward, server = proxy
+    run, _ = finished
+    runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+    forward.plan(*[Plan("reset", count=40)] * FAST.attempts)
+    opened = len(forward.answered)
+    with no_leaks(runs), pytest.raises(ApiError) as caught:
+        list(runs.listen(run))
+    assert caught.value.code == "UNAVAILABLE"
+    assert len(forward.answered) - opened == FAST.attempts
+
+
+# --------------------------------------------------------------------------- stalls
+
+
+@pytest.mark.parametrize("call", ["get", "wait", "listen", "create_stream"])
+def test_a_server_that_never_answers_ends_at_the_deadline(
+    connect: Connect, emulator: Emulator, call: str
+) -> None:
+    with Server(silent) as server:
+        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+        started = time.monotonic()
+        with no_leaks(runs):
+            with pytest.raises(RunTimeoutError):
+                attempt(runs, call, timeout=0.5)
+            took = elapsed_since(started)
+            runs.close()  # the channel keeps its connection for the next call until closed
+        assert 0.45 <= took < 1.0
+        assert server.accepted == 1
+
+
+async def headers_then_stall(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    connection.send_headers(stream_id, GRPC_HEADERS)
+    writer.write(connection.data_to_send())  # and then nothing, until the client leaves
+
+
+@pytest.mark.parametrize("call", ["get", "listen"])
+def test_headers_then_a_stalled_body_end_at_the_deadline(
+    connect: Connect, emulator: Emulator, call: str
+) -> None:
+    with Server(h2_script(headers_then_stall, hold=True)) as server:
+        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+        started = time.monotonic()
+        with no_leaks(runs):
+            with pytest.raises(RunTimeoutError):
+                attempt(runs, call, timeout=0.5)
+            took = elapsed_since(started)
+            runs.close()  # the channel keeps its connection for the next call until closed
+        assert 0.45 <= took < 1.0
+
+
+# --------------------------------------------------------------------------- slow drip
+
+
+def test_a_listen_dripping_inside_the_deadline_arrives_whole(
+    connect: Connect,
+    emulator: Emulator,
+    proxy: tuple[Proxy, Server],
+    finished: tuple[Run, list[Key]],
+) -> None:
+    forward, server = proxy
+    run, undisturbed = finished
+    runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+    forward.plan(Plan(drip=(32, 0.01)))
+    with no_leaks(runs):
+        got = keys(runs.listen(run, timeout=10))
+        runs.close()
+    assert got == undisturbed
+
+
+def test_a_listen_dripping_past_the_deadline_ends_at_it(
+    connect: Connect,
+    emulator: Emulator,
+    proxy: tuple[Proxy, Server],
+    finished: tuple[Run, list[Key]],
+) -> None:
+    forward, server = proxy
+    run, _ = finished
+    runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+    opened = len(forward.answered)
+    got: list[RunStreamEvent] = []
+    forward.plan(Plan(drip=(8, 0.05)))  # the listen's bytes would take about 2 s
+    started = time.monotonic()
+    with no_leaks(runs):
+        with pytest.raises(RunTimeoutError):
+            collect(runs.listen(run, timeout=1.0), got)
+        took = elapsed_since(started)
+        runs.close()
+    assert 0.95 <= took < 1.5
+    assert len(got) < EVENTS
+    assert forward.answered[opened] >= 100  # bytes kept coming until the deadline
+
+
+# --------------------------------------------------------------------------- broken HTTP/2
+
+
+async def truncated_frame(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    connection.send_headers(stream_id, GRPC_HEADERS)
+    writer.write(connection.data_to_send())
+    # A DATA frame header announcing 16 KiB on the stream, then 3 bytes and the end.
+    writer.write(b"\x00\x40\x00\x00\x00" + stream_id.to_bytes(4, "big") + b"abc")
+
+
+async def garbage(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    writer.write(b"\xff" * 64)
+
+
+async def goaway(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    connection.close_connection()
+    writer.write(connection.data_to_send())
+
+
+async def reset_stream(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    connection.reset_stream(stream_id)
+    writer.write(connection.data_to_send())
+    await writer.drain()
+    await asyncio.sleep(0.05)
+
+
+async def cut_message(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    connection.send_headers(stream_id, GRPC_HEADERS)
+    # A gRPC message announcing 100 bytes, 10 sent, then the stream ends.
+    connection.send_data(stream_id, b"\x00\x00\x00\x00\x64" + b"\x0a" * 10, end_stream=True)
+    writer.write(connection.data_to_send())
+
+
+SCRIPTS: dict[str, H2Act] = {
+    "truncated frame": truncated_frame,
+    "garbage": garbage,
+    "goaway": goaway,
+    "rst_stream": reset_stream,
+    "cut message": cut_message,
+}
+
+
+@pytest.mark.parametrize("call", ["get", "listen"])
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_broken_http2_ends_in_a_typed_error_without_hanging(
+    connect: Connect, emulator: Emulator, script: str, call: str
+) -> None:
+    with Server(h2_script(SCRIPTS[script])) as server:
+        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+        started = time.monotonic()
+        with no_leaks(runs), pytest.raises(ApiError) as caught:
+            attempt(runs, call, timeout=5)
+        assert elapsed_since(started) < 2.0
+        assert caught.value.code in ("UNAVAILABLE", "INTERNAL"), caught.value
+        assert 1 <= server.accepted <= FAST.attempts
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+@pytest.fixture(scope="module")
+def tls_proxy(emulator: Emulator) -> Iterator[tuple[Server, ssl.SSLContext]]:
+    """A TLS front (self-signed CA made now) to the module's emulator, and a client context
+    that trusts its CA."""
+    server_context, client_context = tls_contexts("h2")
+    with Server(Proxy(emulator.grpc_port), tls=server_context) as server:
+        yield server, client_context
+
+
+def test_a_self_signed_certificate_is_refused_by_default_and_not_retried(
+    connect: Connect, emulator: Emulator, tls_proxy: tuple[Server, ssl.SSLContext]
+) -> None:
+    server, _ = tls_proxy
+    runs = connect(emulator, endpoint=endpoint(server.port), tls=True, retry=FAST)
+    accepted = server.accepted
+    with no_leaks(runs), pytest.raises(ApiError) as caught:
+        runs.get("fvtrun0")
+    assert caught.value.code == "UNAVAILABLE"
+    assert "TLS certificate verification failed" in caught.value.message
+    assert server.accepted == accepted + 1  # one handshake: a retry cannot fix a certificate
+
+
+def test_a_context_trusting_the_ca_reaches_the_server_over_tls(
+    connect: Connect, emulator: Emulator, tls_proxy: tuple[Server, ssl.SSLContext]
+) -> None:
+    server, context = tls_proxy
+    assistant, thread = make(emulator)
+    runs = connect(emulator, endpoint=endpoint(server.port), tls=context, retry=FAST)
+    with no_leaks(runs):
+        run = runs.create(assistant, thread)
+        assert runs.wait(run).status is RunStatus.COMPLETED
+        runs.close()
+
+
+def test_plaintext_to_a_tls_server_is_unavailable(
+    connect: Connect, emulator: Emulator, tls_proxy: tuple[Server, ssl.SSLContext]
+) -> None:
+    server, _ = tls_proxy
+    runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)  # loopback: no TLS
+    with no_leaks(runs), pytest.raises(ApiError) as caught:
+        runs.get("fvtrun0")
+    assert caught.value.code == "UNAVAILABLE"
+
+
+def test_tls_to_a_plaintext_server_is_a_tls_error(connect: Connect, emulator: Emulator) -> None:
+    runs = connect(emulator, tls=True, retry=FAST)
+    with no_leaks(runs), pytest.raises(ApiError) as caught:
+        runs.get("fvtrun0")
+    assert caught.value.code == "UNAVAILABLE"
+    assert "TLS failed" in caught.value.message
+
+
+# --------------------------------------------------------------------------- storms
+
+CALLS = 50
+
+
+async def storm_of_gets(
+    emulator: Emulator, run: Run, policy: RetryPolicy, timeout: float
+) -> tuple[list[object], float, int]:
+    """``CALLS`` concurrent gets of ``run``: their outcomes, the time, tasks left after."""
+    async with AsyncRuns(endpoint=emulator.grpc_target, retry=policy) as runs:
+        started = time.monotonic()
+        outcomes = await asyncio.gather(
+            *(runs.get(run, timeout=timeout) for _ in range(CALLS)), return_exceptions=True
+        )
+        took = time.monotonic() - started
+    await asyncio.sleep(0.05)
+    return list(outcomes), took, len(asyncio.all_tasks()) - 1
+
+
+def test_an_unavailable_storm_is_ridden_out_by_every_call(
+    emulator: Emulator, finished: tuple[Run, list[Key]]
+) -> None:
+    run, _ = finished
+    fired = emulator.faults.injected
+    emulator.faults.fail(2 * CALLS, protocol="yandex", method="RunService/Get")
+    policy = RetryPolicy(attempts=10, initial=0.01, maximum=0.05)
+    with leaks.no_leaks(None):
+        outcomes, took, tasks = asyncio.run(storm_of_gets(emulator, run, policy, timeout=10))
+    assert [type(o).__name__ for o in outcomes] == ["Run"] * CALLS
+    assert emulator.faults.injected == fired + 2 * CALLS  # every refusal was met with a retry
+    assert tasks == 0
+    assert took < 5.0
+
+
+def test_an_unavailable_storm_outlasting_the_deadline_fails_every_call_typed_in_time(
+    emulator: Emulator, finished: tuple[Run, list[Key]]
+) -> None:
+    run, _ = finished
+    fired = emulator.faults.injected
+    emulator.faults.fail(100_000, protocol="yandex", method="RunService/Get")
+    policy = RetryPolicy(attempts=1000, initial=0.05, maximum=0.1)
+    with leaks.no_leaks(None):
+        outcomes, took, tasks = asyncio.run(storm_of_gets(emulator, run, policy, timeout=1.0))
+    # UNAVAILABLE when the next backoff does not fit; RunTimeoutError when one that did fit
+    # leaves no time for the try after it.
+    assert all(isinstance(o, ApiError | RunTimeoutError) for o in outcomes), outcomes
+    assert all(o.code == "UNAVAILABLE" for o in outcomes if isinstance(o, ApiError)), outcomes
+    assert tasks == 0
+    assert took < 1.5
+    tries = emulator.faults.injected - fired
+    # Every call was retried, and backed off: waits of 25..100 ms fit 41 tries in 1 s at most.
+    assert CALLS * 2 <= tries <= CALLS * 41
+
+
+@pytest.mark.parametrize("after", [0.3, None], ids=["with-hint", "without-hint"])
+def test_a_resource_exhausted_storm_is_ridden_out_after_the_servers_hint(
+    emulator: Emulator, finished: tuple[Run, list[Key]], after: float | None
+) -> None:
+    """RESOURCE_EXHAUSTED (a quota, gRPC's 429) is retried, as the Yandex SDK does, and the
+    trailers' ``retry-after-ms`` is honoured: every retry waits for it, well past FAST's 50 ms."""
+    run, _ = finished
+    fired = emulator.faults.injected
+    emulator.faults.fail(CALLS, protocol="yandex", status="rate_limited", retry_after=after)
+    with leaks.no_leaks(None):
+        outcomes, took, tasks = asyncio.run(storm_of_gets(emulator, run, FAST, timeout=10))
+    assert [type(o).__name__ for o in outcomes] == ["Run"] * CALLS
+    assert emulator.faults.injected == fired + CALLS
+    assert tasks == 0
+    if after is not None:
+        assert took >= after
+
+
+def test_a_resource_exhausted_hint_beyond_the_deadline_fails_at_once(
+    emulator: Emulator, finished: tuple[Run, list[Key]]
+) -> None:
+    run, _ = finished
+    fired = emulator.faults.injected
+    emulator.faults.fail(CALLS, protocol="yandex", status="rate_limited", retry_after=30)
+    with leaks.no_leaks(None):
+        outcomes, took, tasks = asyncio.run(storm_of_gets(emulator, run, FAST, timeout=5))
+    assert all(isinstance(o, ApiError) and o.code == "RESOURCE_EXHAUSTED" for o in outcomes)
+    assert emulator.faults.injected == fired + CALLS  # one try each: the wait cannot fit
+    assert took < 2.5
+    assert tasks == 0
