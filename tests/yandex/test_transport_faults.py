@@ -14,7 +14,15 @@ from contextlib import AbstractContextManager
 import h2.connection
 import pytest
 
-from runbind import ApiError, RetryPolicy, Run, RunStatus, RunStreamEvent, RunTimeoutError
+from runbind import (
+    ApiError,
+    DecodeError,
+    RetryPolicy,
+    Run,
+    RunStatus,
+    RunStreamEvent,
+    RunTimeoutError,
+)
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns
 from tests import _leaks as leaks
@@ -280,6 +288,37 @@ async def cut_message(
     # A gRPC message announcing 100 bytes, 10 sent, then the stream ends.
     connection.send_data(stream_id, b"\x00\x00\x00\x00\x64" + b"\x0a" * 10, end_stream=True)
     writer.write(connection.data_to_send())
+
+
+async def huge_message(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    connection.send_headers(stream_id, GRPC_HEADERS)
+    # A gRPC message announcing 4 GiB - 1, then as much of it as flow control lets through.
+    connection.send_data(stream_id, b"\x00\xff\xff\xff\xff")
+    window = connection.local_flow_control_window(stream_id)
+    while window > 0:
+        chunk = min(window, connection.max_outbound_frame_size)
+        connection.send_data(stream_id, b"\x0a" * chunk)
+        window -= chunk
+    writer.write(connection.data_to_send())
+
+
+def test_a_length_prefix_over_the_limit_is_refused_before_the_message_is_read(
+    connect: Connect, emulator: Emulator
+) -> None:
+    """grpclib would buffer (and acknowledge) the whole announced message before the codec's
+    size check; the client refuses it from its 5-byte prefix, at once and without retrying."""
+    with Server(h2_script(huge_message, hold=True)) as server:
+        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST, max_message_size=1024)
+        started = time.monotonic()
+        with no_leaks(runs):
+            with pytest.raises(DecodeError) as caught:
+                runs.get("fvtrun0", timeout=5)
+            assert elapsed_since(started) < 2.0
+            runs.close()  # the connection is sound and pooled; closing it is not the test
+        assert "4294967295 bytes exceed the limit 1024" in str(caught.value)
+        assert server.accepted == 1
 
 
 SCRIPTS: dict[str, H2Act] = {

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import ssl
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import h2.exceptions
 from grpclib.client import Channel
@@ -83,6 +83,40 @@ class SecureChannel(Channel):
             raise RuntimeError("grpclib.client.Channel has no _h2_config; runbind needs updating")
         config.normalize_outbound_headers = True
         listen(self, RecvTrailingMetadata, _remember_retry_hint)
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        """grpclib's call, refusing a message whose length prefix is over the codec's limit.
+
+        grpclib reads (and acknowledges) a whole message before the codec sees it, so a length
+        prefix of up to 4 GiB would be buffered; the bound is checked on the prefix instead.
+        """
+        stream = super().request(*args, **kwargs)
+        limit = getattr(self._codec, "max_message_size", None)
+        reply_type = args[3] if len(args) > 3 else kwargs.get("reply_type")
+        if isinstance(limit, int):
+            name = getattr(reply_type, "__name__", "message")
+            stream.recv_message = _bounded_recv(stream, limit, name)  # type: ignore[method-assign]
+        return stream
+
+
+def _bounded_recv(stream: Any, limit: int, name: str) -> Any:
+    """``stream.recv_message`` whose reads of the transport stream are checked against ``limit``."""
+    recv_message = stream.recv_message
+
+    async def bounded() -> Any:
+        inner = getattr(stream, "_stream", None)  # the HTTP/2 stream, once the request is sent
+        if inner is not None and "recv_data" not in vars(inner):
+            recv_data = inner.recv_data
+
+            async def checked(size: int) -> bytes:
+                if size > limit:
+                    raise DecodeError("yandex", name, "", f"{size} bytes exceed the limit {limit}")
+                return cast(bytes, await recv_data(size))
+
+            inner.recv_data = checked
+        return await recv_message()
+
+    return bounded
 
 
 async def _remember_retry_hint(event: RecvTrailingMetadata) -> None:
