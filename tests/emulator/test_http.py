@@ -344,6 +344,21 @@ def test_unknown_ids_are_404_and_wrong_methods_405(openai: OpenAI) -> None:
     openai.healthy()
 
 
+def test_every_value_of_a_repeated_query_parameter_reaches_the_app(openai: OpenAI) -> None:
+    """``include[]=bad&include[]=good`` is refused: the server hands on every pair, not only the
+    last one per name (schemathesis found the bad one ignored)."""
+    assistant = openai.assistant("echo")
+    thread = openai.thread()
+    good = "step_details.tool_calls[*].file_search.results[*].content"
+    path = f"/threads/{thread['id']}/runs"
+    body = {"assistant_id": assistant["id"]}
+    refused = openai.client.post(path, json=body, params=[("include[]", "x"), ("include[]", good)])
+    assert openai.error(refused, 400)["param"] == "include[]"
+    assert openai.ok("GET", path)["data"] == []
+    run = openai.ok("POST", path, body, **{"include[]": good})
+    assert openai.wait(run)["status"] == "completed"
+
+
 @pytest.mark.parametrize(
     "raw",
     [b"{not json", b'{"a": NaN}', b"[1, 2]", b'"text"', b"\xff\xfe", b'{"a": 1} trailing'],

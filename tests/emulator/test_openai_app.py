@@ -1017,3 +1017,200 @@ def test_cancel_of_a_finished_run_is_400() -> None:
         assert error["message"] == "Cannot cancel run with status 'completed'."
 
     scenario(test)
+
+
+# --- found by schemathesis (tests/emulator/test_openai_schema.py) ---------------------------
+
+
+def test_request_values_are_echoed_without_nulls_for_what_was_not_sent() -> None:
+    """A function tool given a name only comes back with a name only: its description and
+    parameters are optional but not nullable, so a null there breaks the spec."""
+
+    async def test(c: Client) -> None:
+        tool = {"type": "function", "function": {"name": "lookup"}}
+        assistant = await c.assistant("echo delay=0", tools=[tool])
+        assert assistant["tools"] == [tool]
+        assert assistant["tool_resources"] == {}
+        resources = {"code_interpreter": {"file_ids": ["file_1"]}}
+        body = {"tool_resources": resources}
+        thread = await c.ok("POST", "/v1/threads", ThreadObject, body)
+        assert thread["tool_resources"] == resources
+        empty = await c.ok("POST", "/v1/threads", ThreadObject, {})
+        assert empty["tool_resources"] == {}
+        run = await c.start(thread["id"], assistant["id"])
+        assert run["tools"] == [tool]
+        assert run["truncation_strategy"] == {"type": "auto", "last_messages": None}
+
+    scenario(test)
+
+
+_GOOD_INCLUDE = "step_details.tool_calls[*].file_search.results[*].content"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/assistants", {"model": "m", "reasoning_effort": "extreme"}, "reasoning_effort"),
+        (
+            "/v1/assistants",
+            {"model": "m", "tool_resources": {"file_search": {}}},
+            "tool_resources.file_search",
+        ),
+        (
+            "/v1/assistants",
+            {
+                "model": "m",
+                "tool_resources": {"file_search": {"vector_store_ids": [], "vector_stores": []}},
+            },
+            "tool_resources.file_search",
+        ),
+        (
+            "/v1/assistants",
+            {"model": "m", "tool_resources": {"file_search": {"vector_stores": [{"x": 1}]}}},
+            None,  # accepted: one of the two is given
+        ),
+        (
+            "/v1/assistants",
+            {
+                "model": "m",
+                "tool_resources": {
+                    "file_search": {"vector_stores": [{"chunking_strategy": {"static": {}}}]}
+                },
+            },
+            "tool_resources.file_search.vector_stores[0].chunking_strategy.type",
+        ),
+        (
+            "/v1/threads",
+            {"messages": [{"role": "user", "content": "x", "attachments": [{"tools": [{}]}]}]},
+            "messages[0].attachments[0].tools[0].type",
+        ),
+        (
+            "/v1/threads",
+            {
+                "messages": [
+                    {"role": "user", "content": "x", "attachments": [{"tools": [{"type": "web"}]}]}
+                ]
+            },
+            "messages[0].attachments[0].tools[0].type",
+        ),
+        ("/v1/threads", {"tool_resources": {"file_search": {}}}, "tool_resources.file_search"),
+        (
+            "/v1/threads/runs",
+            {"assistant_id": "A", "thread": {"tool_resources": {"file_search": {}}}},
+            "thread.tool_resources.file_search",
+        ),
+        ("/v1/threads/runs", {"assistant_id": "A", "tool_choice": "sometimes"}, "tool_choice"),
+        (
+            "/v1/threads/runs",
+            {"assistant_id": "A", "truncation_strategy": {"type": "middle"}},
+            "truncation_strategy.type",
+        ),
+        (
+            "/v1/threads/runs",
+            {"assistant_id": "A", "response_format": {"type": "xml"}},
+            "response_format.type",
+        ),
+    ],
+)
+def test_values_the_spec_does_not_allow_are_400_naming_the_field(
+    path: str, body: Json, param: str | None
+) -> None:
+    """The request models are open (unknown enum values and union variants parse, for
+    responses); a request carrying one is refused, and nothing is stored."""
+
+    async def test(c: Client) -> None:
+        assistant = await c.assistant("echo delay=0")
+        text = json.dumps(body).replace('"A"', json.dumps(assistant["id"]))
+        before = (len(c.store.assistants), len(c.store.threads))
+        if param is None:
+            response = await c.call("POST", path, raw=text.encode())
+            assert isinstance(response, Response)
+            assert response.status == 200, response.body
+            return
+        error = await c.fails(400, "POST", path, raw=text.encode())
+        assert error["param"] == param
+        assert (len(c.store.assistants), len(c.store.threads)) == before
+
+    scenario(test)
+
+
+@pytest.mark.parametrize(
+    ("include", "status"),
+    [
+        ((_GOOD_INCLUDE,), 200),
+        (("bogus",), 400),
+        (("bogus", _GOOD_INCLUDE), 400),  # not only the last value counts
+        ((_GOOD_INCLUDE, ""), 400),
+    ],
+)
+def test_a_run_takes_only_the_include_values_the_spec_lists(
+    include: tuple[str, ...], status: int
+) -> None:
+    async def test(c: Client) -> None:
+        assistant = await c.assistant("echo delay=0")
+        thread = await c.thread()
+        params = tuple(("include[]", value) for value in include)
+        body = json.dumps({"assistant_id": assistant["id"]}).encode()
+        path = f"/v1/threads/{thread['id']}/runs"
+        response = await c.app(Request("POST", path, dict(params), {}, body, params))
+        assert isinstance(response, Response)
+        assert response.status == status, response.body
+        if status == 400:
+            assert json.loads(response.body)["error"]["param"] == "include[]"
+            assert c.store.runs_of(thread["id"]) == []
+        else:
+            await c.finish(thread["id"], json.loads(response.body)["id"])
+
+    scenario(test)
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"assistant_id": "A", "temperature": False}, "temperature"),
+        ({"assistant_id": "A", "temperature": "0.5"}, "temperature"),
+        ({"assistant_id": "A", "stream": "true"}, "stream"),
+        ({"assistant_id": "A", "stream": 1}, "stream"),
+        ({"assistant_id": "A", "max_prompt_tokens": "500"}, "max_prompt_tokens"),
+        ({"assistant_id": "A", "parallel_tool_calls": 0}, "parallel_tool_calls"),
+    ],
+)
+def test_json_values_of_the_wrong_type_are_400_not_coerced(body: Json, param: str) -> None:
+    """``false`` is no number and ``"true"`` no boolean in JSON Schema: the request models are
+    validated strictly, as the API does, not with Pydantic's lax coercions."""
+
+    async def test(c: Client) -> None:
+        assistant = await c.assistant("echo delay=0")
+        thread = await c.thread()
+        text = json.dumps(body).replace('"A"', json.dumps(assistant["id"]))
+        error = await c.fails(400, "POST", f"/v1/threads/{thread['id']}/runs", raw=text.encode())
+        assert error["param"] == param
+        assert c.store.runs_of(thread["id"]) == []
+
+    scenario(test)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"max_prompt_tokens": 8963.0, "temperature": 1}, 200),
+        ({"max_completion_tokens": 1e3}, 200),
+        ({"max_prompt_tokens": 8963.5}, 400),
+        ({"temperature": 1e400}, 400),
+    ],
+)
+def test_integral_json_numbers_are_integers(body: Json, status: int) -> None:
+    """JSON Schema counts ``8963.0`` an integer: strict validation must not refuse it."""
+
+    async def test(c: Client) -> None:
+        assistant = await c.assistant("echo delay=0")
+        thread = await c.thread()
+        path = f"/v1/threads/{thread['id']}/runs"
+        response = await c.call("POST", path, {"assistant_id": assistant["id"], **body})
+        assert isinstance(response, Response)
+        assert response.status == status, response.body
+        if status == 200:
+            run = await c.finish(thread["id"], json.loads(response.body)["id"])
+            assert run["status"] == "completed"
+
+    scenario(test)

@@ -23,13 +23,15 @@ __all__ = ["EventStream", "Handler", "HttpServer", "Request", "Response", "Strea
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One request: ``headers`` have lower-case names; ``query`` keeps the last value per name."""
+    """One request: ``headers`` have lower-case names; ``query`` keeps the last value per name,
+    ``params`` every query pair in order (a repeated ``include[]``)."""
 
     method: str
     path: str
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,12 +205,14 @@ class _Connection:
                 return None
         target = head.target.decode("latin-1")
         path, _, query = target.partition("?")
+        params = tuple(urllib.parse.parse_qsl(query, keep_blank_values=True))
         return Request(
             method=head.method.decode("latin-1").upper(),
             path=urllib.parse.unquote(path),
-            query=dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
+            query=dict(params),
             headers=headers,
             body=bytes(body),
+            params=params,
         )
 
     async def _respond(self, request: Request) -> None:

@@ -48,8 +48,9 @@ from ._openai_objects import (
 from ._openai_requests import (
     ApiError,
     bad,
+    check_include,
     check_metadata,
-    check_tools,
+    check_resources,
     content,
     error_body,
     functions,
@@ -170,7 +171,7 @@ class OpenAIApp:
     async def _create_assistant(self, request: Request, params: dict[str, str]) -> Response:
         body = parse(CreateAssistantRequest, request.body)
         labels = check_metadata(body.metadata, "metadata")
-        check_tools(body.tools, "tools")
+        check_resources(body.tool_resources, "tool_resources")
         assistant = Assistant(
             id=new_id("asst_"),
             created_at=now(),
@@ -203,12 +204,6 @@ class OpenAIApp:
     def _new_message(
         self, thread_id: str, body: CreateMessageRequest, param: str
     ) -> tuple[CoreMessage, Extras]:
-        if not body.role.is_known:
-            bad(
-                f"Invalid value: '{body.role.value}'. "
-                "Supported values are: 'user' and 'assistant'.",
-                f"{param}role",
-            )
         labels = check_metadata(body.metadata, f"{param}metadata")
         text, parts = content(body.content, f"{param}content")
         message = CoreMessage(
@@ -229,6 +224,7 @@ class OpenAIApp:
     def _new_thread(self, body: CreateThreadRequest, param: str) -> Thread:
         """A thread with its first messages (everything checked before anything is stored)."""
         labels = check_metadata(body.metadata, f"{param}metadata")
+        check_resources(body.tool_resources, f"{param}tool_resources")
         thread = Thread(id=new_id("thread_"), created_at=now(), labels=labels)
         messages = [
             self._new_message(thread.id, m, f"{param}messages[{i}].")
@@ -315,7 +311,6 @@ class OpenAIApp:
         body: CreateRunRequest | CreateThreadAndRunRequest, assistant: Assistant
     ) -> None:
         """The run's tools (its own, else the assistant's) must fit a RunObject."""
-        check_tools(body.tools, "tools")
         raw: CreateAssistantRequest = assistant.raw
         if body.tools is None and len(raw.tools) > _MAX_RUN_TOOLS:
             bad(
@@ -350,6 +345,7 @@ class OpenAIApp:
     async def _create_run(self, request: Request, params: dict[str, str]) -> Response | EventStream:
         thread = self._thread(params["thread"])
         body = parse(CreateRunRequest, request.body)
+        check_include(request)
         key = request.headers.get("idempotency-key") or None
         replayed = self._replay(key, thread, body)
         if replayed is not None:

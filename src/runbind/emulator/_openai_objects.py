@@ -70,9 +70,13 @@ _MESSAGE_END = {
 
 
 def plain(value: Any) -> Any:
-    """A request model value as plain JSON data."""
+    """A request model value as plain JSON data: the fields the client sent, no filled-in nulls.
+
+    Echoing unset optionals as null broke the spec where a field is optional but not nullable
+    (a function tool sent without ``description`` came back with ``"description": null``).
+    """
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True)
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, Enum):
@@ -81,9 +85,16 @@ def plain(value: Any) -> Any:
 
 
 def dump(cls: type[BaseModel], data: Json, *, exclude_none: bool = False) -> Json:
-    """``data`` validated by ``cls`` and dumped as JSON data (null for absent optionals)."""
+    """``data`` validated by ``cls`` and dumped as JSON data: exactly the keys ``data`` has.
+
+    Absent keys stay absent (``data`` spells out every required field, null where the spec
+    allows it): the models cannot tell optional from nullable, so filling in nulls for nested
+    optionals (``tool_resources.code_interpreter``) sent values the spec does not allow.
+    """
     model = cls.model_validate(data)
-    return model.model_dump(mode="json", by_alias=True, exclude_none=exclude_none)
+    return model.model_dump(
+        mode="json", by_alias=True, exclude_none=exclude_none, exclude_unset=True
+    )
 
 
 def text_part(text: str) -> Json:
@@ -412,8 +423,10 @@ class OpenAIRenderer:
         _add(run, f"thread.run.{run.status.value}", run_object(run))
 
     def _end_step(self, run: CoreRun, step: _Step, status: str) -> None:
+        """End ``step``; a message step keeps the time its message ended (one time for both)."""
         step.status = status
-        step.ended_at = now()
+        if step.ended_at is None:
+            step.ended_at = now()
         _add(run, f"thread.run.step.{status}", _step_object(run, step))
 
     def _close_steps(self, run: CoreRun, view: View) -> None:

@@ -1,26 +1,28 @@
-"""OpenAI request checks: JSON bodies validated by the generated request models, metadata, tools,
-content and list paging. Bad input raises :class:`ApiError`, answered with the spec's error object.
+"""OpenAI request checks: JSON bodies validated strictly by the generated request models and closed
+to values the spec does not list, metadata, tool resources, content and list paging. Bad input
+raises :class:`ApiError`, answered with the spec's error object.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import re
+import typing
 from collections.abc import Callable, Mapping, Sequence
+from enum import Enum
 from typing import Any, NoReturn, TypeVar
 
+import runbind_generated.openai
 from pydantic import BaseModel, ValidationError
 from runbind_generated.openai import (
-    AssistantToolsCode,
-    AssistantToolsFileSearch,
     AssistantToolsFunction,
     ErrorResponse,
-    MessageContentImageFileObject,
-    MessageContentImageUrlObject,
     MessageRequestContentTextObject,
 )
 
-from ._http import Response
+from ._http import Request, Response
 from ._openai_objects import Json, dump, plain, text_part
 from ._script import Script, script_for
 from ._state import FunctionSpec
@@ -28,8 +30,9 @@ from ._state import FunctionSpec
 __all__ = [
     "ApiError",
     "bad",
+    "check_include",
     "check_metadata",
-    "check_tools",
+    "check_resources",
     "content",
     "error_body",
     "functions",
@@ -47,6 +50,7 @@ _DEFAULT_LIMIT = 20
 _MAX_LIMIT = 100
 _MAX_DEPTH = 64
 _MAX_METADATA = 16
+_INCLUDE = ("step_details.tool_calls[*].file_search.results[*].content",)
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -96,6 +100,15 @@ def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _number(text: str) -> float | int:
+    """A JSON number with a fraction or exponent: an int when integral, as JSON Schema counts
+    ``2.0`` an integer (the strict validation in :func:`parse` takes no float for an int)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return int(value) if value.is_integer() else value
+
+
 def _too_deep(value: Any) -> bool:
     stack = [(value, 1)]
     while stack:
@@ -111,7 +124,7 @@ def _too_deep(value: Any) -> bool:
 
 def _json_object(raw: bytes) -> Json:
     try:
-        value = json.loads(raw or b"{}", parse_constant=_no_constant)
+        value = json.loads(raw or b"{}", parse_constant=_no_constant, parse_float=_number)
     except (ValueError, RecursionError):
         bad(
             "We could not parse the JSON body of your request. The API expects a JSON payload, "
@@ -153,11 +166,91 @@ def _invalid(exc: ValidationError, value: Any) -> ApiError:
 
 
 def parse(cls: type[_M], raw: bytes) -> _M:
+    """The request body as ``cls``, validated strictly (a JSON ``false`` is no number, ``"1"``
+    no integer) and closed to values the spec does not list (:func:`_closed`)."""
     value = _json_object(raw)
     try:
-        return cls.model_validate(value)
+        body = cls.model_validate_json(json.dumps(value), strict=True)
     except ValidationError as exc:
         raise _invalid(exc, value) from None
+    _closed(body)
+    return body
+
+
+def _supported(values: Sequence[str]) -> str:
+    quoted = [f"'{v}'" for v in values]
+    return ", ".join(quoted[:-1]) + f" and {quoted[-1]}" if len(quoted) > 1 else "".join(quoted)
+
+
+@functools.cache
+def _known_tags(unknown: type[BaseModel]) -> tuple[str, ...]:
+    """The ``type`` tags of the known variants of the union ``Unknown<Name>`` belongs to."""
+    alias = getattr(runbind_generated.openai, unknown.__name__.removeprefix("Unknown"), None)
+    tags: list[str] = []
+    stack = [getattr(alias, "__value__", None)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, type) and issubclass(item, BaseModel) and item is not unknown:
+            field = item.model_fields.get("type")
+            if field is not None and typing.get_origin(field.annotation) is typing.Literal:
+                tags.extend(typing.get_args(field.annotation))
+        else:
+            stack.extend(typing.get_args(item))
+    return tuple(sorted(tags))
+
+
+def _closed(body: BaseModel) -> None:
+    """Refuse what the open request models let through but the spec does not allow.
+
+    The models are open so that new upstream values parse in responses: an unlisted enum value
+    (``reasoning_effort``) or an unknown union variant (an attachment tool's ``type``, a chunking
+    strategy without one) would otherwise be accepted in a request, where the API refuses them.
+    """
+    stack: list[tuple[Any, str]] = [(body, "")]
+    while stack:
+        value, param = stack.pop()
+        if isinstance(value, Enum) and not getattr(value, "is_known", True):
+            names = _supported([str(m.value) for m in type(value)])
+            bad(f"Invalid value: '{value.value}'. Supported values are: {names}.", param)
+        elif isinstance(value, BaseModel):
+            kind = type(value)
+            if kind.__name__.startswith("Unknown") and kind.__module__.startswith(
+                "runbind_generated.openai"
+            ):
+                where = f"{param}.type" if param else "type"
+                tag = getattr(value, "type", None)
+                if tag is None:
+                    bad(f"Missing required parameter: '{where}'.", where)
+                known = _supported(_known_tags(kind))
+                bad(f"Invalid value: '{tag}'. Supported values are: {known}.", where)
+            for name, field in kind.model_fields.items():
+                key = field.alias or name
+                stack.append((getattr(value, name), f"{param}.{key}" if param else key))
+        elif isinstance(value, list):
+            stack.extend((item, f"{param}[{i}]") for i, item in enumerate(value))
+        elif isinstance(value, dict):
+            stack.extend((item, f"{param}.{key}") for key, item in value.items())
+
+
+def check_include(request: Request) -> None:
+    """A run's ``include[]`` query values must be ones the spec lists (each one, not the last)."""
+    for name, value in request.params:
+        if name == "include[]" and value not in _INCLUDE:
+            bad(f"Invalid value: '{value}'. Supported values are: {_supported(_INCLUDE)}.", name)
+
+
+def check_resources(resources: Any, param: str) -> None:
+    """``file_search`` tool resources take exactly one of ``vector_store_ids``/``vector_stores``.
+
+    The generated models drop this "exactly one of" rule (it cannot be typed); the API keeps it.
+    """
+    search = getattr(resources, "file_search", None)
+    if search is None:
+        return
+    given = search.model_fields_set & {"vector_store_ids", "vector_stores"}
+    if len(given) != 1:
+        where = f"{param}.file_search"
+        bad(f"Invalid '{where}': give exactly one of 'vector_store_ids' or 'vector_stores'.", where)
 
 
 def check_metadata(metadata: Mapping[str, str] | None, param: str) -> dict[str, str]:
@@ -169,17 +262,6 @@ def check_metadata(metadata: Mapping[str, str] | None, param: str) -> dict[str, 
         if len(key) > 64 or len(value) > 512:
             bad(f"Invalid '{param}': keys are at most 64 and values 512 characters.", param)
     return dict(metadata)
-
-
-def check_tools(tools: Sequence[Any] | None, param: str) -> None:
-    known = (AssistantToolsFunction, AssistantToolsCode, AssistantToolsFileSearch)
-    for index, tool in enumerate(tools or ()):
-        if not isinstance(tool, known):
-            bad(
-                f"Invalid value: '{getattr(tool, 'type', None)}'. Supported values are: "
-                "'code_interpreter', 'file_search' and 'function'.",
-                f"{param}[{index}].type",
-            )
 
 
 def script(metadata: Mapping[str, str] | None, instructions: str | None) -> Script:
@@ -210,18 +292,12 @@ def content(content: str | list[Any], param: str) -> tuple[str, list[Json] | Non
         bad(f"Invalid '{param}': expected at least one content part.", param)
     texts: list[str] = []
     parts: list[Json] = []
-    for index, part in enumerate(content):
+    for part in content:
         if isinstance(part, MessageRequestContentTextObject):
             texts.append(part.text)
             parts.append(text_part(part.text))
-        elif isinstance(part, MessageContentImageFileObject | MessageContentImageUrlObject):
+        else:  # an image part: parse() refused unknown part types
             parts.append(plain(part))
-        else:
-            bad(
-                f"Invalid value: '{getattr(part, 'type', None)}'. Supported values are: "
-                "'text', 'image_file' and 'image_url'.",
-                f"{param}[{index}].type",
-            )
     return "\n".join(texts), parts
 
 
