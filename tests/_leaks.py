@@ -63,6 +63,31 @@ def _settled(before: dict[int, str]) -> dict[int, str]:
         time.sleep(0.02)
 
 
+_TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "0A": "LISTEN"}
+
+
+def _tcp_by_inode() -> dict[str, str]:
+    """``{inode: "local -> remote STATE"}`` of this process's TCP sockets (Linux; else empty)."""
+    found: dict[str, str] = {}
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as lines:
+                rows = [line.split() for line in lines][1:]
+        except OSError:
+            continue
+        for row in rows:
+            local, remote, state, inode = row[1], row[2], row[3], row[9]
+            ports = f"{int(local.rsplit(':', 1)[1], 16)} -> {int(remote.rsplit(':', 1)[1], 16)}"
+            found[inode] = f"{ports} {_TCP_STATES.get(state, state)}"
+    return found
+
+
+def _described(fds: dict[int, str]) -> dict[int, str]:
+    """``fds`` with each TCP socket's ports and state, so that a leak says whose it is."""
+    tcp = _tcp_by_inode()
+    return {fd: f"{target} {tcp.get(target[8:-1], '')}".strip() for fd, target in fds.items()}
+
+
 @contextmanager
 def no_leaks(runner: asyncio.Runner | None) -> Iterator[None]:
     """The block leaves no more threads, unfinished tasks, open descriptors nor sockets than it
@@ -78,5 +103,5 @@ def no_leaks(runner: asyncio.Runner | None) -> Iterator[None]:
     assert threading.active_count() == threads, threading.enumerate()
     after = _settled(fds)
     new = {fd: target for fd, target in after.items() if fds.get(fd) != target}
-    assert sockets(after) <= sockets(fds), f"sockets leaked: {new}"
+    assert sockets(after) <= sockets(fds), f"sockets leaked: {_described(new)}"
     assert len(after) <= len(fds), f"file descriptors leaked: {new}"
