@@ -484,3 +484,19 @@ def test_a_resource_exhausted_hint_beyond_the_deadline_fails_at_once(
     assert emulator.faults.injected == fired + CALLS  # one try each: the wait cannot fit
     assert took < 2.5
     assert tasks == 0
+
+
+def test_listen_refused_with_resource_exhausted_reopens_after_the_servers_hint(
+    connect: Connect, emulator: Emulator, finished: tuple[Run, list[Key]]
+) -> None:
+    run, _ = finished
+    runs = connect(emulator, retry=FAST)
+    undisturbed = list(runs.listen(run, timeout=10))
+    emulator.faults.fail(
+        1, protocol="yandex", method="RunService/Listen", status="rate_limited", retry_after=0.3
+    )
+    started = time.monotonic()
+    with no_leaks(runs):
+        events = list(runs.listen(run, timeout=10))
+    assert elapsed_since(started) >= 0.3  # FAST alone would have retried within 50 ms
+    assert [e.event_index for e in events] == [e.event_index for e in undisturbed]

@@ -366,15 +366,16 @@ class AsyncRuns:
                 if current.is_finished or current.requires_action:
                     return
                 error = ApiError("yandex", "UNAVAILABLE", "stream ended before the run finished")
+                hint = None
             except Exception as exc:
                 translated = translate(exc, "listen", *self._credentials)
                 if not isinstance(translated, Transient):
                     raise translated from None
-                error = translated.error
+                error, hint = translated.error, translated.retry_after
             failures += 1
             if failures >= self.retry.attempts:
                 raise error
-            if not await deadline.sleep(self.retry.backoff(failures)):
+            if not await deadline.sleep(self.retry.backoff(failures, hint)):
                 raise error
 
     @overload
