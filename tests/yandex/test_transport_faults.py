@@ -172,15 +172,19 @@ def test_a_server_that_never_answers_ends_at_the_deadline(
     connect: Connect, emulator: Emulator, call: str
 ) -> None:
     with Server(silent) as server:
-        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
-        started = time.monotonic()
-        with no_leaks(runs):
-            with pytest.raises(RunTimeoutError):
-                attempt(runs, call, timeout=0.5)
-            took = elapsed_since(started)
-            runs.close()  # the channel keeps its connection for the next call until closed
-        assert 0.45 <= took < 1.0
+        ends_at_the_deadline(connect(emulator, endpoint=endpoint(server.port), retry=FAST), call)
         assert server.accepted == 1
+
+
+def ends_at_the_deadline(runs: Flavour, call: str) -> None:
+    """``call`` raises RunTimeoutError at its 0.5 s deadline, not before, and leaks nothing."""
+    started = time.monotonic()
+    with no_leaks(runs):
+        with pytest.raises(RunTimeoutError):
+            attempt(runs, call, timeout=0.5)
+        took = elapsed_since(started)
+        runs.close()  # the channel keeps its connection for the next call until closed
+    assert 0.45 <= took < 1.0
 
 
 async def headers_then_stall(
@@ -195,14 +199,7 @@ def test_headers_then_a_stalled_body_end_at_the_deadline(
     connect: Connect, emulator: Emulator, call: str
 ) -> None:
     with Server(h2_script(headers_then_stall, hold=True)) as server:
-        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
-        started = time.monotonic()
-        with no_leaks(runs):
-            with pytest.raises(RunTimeoutError):
-                attempt(runs, call, timeout=0.5)
-            took = elapsed_since(started)
-            runs.close()  # the channel keeps its connection for the next call until closed
-        assert 0.45 <= took < 1.0
+        ends_at_the_deadline(connect(emulator, endpoint=endpoint(server.port), retry=FAST), call)
 
 
 # --------------------------------------------------------------------------- slow drip
