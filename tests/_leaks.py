@@ -51,8 +51,12 @@ def sockets(fds: dict[int, str] | None = None) -> int:
     return sum(target.startswith("socket:") for target in targets)
 
 
-def _settled(before: dict[int, str]) -> dict[int, str]:
-    """The open descriptors once they are no more than ``before`` (or after :data:`SETTLE`)."""
+def _settled(before: dict[int, str], runner: asyncio.Runner | None) -> dict[int, str]:
+    """The open descriptors once they are no more than ``before`` (or after :data:`SETTLE`).
+
+    While it waits, ``runner``'s loop runs (as a program's loop would): a connection the peer
+    closed is closed by its transport only when that loop sees the end of it.
+    """
     give_up = time.monotonic() + SETTLE
     while True:
         now = open_fds()
@@ -60,7 +64,10 @@ def _settled(before: dict[int, str]) -> dict[int, str]:
             return now
         if time.monotonic() >= give_up:
             return now
-        time.sleep(0.02)
+        if runner is not None:
+            runner.run(asyncio.sleep(0.02))
+        else:
+            time.sleep(0.02)
 
 
 _TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "0A": "LISTEN"}
@@ -101,7 +108,7 @@ def no_leaks(runner: asyncio.Runner | None) -> Iterator[None]:
     yield
     assert pending_tasks(runner) == tasks, "asyncio tasks leaked"
     assert threading.active_count() == threads, threading.enumerate()
-    after = _settled(fds)
+    after = _settled(fds, runner)
     new = {fd: target for fd, target in after.items() if fds.get(fd) != target}
     assert sockets(after) <= sockets(fds), f"sockets leaked: {_described(new)}"
     assert len(after) <= len(fds), f"file descriptors leaked: {new}"
