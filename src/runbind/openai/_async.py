@@ -32,6 +32,7 @@ from .._sse import parse_events
 from .._status import RunStatus
 from .._stream import AsyncRunStream
 from .._tool_results import to_openai_tool_outputs
+from ._content import body_pieces
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
 from ._transport import (
     DEFAULT_BASE_URL,
@@ -142,8 +143,10 @@ class AsyncRuns:
         return self.base_url + "/" + "/".join(quote(p, safe="") for p in parts)
 
     async def _read(self, response: httpx.Response) -> bytes:
+        """The decoded body, refused as soon as it passes ``max_response_size`` (decoded bytes:
+        a compressed body is never inflated past the limit)."""
         body = bytearray()
-        async for chunk in response.aiter_bytes():
+        async for chunk in body_pieces(response):
             body += chunk
             if len(body) > self._max_body:
                 raise DecodeError("openai", "response", "", f"body over {self._max_body} bytes")
@@ -182,6 +185,8 @@ class AsyncRuns:
                         data = await self._read(response)
                     finally:
                         await response.aclose()
+            except (ApiError, DecodeError):
+                raise
             except Exception as exc:
                 raise translate(exc, what) from None
             check_response(response, data, self._api_key)
@@ -245,7 +250,7 @@ class AsyncRuns:
                         error_body = await self._read(response)
                     check_response(response, error_body, self._api_key)
                 started = True
-                events = parse_events(_bounded(response.aiter_bytes(), deadline, what))
+                events = parse_events(_bounded(body_pieces(response), deadline, what))
                 async for sse in events:
                     data: Any = sse.data
                     event = RunStreamEvent.from_openai(

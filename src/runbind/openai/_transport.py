@@ -13,6 +13,7 @@ from .. import _json
 from .._client import Secret, SecretHeaders, Transient, hint_seconds, redact, tls_failure
 from .._errors import ApiError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
+from ._content import ACCEPT_ENCODING
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -56,7 +57,13 @@ def check_base_url(base_url: str, verify: bool | ssl.SSLContext) -> str:
 
 def headers(api_key: Secret | None, idempotency_key: str | None = None) -> SecretHeaders:
     """Request headers: the bearer key, the Assistants beta flag and an idempotency key."""
-    out = SecretHeaders({"OpenAI-Beta": "assistants=v2", "Accept": "application/json"})
+    out = SecretHeaders(
+        {
+            "OpenAI-Beta": "assistants=v2",
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+    )
     if api_key is not None:
         out["Authorization"] = f"Bearer {api_key.reveal()}"
     if idempotency_key is not None:
