@@ -1,6 +1,6 @@
-"""OpenAI clients against servers whose answers lie on the wire: compression bombs and lies.
-Each ends in a typed error (or the answer, where the answer is sound) within the deadline and
-in bounded memory."""
+"""OpenAI clients against servers whose answers lie on the wire: compression bombs and lies,
+redirects, and statuses that are neither an answer nor an error. Each ends in a typed error
+(or the answer, where the answer is sound) within the deadline and in bounded memory."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from runbind import DecodeError, RetryPolicy, RunTimeoutError
+from runbind import ApiError, DecodeError, RetryPolicy, RunTimeoutError
 from runbind.emulator import Emulator
 from runbind.openai._content import PIECE
-from tests._misbehaving import Server, http_response
+from tests._misbehaving import Server, http_answers, http_response
 
 from .conftest import Connect, make
 from .test_transport_faults import no_leaks, run_body, url
@@ -253,3 +253,138 @@ def test_a_compressed_stream_decodes(connect: Connect, emulator: Emulator, encod
             runs.close()
     assert got[0] == "thread.run.created"
     assert got[-1] == "done"
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+@pytest.mark.parametrize("status", [300, 301, 302, 303, 307, 308])
+@pytest.mark.parametrize("with_body", [True, False], ids=["run-body", "no-body"])
+def test_a_redirect_is_an_api_error_naming_only_the_host(
+    connect: Connect, emulator: Emulator, status: int, with_body: bool
+) -> None:
+    """A redirect whose body was a run came back as that run; one without a body was a
+    DecodeError. It is an ApiError naming the status and the host (not the path or query, which
+    may carry a token); it is not followed and not retried."""
+    body, thread = run_body(emulator) if with_body else (b"", "thread_1")
+    with Server(http_answers(lambda *_: _never())) as elsewhere:
+        location = f"http://127.0.0.1:{elsewhere.port}/v1/runs?token=tok_SECRET#frag"
+        answer = http_response(status, body, (JSON, ("location", location)))
+        with serving(lambda n: answer) as (server, recorder):
+            runs = connect(emulator, base_url=url(server.port), retry=ONCE)
+            with no_leaks(runs):
+                with pytest.raises(ApiError) as caught:
+                    runs.get("run_1", thread_id=thread)
+                runs.close()
+        assert elsewhere.accepted == 0
+    assert caught.value.code == status
+    assert "redirect to host 127.0.0.1 (not followed)" in caught.value.message
+    assert "tok_SECRET" not in str(caught.value)
+    assert str(elsewhere.port) not in str(caught.value)
+    assert len(recorder.heads) == 1
+
+
+async def _never() -> bytes:
+    raise AssertionError("a redirect was followed")
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("/v1/elsewhere", "redirect to host 127.0.0.1"),
+        ("//other.example:8443/x", "redirect to host other.example"),
+        ("https://[::1]:1/x", "redirect to host ::1"),
+        (None, "redirect without a location"),
+        ("http://[bad", "redirect to an unreadable location"),
+        ("http://:80/x", "redirect to an unreadable location"),
+    ],
+)
+def test_a_redirect_names_the_host_it_points_to_or_says_why_it_cannot(
+    connect: Connect, emulator: Emulator, location: str | None, shown: str
+) -> None:
+    headers = () if location is None else (("location", location),)
+    answer = http_response(302, b"", headers)
+    with serving(lambda n: answer) as (server, _):
+        runs = connect(emulator, base_url=url(server.port), retry=ONCE)
+        with no_leaks(runs):
+            with pytest.raises(ApiError) as caught:
+                runs.get("run_1", thread_id="thread_1")
+            runs.close()
+    assert caught.value.code == 302
+    assert shown in caught.value.message
+
+
+@pytest.mark.parametrize("status", [204, 205, 206, 207, 226, 299, 304])
+@pytest.mark.parametrize("with_body", [True, False], ids=["run-body", "no-body"])
+def test_a_status_that_is_neither_an_answer_nor_an_error_is_an_api_error(
+    connect: Connect, emulator: Emulator, status: int, with_body: bool
+) -> None:
+    """204 and 304 have no body by definition (one sent anyway is not read as the answer, nor as
+    the next response on the connection); 206 is a part; the rest are not the API's."""
+    body, thread = run_body(emulator) if with_body else (b"", "thread_1")
+    answers = [http_response(status, body, (JSON,)), http_response(200, run_body(emulator)[0])]
+    with serving(lambda n: answers[min(n, 2) - 1]) as (server, recorder):
+        runs = connect(emulator, base_url=url(server.port), retry=ONCE)
+        with no_leaks(runs):
+            with pytest.raises(ApiError) as caught:
+                runs.get("run_1", thread_id=thread)
+            assert runs.get("run_1", thread_id=thread).id  # a sound 200 next, on a sound connection
+            runs.close()
+    assert caught.value.code == status
+    assert "not an answer runbind expects" in caught.value.message
+    assert len(recorder.heads) == 2  # not retried
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 203])
+def test_a_success_status_with_a_run_is_the_run(
+    connect: Connect, emulator: Emulator, status: int
+) -> None:
+    body, thread = run_body(emulator)
+    answer = http_response(status, body, (JSON,))
+    with serving(lambda n: answer) as (server, _):
+        runs = connect(emulator, base_url=url(server.port), retry=ONCE)
+        with no_leaks(runs):
+            assert runs.get("run_1", thread_id=thread).thread_id == thread
+            runs.close()
+
+
+def test_informational_answers_before_the_answer_are_skipped(
+    connect: Connect, emulator: Emulator
+) -> None:
+    body, thread = run_body(emulator)
+    early = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n"
+    answer = early + http_response(200, body, (JSON,))
+    with serving(lambda n: answer) as (server, _):
+        runs = connect(emulator, base_url=url(server.port), retry=ONCE)
+        with no_leaks(runs):
+            assert runs.get("run_1", thread_id=thread).thread_id == thread
+            runs.close()
+
+
+def test_switching_protocols_is_a_typed_error(connect: Connect, emulator: Emulator) -> None:
+    body, thread = run_body(emulator)
+    answer = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\nconnection: upgrade\r\n\r\n" + body
+    with serving(lambda n: answer) as (server, _):
+        runs = connect(emulator, base_url=url(server.port), retry=ONCE)
+        with no_leaks(runs), pytest.raises(ApiError) as caught:
+            runs.get("run_1", thread_id=thread)
+    assert caught.value.code == "connection_error"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [(302, (("location", "https://elsewhere.example/v1"),)), (204, ()), (304, ())],
+)
+def test_a_stream_answered_with_an_odd_status_is_an_api_error(
+    connect: Connect, emulator: Emulator, status: int, headers: tuple[tuple[str, str], ...]
+) -> None:
+    events = recorded_stream(emulator)
+    answer = http_response(status, events, (SSE, *headers))
+    with serving(lambda n: answer) as (server, recorder):
+        runs = connect(emulator, base_url=url(server.port), retry=ONCE)
+        with no_leaks(runs):
+            with pytest.raises(ApiError) as caught:
+                list(runs.create_stream("asst_1", "thread_1"))
+            runs.close()
+    assert caught.value.code == status
+    assert len(recorder.heads) == 1

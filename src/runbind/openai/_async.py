@@ -38,6 +38,7 @@ from ._transport import (
     DEFAULT_BASE_URL,
     check_base_url,
     check_response,
+    check_status,
     headers,
     poll_hint,
     translate,
@@ -182,6 +183,7 @@ class AsyncRuns:
                     )
                     response = await self._client().send(request, stream=True)
                     try:
+                        check_status(response, self._api_key)
                         data = await self._read(response)
                     finally:
                         await response.aclose()
@@ -245,6 +247,7 @@ class AsyncRuns:
             async with asyncio.timeout(_left(deadline, what)):
                 response = await self._client().send(request, stream=True)
             try:
+                check_status(response, self._api_key)
                 if response.status_code >= 400:
                     async with asyncio.timeout(_left(deadline, what)):
                         error_body = await self._read(response)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import ssl
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "check_base_url",
     "check_response",
+    "check_status",
     "headers",
     "poll_hint",
     "retry_after",
@@ -31,6 +32,9 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 """The OpenAI API."""
 
 _RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
+_SUCCESS = frozenset({200, 201, 202, 203})
+"""Statuses whose body is the answer (204, 205 and 206 carry none, or only a part of one)."""
+_HOST_TEXT = 100  # characters of a redirect's host name shown
 
 
 def check_base_url(base_url: str, verify: bool | ssl.SSLContext) -> str:
@@ -96,8 +100,37 @@ def _message(body: bytes, status: int, secret: Secret | None) -> str:
     return redact(text, secret)
 
 
+def check_status(response: httpx.Response, secret: Secret | None) -> None:
+    """Raise :class:`ApiError` for a status that is neither an answer nor an error (1xx, 204 to
+    299, 3xx): its body, if any, is not read. A redirect is not followed and names the host it
+    points to (not the whole location: it may carry a token)."""
+    status = response.status_code
+    if status in _SUCCESS or status >= 400:
+        return
+    reason = httpx.codes.get_reason_phrase(status) or "unknown status"
+    if 300 <= status < 400 and status != 304:  # 304 answers a conditional request: none sent
+        raise ApiError("openai", status, f"{reason}: {_redirect(response, secret)}")
+    raise ApiError("openai", status, f"{reason}: not an answer runbind expects")
+
+
+def _redirect(response: httpx.Response, secret: Secret | None) -> str:
+    """Where a redirect points: the host of its location only, never its path or query."""
+    location = response.headers.get("location")
+    if not location:
+        return "a redirect without a location (not followed)"
+    try:
+        host = urlsplit(urljoin(str(response.request.url), location)).hostname
+    except ValueError:
+        host = None
+    if not host:
+        return "a redirect to an unreadable location (not followed)"
+    return f"a redirect to host {redact(host, secret)[:_HOST_TEXT]} (not followed)"
+
+
 def check_response(response: httpx.Response, body: bytes, secret: Secret | None) -> None:
-    """Raise the runbind error for an error response (Transient when a retry may help)."""
+    """Raise the runbind error for a response that is not an answer (Transient when a retry
+    may help)."""
+    check_status(response, secret)
     if response.status_code < 400:
         return
     error = ApiError("openai", response.status_code, _message(body, response.status_code, secret))
