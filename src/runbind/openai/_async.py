@@ -28,6 +28,7 @@ from .._models import FunctionResultDict
 from .._paging import AsyncRunList, RunPage
 from .._retry import Deadline, RetryPolicy
 from .._run import Run, RunResult, RunStreamEvent
+from .._secrets import guard, guard_stream, guarded
 from .._sse import parse_events
 from .._status import RunStatus
 from .._stream import AsyncRunStream
@@ -121,6 +122,11 @@ class AsyncRuns:
     def __repr__(self) -> str:
         auth = "api-key" if self._api_key else "none"
         return f"AsyncRuns(base_url={self.base_url!r}, auth={auth})"
+
+    @property
+    def _secrets(self) -> tuple[Secret | None, ...]:
+        """What errors leaving this client must not show (a server may echo the key)."""
+        return (self._api_key,)
 
     # plumbing
 
@@ -386,6 +392,7 @@ class AsyncRuns:
         timeout: float = ...,
     ) -> Run | AsyncRunStream: ...
 
+    @guarded
     async def create(
         self,
         assistant_id: str,
@@ -428,7 +435,7 @@ class AsyncRuns:
             events = self._sse(
                 "create", url, body, deadline, _Resume(0), thread_id, idempotency_key
             )
-            return AsyncRunStream(None, events)
+            return AsyncRunStream(None, guard_stream(events, self._secrets))
         data, _ = await self._request(
             "create",
             "POST",
@@ -440,6 +447,7 @@ class AsyncRuns:
         )
         return Run.from_openai(data)
 
+    @guarded
     async def get(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> Run:
@@ -454,6 +462,7 @@ class AsyncRuns:
         data, response = await self._request("get", "GET", url, deadline)
         return Run.from_openai(data), poll_hint(response)
 
+    @guarded
     async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
         """The thread's most recent run (a one-item, newest-first listing)."""
         if not isinstance(thread_id, str) or not thread_id:
@@ -503,7 +512,7 @@ class AsyncRuns:
             more = isinstance(data, dict) and data.get("has_more") is True and found
             return RunPage(found, found[-1].id if more else None)
 
-        return AsyncRunList(fetch, page_token)
+        return AsyncRunList(guard(fetch, self._secrets), page_token)
 
     def listen(
         self,
@@ -526,7 +535,9 @@ class AsyncRuns:
             raise InvalidArgumentError(f"events_start_idx must be >= 0, got {events_start_idx}")
         resume = _Resume(events_start_idx)
         events = self._poll_events(thread, run_id, resume, Deadline(timeout))
-        return AsyncRunStream(run if isinstance(run, Run) else None, events)
+        return AsyncRunStream(
+            run if isinstance(run, Run) else None, guard_stream(events, self._secrets)
+        )
 
     @overload
     async def submit_tool_results(
@@ -567,6 +578,7 @@ class AsyncRuns:
         timeout: float = ...,
     ) -> Run | AsyncRunStream: ...
 
+    @guarded
     async def submit_tool_results(
         self,
         run: RunRef,
@@ -619,8 +631,9 @@ class AsyncRuns:
         events = self._sse(
             "submit_tool_results", url, body, deadline, resume, thread, idempotency_key
         )
-        return AsyncRunStream(first, events)
+        return AsyncRunStream(first, guard_stream(events, self._secrets))
 
+    @guarded
     async def cancel(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> Run:
@@ -630,12 +643,14 @@ class AsyncRuns:
         data, _ = await self._request("cancel", "POST", url, Deadline(timeout), retry=False)
         return Run.from_openai(data)
 
+    @guarded
     async def get_status(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> RunStatus:
         """The run's current status."""
         return (await self.get(run, thread_id=thread_id, timeout=timeout)).status
 
+    @guarded
     async def get_result(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> RunResult:
@@ -650,6 +665,7 @@ class AsyncRuns:
         message = await self._answer(run.thread_id, run.id, deadline)
         return RunResult.from_openai(run.raw, message)
 
+    @guarded
     async def wait(
         self,
         run: RunRef,
@@ -668,7 +684,13 @@ class AsyncRuns:
         async def poll(deadline: Deadline) -> tuple[Run, float | None]:
             return await self._get(run_id, thread, deadline)
 
-        return await wait_for(poll, self._result, timeout=timeout, poll_interval=poll_interval)
+        return await wait_for(
+            poll,
+            self._result,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            secrets=self._secrets,
+        )
 
     async def close(self) -> None:
         """Close the connection pool (calls after this open a new one)."""

@@ -10,9 +10,10 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from .. import _json
-from .._client import Secret, SecretHeaders, Transient, hint_seconds, redact, tls_failure
+from .._client import Secret, SecretHeaders, Transient, hint_seconds, tls_failure
 from .._errors import ApiError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
+from .._secrets import clip
 from ._content import ACCEPT_ENCODING
 
 __all__ = [
@@ -34,6 +35,8 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 _RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
 _SUCCESS = frozenset({200, 201, 202, 203})
 """Statuses whose body is the answer (204, 205 and 206 carry none, or only a part of one)."""
+_BODY_TEXT = 200  # characters of a body that is not a JSON error object shown in an error
+_MESSAGE_TEXT = 1000  # characters of a server's error message shown
 _HOST_TEXT = 100  # characters of a redirect's host name shown
 
 
@@ -89,15 +92,21 @@ def poll_hint(response: httpx.Response) -> float | None:
 
 
 def _message(body: bytes, status: int, secret: Secret | None) -> str:
+    """The error message of an error body: its JSON ``error.message``, else its first text.
+
+    The body is read only in part and redacted before it is cut; what is shown never ends in a
+    piece of the key (a key straddling either cut leaves none).
+    """
+    key = len(secret.reveal().encode()) if secret is not None else 0
     try:
         decoded: Any = _json.loads(body)
-        text = str(decoded["error"]["message"])
+        # As much as a key opening within the limit needs to be whole (and so redacted).
+        text = str(decoded["error"]["message"])[: _MESSAGE_TEXT + key]
+        limit = _MESSAGE_TEXT
     except (ValueError, KeyError, TypeError):
-        # Redacted before it is cut, so that a key straddling the cut cannot leave a prefix.
-        room = 200 + (len(secret.reveal().encode()) if secret is not None else 0)
-        text = redact(body[:room].decode("utf-8", "replace"), secret)[:200]
-        text = text or httpx.codes.get_reason_phrase(status)
-    return redact(text, secret)
+        text = body[: 4 * _BODY_TEXT + key].decode("utf-8", "replace")  # 4: UTF-8's widest
+        limit = _BODY_TEXT
+    return clip(text, limit, secret).strip() or httpx.codes.get_reason_phrase(status)
 
 
 def check_status(response: httpx.Response, secret: Secret | None) -> None:
@@ -124,7 +133,7 @@ def _redirect(response: httpx.Response, secret: Secret | None) -> str:
         host = None
     if not host:
         return "a redirect to an unreadable location (not followed)"
-    return f"a redirect to host {redact(host, secret)[:_HOST_TEXT]} (not followed)"
+    return f"a redirect to host {clip(host, _HOST_TEXT, secret)} (not followed)"
 
 
 def check_response(response: httpx.Response, body: bytes, secret: Secret | None) -> None:
