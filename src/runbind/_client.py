@@ -16,6 +16,7 @@ from typing import TypeVar
 from ._errors import ApiError, InvalidArgumentError, RunTimeoutError
 from ._retry import Deadline, RetryPolicy
 from ._run import Run, RunResult, RunStreamEvent
+from ._secrets import Secret, SecretHeaders, redact
 from ._status import RunStatus
 
 __all__ = [
@@ -40,45 +41,6 @@ DEFAULT_TIMEOUT = 60.0
 _MAX_POLL = 5.0  # seconds between polls at most, unless the server asks for longer
 _LAST_POLL = 0.05  # seconds kept for the last poll before the deadline
 _MAX_HINT = 60.0  # seconds: a server's retry or poll hint is capped at this
-
-
-class Secret:
-    """A credential that never shows itself in a repr, str, log line or traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The credential itself, for the one header that carries it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-
-class SecretHeaders(dict[str, str]):
-    """Request headers or metadata whose repr hides every value: they carry the credential, and
-    a traceback that shows frame locals must not."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: '***'" for k in self) + "}"
-
-    __str__ = __repr__
-
-
-def redact(text: str, *secrets: Secret | None) -> str:
-    """``text`` with every credential among ``secrets`` replaced by ``***`` (a server may echo
-    what it was sent)."""
-    for secret in secrets:
-        if secret is not None and secret.reveal() and secret.reveal() in text:
-            text = text.replace(secret.reveal(), "***")
-    return text
 
 
 def from_env(value: str | None, *names: str) -> Secret | None:
@@ -182,13 +144,15 @@ async def wait_for(
     *,
     timeout: float,
     poll_interval: float,
+    secrets: tuple[Secret | None, ...] = (),
 ) -> RunResult:
     """Poll until the run finishes or asks for action, under one overall deadline.
 
     ``poll`` returns the run and the server's poll hint in seconds (if any). Waits start at
     ``poll_interval``, grow by half up to 5 s (or the hint, when longer) and carry jitter. An
     unknown status is polled on, with one warning. At the deadline :class:`RunTimeoutError`
-    carries the last run seen.
+    carries the last run seen. The run's id and status come from the server: ``secrets`` are
+    redacted from the messages that quote them.
     """
     if not poll_interval > 0:
         raise InvalidArgumentError(f"poll_interval must be positive, got {poll_interval!r}")
@@ -205,10 +169,14 @@ async def wait_for(
             if run.status is RunStatus.UNKNOWN and not warned:
                 warned = True
                 warnings.warn(
-                    f"run {run.id} has status {run.status_name}, which this version of runbind "
-                    "does not know; polling on until it finishes or the deadline passes",
+                    redact(
+                        f"run {run.id} has status {run.status_name}, which this version of "
+                        "runbind does not know; polling on until it finishes or the deadline "
+                        "passes",
+                        *secrets,
+                    ),
                     RuntimeWarning,
-                    stacklevel=3,
+                    stacklevel=4,  # wait_for, wait, its guard, the caller
                 )
             pause = max(interval, hint or 0.0) * random.uniform(0.8, 1.2)
             # A pause that overruns the deadline is cut short to leave room for one last poll.
@@ -219,4 +187,5 @@ async def wait_for(
             interval = min(interval * 1.5, max(_MAX_POLL, poll_interval))
     except RunTimeoutError as exc:
         raise RunTimeoutError(str(exc), last) from None
-    raise RunTimeoutError(f"run {last.id} is still {last.status_name} after {timeout:g} s", last)
+    message = f"run {last.id} is still {last.status_name} after {timeout:g} s"
+    raise RunTimeoutError(redact(message, *secrets), last)

@@ -28,15 +28,18 @@ from .._models import FunctionResultDict
 from .._paging import AsyncRunList, RunPage
 from .._retry import Deadline, RetryPolicy
 from .._run import Run, RunResult, RunStreamEvent
+from .._secrets import guard, guard_stream, guarded
 from .._sse import parse_events
 from .._status import RunStatus
 from .._stream import AsyncRunStream
 from .._tool_results import to_openai_tool_outputs
+from ._content import body_pieces
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
 from ._transport import (
     DEFAULT_BASE_URL,
     check_base_url,
     check_response,
+    check_status,
     headers,
     poll_hint,
     translate,
@@ -120,6 +123,11 @@ class AsyncRuns:
         auth = "api-key" if self._api_key else "none"
         return f"AsyncRuns(base_url={self.base_url!r}, auth={auth})"
 
+    @property
+    def _secrets(self) -> tuple[Secret | None, ...]:
+        """What errors leaving this client must not show (a server may echo the key)."""
+        return (self._api_key,)
+
     # plumbing
 
     def _client(self) -> httpx.AsyncClient:
@@ -142,8 +150,10 @@ class AsyncRuns:
         return self.base_url + "/" + "/".join(quote(p, safe="") for p in parts)
 
     async def _read(self, response: httpx.Response) -> bytes:
+        """The decoded body, refused as soon as it passes ``max_response_size`` (decoded bytes:
+        a compressed body is never inflated past the limit)."""
         body = bytearray()
-        async for chunk in response.aiter_bytes():
+        async for chunk in body_pieces(response):
             body += chunk
             if len(body) > self._max_body:
                 raise DecodeError("openai", "response", "", f"body over {self._max_body} bytes")
@@ -179,9 +189,12 @@ class AsyncRuns:
                     )
                     response = await self._client().send(request, stream=True)
                     try:
+                        check_status(response, self._api_key)
                         data = await self._read(response)
                     finally:
                         await response.aclose()
+            except (ApiError, DecodeError):
+                raise
             except Exception as exc:
                 raise translate(exc, what) from None
             check_response(response, data, self._api_key)
@@ -240,12 +253,13 @@ class AsyncRuns:
             async with asyncio.timeout(_left(deadline, what)):
                 response = await self._client().send(request, stream=True)
             try:
+                check_status(response, self._api_key)
                 if response.status_code >= 400:
                     async with asyncio.timeout(_left(deadline, what)):
                         error_body = await self._read(response)
                     check_response(response, error_body, self._api_key)
                 started = True
-                events = parse_events(_bounded(response.aiter_bytes(), deadline, what))
+                events = parse_events(_bounded(body_pieces(response), deadline, what))
                 async for sse in events:
                     data: Any = sse.data
                     event = RunStreamEvent.from_openai(
@@ -378,6 +392,7 @@ class AsyncRuns:
         timeout: float = ...,
     ) -> Run | AsyncRunStream: ...
 
+    @guarded
     async def create(
         self,
         assistant_id: str,
@@ -420,7 +435,7 @@ class AsyncRuns:
             events = self._sse(
                 "create", url, body, deadline, _Resume(0), thread_id, idempotency_key
             )
-            return AsyncRunStream(None, events)
+            return AsyncRunStream(None, guard_stream(events, self._secrets))
         data, _ = await self._request(
             "create",
             "POST",
@@ -432,6 +447,7 @@ class AsyncRuns:
         )
         return Run.from_openai(data)
 
+    @guarded
     async def get(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> Run:
@@ -446,6 +462,7 @@ class AsyncRuns:
         data, response = await self._request("get", "GET", url, deadline)
         return Run.from_openai(data), poll_hint(response)
 
+    @guarded
     async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
         """The thread's most recent run (a one-item, newest-first listing)."""
         if not isinstance(thread_id, str) or not thread_id:
@@ -495,7 +512,7 @@ class AsyncRuns:
             more = isinstance(data, dict) and data.get("has_more") is True and found
             return RunPage(found, found[-1].id if more else None)
 
-        return AsyncRunList(fetch, page_token)
+        return AsyncRunList(guard(fetch, self._secrets), page_token)
 
     def listen(
         self,
@@ -518,7 +535,9 @@ class AsyncRuns:
             raise InvalidArgumentError(f"events_start_idx must be >= 0, got {events_start_idx}")
         resume = _Resume(events_start_idx)
         events = self._poll_events(thread, run_id, resume, Deadline(timeout))
-        return AsyncRunStream(run if isinstance(run, Run) else None, events)
+        return AsyncRunStream(
+            run if isinstance(run, Run) else None, guard_stream(events, self._secrets)
+        )
 
     @overload
     async def submit_tool_results(
@@ -559,6 +578,7 @@ class AsyncRuns:
         timeout: float = ...,
     ) -> Run | AsyncRunStream: ...
 
+    @guarded
     async def submit_tool_results(
         self,
         run: RunRef,
@@ -611,8 +631,9 @@ class AsyncRuns:
         events = self._sse(
             "submit_tool_results", url, body, deadline, resume, thread, idempotency_key
         )
-        return AsyncRunStream(first, events)
+        return AsyncRunStream(first, guard_stream(events, self._secrets))
 
+    @guarded
     async def cancel(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> Run:
@@ -622,12 +643,14 @@ class AsyncRuns:
         data, _ = await self._request("cancel", "POST", url, Deadline(timeout), retry=False)
         return Run.from_openai(data)
 
+    @guarded
     async def get_status(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> RunStatus:
         """The run's current status."""
         return (await self.get(run, thread_id=thread_id, timeout=timeout)).status
 
+    @guarded
     async def get_result(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> RunResult:
@@ -642,6 +665,7 @@ class AsyncRuns:
         message = await self._answer(run.thread_id, run.id, deadline)
         return RunResult.from_openai(run.raw, message)
 
+    @guarded
     async def wait(
         self,
         run: RunRef,
@@ -660,7 +684,13 @@ class AsyncRuns:
         async def poll(deadline: Deadline) -> tuple[Run, float | None]:
             return await self._get(run_id, thread, deadline)
 
-        return await wait_for(poll, self._result, timeout=timeout, poll_interval=poll_interval)
+        return await wait_for(
+            poll,
+            self._result,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            secrets=self._secrets,
+        )
 
     async def close(self) -> None:
         """Close the connection pool (calls after this open a new one)."""

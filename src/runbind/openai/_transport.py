@@ -5,19 +5,22 @@ from __future__ import annotations
 import logging
 import ssl
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from .. import _json
-from .._client import Secret, SecretHeaders, Transient, hint_seconds, redact, tls_failure
+from .._client import Secret, SecretHeaders, Transient, hint_seconds, tls_failure
 from .._errors import ApiError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
+from .._secrets import clip
+from ._content import ACCEPT_ENCODING
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "check_base_url",
     "check_response",
+    "check_status",
     "headers",
     "poll_hint",
     "retry_after",
@@ -30,6 +33,11 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 """The OpenAI API."""
 
 _RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
+_SUCCESS = frozenset({200, 201, 202, 203})
+"""Statuses whose body is the answer (204, 205 and 206 carry none, or only a part of one)."""
+_BODY_TEXT = 200  # characters of a body that is not a JSON error object shown in an error
+_MESSAGE_TEXT = 1000  # characters of a server's error message shown
+_HOST_TEXT = 100  # characters of a redirect's host name shown
 
 
 def check_base_url(base_url: str, verify: bool | ssl.SSLContext) -> str:
@@ -56,7 +64,13 @@ def check_base_url(base_url: str, verify: bool | ssl.SSLContext) -> str:
 
 def headers(api_key: Secret | None, idempotency_key: str | None = None) -> SecretHeaders:
     """Request headers: the bearer key, the Assistants beta flag and an idempotency key."""
-    out = SecretHeaders({"OpenAI-Beta": "assistants=v2", "Accept": "application/json"})
+    out = SecretHeaders(
+        {
+            "OpenAI-Beta": "assistants=v2",
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+    )
     if api_key is not None:
         out["Authorization"] = f"Bearer {api_key.reveal()}"
     if idempotency_key is not None:
@@ -78,19 +92,54 @@ def poll_hint(response: httpx.Response) -> float | None:
 
 
 def _message(body: bytes, status: int, secret: Secret | None) -> str:
+    """The error message of an error body: its JSON ``error.message``, else its first text.
+
+    The body is read only in part and redacted before it is cut; what is shown never ends in a
+    piece of the key (a key straddling either cut leaves none).
+    """
+    key = len(secret.reveal().encode()) if secret is not None else 0
     try:
         decoded: Any = _json.loads(body)
-        text = str(decoded["error"]["message"])
+        # As much as a key opening within the limit needs to be whole (and so redacted).
+        text = str(decoded["error"]["message"])[: _MESSAGE_TEXT + key]
+        limit = _MESSAGE_TEXT
     except (ValueError, KeyError, TypeError):
-        # Redacted before it is cut, so that a key straddling the cut cannot leave a prefix.
-        room = 200 + (len(secret.reveal().encode()) if secret is not None else 0)
-        text = redact(body[:room].decode("utf-8", "replace"), secret)[:200]
-        text = text or httpx.codes.get_reason_phrase(status)
-    return redact(text, secret)
+        text = body[: 4 * _BODY_TEXT + key].decode("utf-8", "replace")  # 4: UTF-8's widest
+        limit = _BODY_TEXT
+    return clip(text, limit, secret).strip() or httpx.codes.get_reason_phrase(status)
+
+
+def check_status(response: httpx.Response, secret: Secret | None) -> None:
+    """Raise :class:`ApiError` for a status that is neither an answer nor an error (1xx, 204 to
+    299, 3xx): its body, if any, is not read. A redirect is not followed and names the host it
+    points to (not the whole location: it may carry a token)."""
+    status = response.status_code
+    if status in _SUCCESS or status >= 400:
+        return
+    reason = httpx.codes.get_reason_phrase(status) or "unknown status"
+    if 300 <= status < 400 and status != 304:  # 304 answers a conditional request: none sent
+        raise ApiError("openai", status, f"{reason}: {_redirect(response, secret)}")
+    raise ApiError("openai", status, f"{reason}: not an answer runbind expects")
+
+
+def _redirect(response: httpx.Response, secret: Secret | None) -> str:
+    """Where a redirect points: the host of its location only, never its path or query."""
+    location = response.headers.get("location")
+    if not location:
+        return "a redirect without a location (not followed)"
+    try:
+        host = urlsplit(urljoin(str(response.request.url), location)).hostname
+    except ValueError:
+        host = None
+    if not host:
+        return "a redirect to an unreadable location (not followed)"
+    return f"a redirect to host {clip(host, _HOST_TEXT, secret)} (not followed)"
 
 
 def check_response(response: httpx.Response, body: bytes, secret: Secret | None) -> None:
-    """Raise the runbind error for an error response (Transient when a retry may help)."""
+    """Raise the runbind error for a response that is not an answer (Transient when a retry
+    may help)."""
+    check_status(response, secret)
     if response.status_code < 400:
         return
     error = ApiError("openai", response.status_code, _message(body, response.status_code, secret))

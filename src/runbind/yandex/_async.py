@@ -36,6 +36,7 @@ from .._models import FunctionResultDict
 from .._paging import AsyncRunList, RunPage
 from .._retry import Deadline, RetryPolicy
 from .._run import Run, RunResult, RunStreamEvent
+from .._secrets import guard, guard_stream, guarded
 from .._status import RunStatus
 from .._stream import AsyncRunStream
 from .._tool_results import to_yandex_tool_results
@@ -100,6 +101,11 @@ class AsyncRuns:
             "api-key" if self._credentials[0] else "iam-token" if self._credentials[1] else "none"
         )
         return f"AsyncRuns(endpoint={self.endpoint!r}, auth={auth})"
+
+    @property
+    def _secrets(self) -> tuple[Secret | None, ...]:
+        """What errors leaving this client must not show (a server may echo the credential)."""
+        return self._credentials
 
     # plumbing
 
@@ -213,6 +219,7 @@ class AsyncRuns:
         timeout: float = ...,
     ) -> Run | AsyncRunStream: ...
 
+    @guarded
     async def create(
         self,
         assistant_id: str,
@@ -258,8 +265,10 @@ class AsyncRuns:
         run = Run.from_yandex(message)
         if not stream:
             return run
-        return AsyncRunStream(run, self._events(run.id, 0, deadline))
+        events = guard_stream(self._events(run.id, 0, deadline), self._secrets)
+        return AsyncRunStream(run, events)
 
+    @guarded
     async def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
         """The run as it is now."""
         request = runs.GetRunRequest(run_id=run_id_of(run))
@@ -269,6 +278,7 @@ class AsyncRuns:
         )
         return Run.from_yandex(message)
 
+    @guarded
     async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
         """The thread's most recent run."""
         if not isinstance(thread_id, str) or not thread_id:
@@ -311,7 +321,7 @@ class AsyncRuns:
             found = tuple(Run.from_yandex(r) for r in response.runs)
             return RunPage(found, response.next_page_token or None)
 
-        return AsyncRunList(fetch, page_token)
+        return AsyncRunList(guard(fetch, self._secrets), page_token)
 
     def listen(
         self,
@@ -328,7 +338,8 @@ class AsyncRuns:
         start = _start_index(events_start_idx)
         run_id = run_id_of(run)
         first = run if isinstance(run, Run) else None
-        return AsyncRunStream(first, self._events(run_id, start, Deadline(timeout)))
+        events = self._events(run_id, start, Deadline(timeout))
+        return AsyncRunStream(first, guard_stream(events, self._secrets))
 
     async def _events(
         self, run_id: str, start: int, deadline: Deadline
@@ -414,6 +425,7 @@ class AsyncRuns:
         timeout: float = ...,
     ) -> Run | AsyncRunStream: ...
 
+    @guarded
     async def submit_tool_results(
         self,
         run: RunRef,
@@ -460,20 +472,26 @@ class AsyncRuns:
         if not stream:
             return await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
         first = run if isinstance(run, Run) else None
-        return AsyncRunStream(first, self._events(run_id, start, deadline))
+        return AsyncRunStream(
+            first, guard_stream(self._events(run_id, start, deadline), self._secrets)
+        )
 
+    @guarded
     async def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         raise UnsupportedOperationError("Yandex AI Assistants runs cannot be cancelled")
 
+    @guarded
     async def get_status(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunStatus:
         """The run's current status."""
         return (await self.get(run, timeout=timeout)).status
 
+    @guarded
     async def get_result(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
         """The run's current result (its answer once completed)."""
         return (await self.get(run, timeout=timeout)).result()
 
+    @guarded
     async def wait(
         self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 0.5
     ) -> RunResult:
@@ -490,7 +508,9 @@ class AsyncRuns:
         async def result(found: Run, deadline: Deadline) -> RunResult:
             return found.result()
 
-        return await wait_for(poll, result, timeout=timeout, poll_interval=poll_interval)
+        return await wait_for(
+            poll, result, timeout=timeout, poll_interval=poll_interval, secrets=self._secrets
+        )
 
     async def close(self) -> None:
         """Close the connection (calls after this reconnect)."""

@@ -16,9 +16,10 @@ from grpclib.events import RecvTrailingMetadata, listen
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from .. import _wire
-from .._client import Secret, SecretHeaders, Transient, hint_seconds, redact, tls_failure
+from .._client import Secret, SecretHeaders, Transient, hint_seconds, tls_failure
 from .._errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
+from .._secrets import clip
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -38,6 +39,8 @@ DEFAULT_ENDPOINT = "assistant.api.cloud.yandex.net:443"
 
 _RETRYABLE = frozenset({Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED})
 """Statuses that may pass: the ones the Yandex SDK retries (RESOURCE_EXHAUSTED is its quota)."""
+
+_MESSAGE_TEXT = 1000  # characters of a server's status message shown
 
 _RETRY_HINT: ContextVar[float | None] = ContextVar("runbind_yandex_retry_hint", default=None)
 """The wait the last failed call's trailers asked for, in the calling task's context."""
@@ -189,13 +192,13 @@ class ClientCodec(ProtoCodec):
 def translate(exc: Exception, what: str, *secrets: Secret | None) -> Exception:
     """The runbind error for a failure of ``what``: Transient when it may pass, else final.
 
-    A status message that echoes one of ``secrets`` has it replaced by ``***``; a certificate
-    that fails verification is final.
+    A status message that echoes one of ``secrets`` has it replaced by ``***`` (and a long one
+    is cut, never inside a piece of one); a certificate that fails verification is final.
     """
     if isinstance(exc, DecodeError | RunTimeoutError | ApiError | Transient):
         return exc
     if isinstance(exc, GRPCError):
-        message = redact(exc.message or "", *secrets)
+        message = clip(exc.message or "", _MESSAGE_TEXT, *secrets)
         if exc.status is Status.DEADLINE_EXCEEDED:
             return RunTimeoutError(f"yandex {what}: deadline exceeded")
         error = ApiError("yandex", exc.status.name, message)
