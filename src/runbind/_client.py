@@ -136,7 +136,8 @@ def _seconds_until(text: str) -> float | None:
     and what ``email.utils`` reads besides); ``None`` when it is no date.
 
     A date without a known zone (asctime, ``-0000``, a military letter) is UTC, as RFC 9110 and
-    RFC 5322 read them; a field out of range (day 32, hour 25, year 10000, a zone of +9999) makes it no date.
+    RFC 5322 read them; a field out of range (day 32, hour 25, year 10000, a zone of +9999)
+    makes it no date.
     """
     try:
         parts = parsedate_tz(text)
