@@ -127,11 +127,15 @@ def test_a_value_json_text_cannot_hold_is_refused_at_the_call(value: Any, reason
 
 
 def test_a_huge_integer_in_a_typed_field_is_refused_at_the_call() -> None:
-    usage = {"prompt_tokens": 10**5000, "completion_tokens": 1, "total_tokens": 2}
+    # It was accepted, and repr(run) raised a bare ValueError (Python prints 4,300 digits).
+    usage = {"prompt_tokens": 10**4300, "completion_tokens": 1, "total_tokens": 2}
     _refused(lambda: Run.from_openai({**_run(), "usage": usage}), "usage.prompt_tokens", "4,300")
-    # At the bound of JSON text: taken, and printable.
-    usage["prompt_tokens"] = 10**4299
+    usage["prompt_tokens"] = -(10**4300)
+    _refused(lambda: Run.from_openai({**_run(), "usage": usage}), "usage.prompt_tokens", "4,300")
+    # The longest integer JSON text holds (4,300 digits): taken, and printable.
+    usage["prompt_tokens"] = 10**4300 - 1
     assert repr(Run.from_openai({**_run(), "usage": usage}))
+    assert repr(Run.from_openai(json.dumps({**_run(), "usage": usage})))
 
 
 def test_a_model_holding_what_json_cannot_is_refused_at_the_call() -> None:
