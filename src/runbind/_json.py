@@ -92,7 +92,7 @@ def _walk(value: dict[Any, Any] | list[Any] | tuple[Any, ...], depth: int) -> No
             if not -MAX_JSON_INT < item < MAX_JSON_INT:
                 raise FieldError(str(step), "an integer of more than 4,300 digits")
         elif kind not in _SCALARS:
-            raise FieldError(str(step), f"a {kind.__name__} is not a JSON value")
+            raise FieldError(str(step), f"not a JSON value ({kind.__name__})")
     if type(value) is dict:
         for key in value:
             if type(key) is not str:

@@ -109,10 +109,10 @@ def _with_parameters(value: Json) -> Json:
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ({1, 2}, "a set is not a JSON value"),
-        (lambda: 0, "a function is not a JSON value"),
-        (object(), "a object is not a JSON value"),
-        (b"bytes", "a bytes is not a JSON value"),
+        ({1, 2}, "not a JSON value (set)"),
+        (lambda: 0, "not a JSON value (function)"),
+        (object(), "not a JSON value (object)"),
+        (b"bytes", "not a JSON value (bytes)"),
         (10**5000, "an integer of more than 4,300 digits"),
         ({1: "x"}, "a key is int, not a string"),
     ],
