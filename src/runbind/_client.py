@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import os
 import random
+import re
 import ssl
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from email.utils import parsedate_tz
 from typing import TypeVar
 
 from ._errors import ApiError, InvalidArgumentError, RunTimeoutError
@@ -76,20 +76,47 @@ def tls_failure(exc: BaseException) -> tuple[str, bool] | None:
 def hint_seconds(value: str | None, scale: float = 1.0) -> float | None:
     """Seconds a server's wait hint asks for: a number of ``1/scale`` seconds or an HTTP date.
 
-    Unparsable hints are ignored; the result is clamped to 0-60 s so that a hostile server
-    cannot park a caller.
+    A hint that is neither (or not ASCII) is ignored; the result is clamped to 0-60 s so that a
+    hostile server cannot park a caller. Never raises: a hint is advice, not a reason to fail.
     """
-    if not value:
+    if not value or not value.isascii():
+        return None
+    text = value.strip(" \t")  # the optional whitespace around an HTTP field value
+    if _DECIMAL.fullmatch(text):
+        seconds: float | None = float(text) / scale  # digits only: at worst inf, never nan
+    else:
+        seconds = _seconds_until(text)
+    return None if seconds is None else min(max(seconds, 0.0), _MAX_HINT)
+
+
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_MAX_ZONE = 24 * 3600  # seconds: a zone offset this far from UTC is no zone
+
+
+def _seconds_until(text: str) -> float | None:
+    """Seconds from now until the HTTP date ``text`` (RFC 9110: IMF-fixdate, RFC 850 or asctime,
+    and what ``email.utils`` reads besides); ``None`` when it is no date.
+
+    A date without a known zone (asctime, ``-0000``, a military letter) is UTC, as RFC 9110 and
+    RFC 5322 read them; a field out of range (day 32, hour 25, year 10000, a zone of +9999)
+    makes it no date.
+    """
+    try:
+        parts = parsedate_tz(text)
+    except (ValueError, TypeError, IndexError, OverflowError):  # pragma: no cover - defensive
+        return None
+    if parts is None:
+        return None
+    year, month, day, hour, minute, second = parts[:6]
+    offset = parts[9] or 0  # None: "-0000", a military letter, an unknown zone or none: UTC
+    leap = second == 60  # a leap second (RFC 9110 allows 60)
+    if abs(offset) >= _MAX_ZONE:
         return None
     try:
-        seconds = float(value) / scale
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return None if math.isnan(seconds) else min(max(seconds, 0.0), _MAX_HINT)
+        when = datetime(year, month, day, hour, minute, second - leap, tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+    return (when - datetime.now(UTC)).total_seconds() + leap - offset
 
 
 class Transient(Exception):

@@ -55,7 +55,7 @@ from ._models import (
     ToolCall,
     Usage,
 )
-from ._run import Run, RunStreamEvent, register_deferred
+from ._run import DEFERRABLE_FIELDS, Run, RunStreamEvent, register_deferred
 from ._status import (
     OPENAI_EVENT_KINDS,
     OPENAI_RUN_STATUSES,
@@ -156,6 +156,25 @@ def _not_a_payload(type_name: str, value: Any) -> DecodeError:
     return DecodeError("openai", type_name, "", reason)
 
 
+def _check_json(type_name: str, value: Mapping[str, Any]) -> None:
+    """Refuse decoded JSON that JSON text could not hold (see :func:`runbind._json.check`)."""
+    try:
+        _json.check(value if type(value) is dict else dict(value))
+    except FieldError as exc:
+        raise DecodeError("openai", type_name, exc.path, exc.reason) from None
+
+
+def _check_model(model: BaseModel) -> None:
+    """Refuse a model holding what JSON text could not (pydantic keeps a free-form field's
+    value as it was given), so that no later read, ``repr`` or pickle meets it."""
+    type_name = type(model).__name__
+    try:
+        dumped = model.model_dump(mode="json", by_alias=True, warnings=False)
+    except ValueError as exc:  # pydantic's serialiser: too deep, or a value it cannot write
+        raise DecodeError("openai", type_name, "", str(exc)) from None
+    _check_json(type_name, dumped)
+
+
 def _validate(adapter: TypeAdapter[Any], type_name: str, value: Any) -> Any:
     try:
         if isinstance(value, _TEXT):
@@ -168,14 +187,13 @@ def _validate(adapter: TypeAdapter[Any], type_name: str, value: Any) -> Any:
 
 
 def _model(cls: type[_M], value: Any) -> _M:
-    """``value`` (a ``cls``, its JSON text or a mapping) as a ``cls``, or a DecodeError."""
-    if isinstance(value, cls):
-        return value
+    """``value`` (JSON text or a mapping) as a ``cls``, or a DecodeError."""
     try:
         if isinstance(value, _TEXT):
             return cls.model_validate_json(value)
         if not isinstance(value, Mapping):
             raise _not_a_payload(cls.__name__, value)
+        _check_json(cls.__name__, value)
         return cls.model_validate(value)
     except ValidationError as exc:
         raise _validation_error(cls.__name__, exc, value) from None
@@ -438,33 +456,63 @@ def _under(prefix: str, build: Callable[[_T], _R], value: _T) -> _R:
 
 
 def _event_input(value: Any) -> Any:
-    """SSE hands over ``data`` as JSON text: decode it (``done`` keeps its ``[DONE]``)."""
-    if (
-        isinstance(value, Mapping)
-        and isinstance(value.get("data"), str | bytes)
-        and value.get("event") != "done"
-    ):
+    """SSE hands over ``data`` as JSON text: decode it (``done`` keeps its ``[DONE]``); the rest
+    of a mapping is checked as decoded JSON."""
+    if not isinstance(value, Mapping):
+        return value
+    data = value.get("data")
+    if isinstance(data, str | bytes) and value.get("event") != "done":
+        _check_json("AssistantStreamEvent", {k: v for k, v in value.items() if k != "data"})
         try:
-            return {**value, "data": _json.loads(value["data"])}
+            return {**value, "data": _json.loads(data)}
         except ValueError as exc:
             raise DecodeError("openai", "AssistantStreamEvent", "data", str(exc)) from None
+    _check_json("AssistantStreamEvent", value)
     return value
+
+
+def _eager(run: Run) -> Run:
+    """``run`` with its deferred fields built now: a model handed over as such (not decoded
+    here) may hold what a builder cannot convert, and that must fail the adapter call."""
+    for name in DEFERRABLE_FIELDS:
+        getattr(run, name)
+    return run
+
+
+# What building from a model the caller made may raise (pydantic's model_construct skips every
+# check); a decoded payload is validated, so its build raises none of these.
+_MODEL_ERRORS = (AttributeError, TypeError, ValueError, KeyError, OverflowError)
 
 
 def run_from_openai(run: RunObject | Mapping[str, Any] | str | bytes) -> Run:
     """A :class:`Run` from an OpenAI ``RunObject``, its JSON text, or its decoded JSON."""
+    if isinstance(run, RunObject):
+        _check_model(run)
+        return convert("openai", "RunObject", lambda r: _eager(_run(r)), run, _MODEL_ERRORS)
     return convert("openai", "RunObject", _run, _model(RunObject, run))
 
 
 def message_from_openai(message: MessageObject | Mapping[str, Any] | str | bytes) -> Message:
     """A :class:`Message` from an OpenAI ``MessageObject``, its JSON text, or its decoded JSON."""
+    if isinstance(message, MessageObject):
+        _check_model(message)
+        return convert("openai", "MessageObject", _message, message, _MODEL_ERRORS)
     return convert("openai", "MessageObject", _message, _model(MessageObject, message))
 
 
 def event_from_openai(event: Any, event_index: int) -> RunStreamEvent:
     """A :class:`RunStreamEvent` from an OpenAI stream event (model, dict, or JSON text)."""
-    if not isinstance(event, BaseModel):
-        event = _validate(_events(), "AssistantStreamEvent", _event_input(event))
+    if isinstance(event, BaseModel):
+        _check_model(event)
+
+        def build(e: Any) -> RunStreamEvent:
+            out = _event(e, event_index)
+            if out.run is not None:
+                _eager(out.run)
+            return out
+
+        return convert("openai", "AssistantStreamEvent", build, event, _MODEL_ERRORS)
+    event = _validate(_events(), "AssistantStreamEvent", _event_input(event))
     return convert("openai", "AssistantStreamEvent", lambda e: _event(e, event_index), event)
 
 

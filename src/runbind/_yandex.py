@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -43,7 +45,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
 )
 from runbind_generated.proto.yandex.cloud.ai.common import Error as YError
 
-from . import _wire
+from . import _json, _wire
 from ._errors import DecodeError, FieldError, convert
 from ._models import (
     Citation,
@@ -113,33 +115,93 @@ def _time(ts: Timestamp | None, path: str) -> datetime | None:
     return _EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 
 
-def _json_value(value: Value) -> Any:
-    """``value.to_dict()`` without its per-value pattern matching (same rules, same errors)."""
+def _json_value(value: Value, depth: int) -> Any:
+    """``value`` (a message at nesting ``depth``) as JSON, or a FieldError (path relative to it)
+    when JSON cannot hold it.
+
+    Like Google's ``json_format``, a NaN or an infinity is refused: JSON has no such number, and
+    ``json_format`` refuses to print one rather than write a string that would read back as a
+    ``string_value``. So is a string that is not valid Unicode, and nesting past the wire's
+    bound (``_wire.MAX_DEPTH`` messages, which a message built in Python does not meet by
+    itself: one deeper could not be pickled, whose bytes would not decode). So the JSON made
+    from a Struct (a tool call's ``arguments_json``) is always valid JSON, well within
+    ``MAX_JSON_DEPTH``, and every dict made from one (tool parameters, a response schema) can
+    be written as JSON.
+    """
+    if depth > _wire.MAX_DEPTH:
+        raise FieldError("", f"messages nested deeper than {_wire.MAX_DEPTH}")
     if value.null_value == 0:
         return None
     if isinstance(value.bool_value, bool):
         return value.bool_value
-    if isinstance(value.number_value, int | float):
-        return value.number_value
-    if isinstance(value.string_value, str):
-        return value.string_value
+    number = value.number_value
+    if isinstance(number, int | float):
+        # A double on the wire; a message built in Python may hold an int no double can.
+        if isinstance(number, int) and abs(number) > _MAX_DOUBLE:
+            raise FieldError("", "an integer beyond a double's range is not a JSON number")
+        if not math.isfinite(number):
+            raise FieldError("", f"{number!r} is not a JSON number")
+        return number
+    text = value.string_value
+    if isinstance(text, str):
+        if not text.isascii() and (problem := _json.unicode_problem(text)) is not None:
+            raise FieldError("", f"not valid Unicode text: {problem}")
+        return text
     if isinstance(value.list_value, ListValue):
-        return [_json_value(item) for item in value.list_value.values]
+        return _json_list(value.list_value, depth + 1)
     if isinstance(value.struct_value, Struct):
-        return {k: _json_value(v) for k, v in value.struct_value.fields.items()}
-    raise ValueError("Invalid value")
+        return _json_object(value.struct_value, depth + 1)
+    raise FieldError("", "Invalid value (no kind set)")
 
 
-def _struct(value: Struct | None, path: str) -> dict[str, Any] | None:
+_MAX_DOUBLE = sys.float_info.max
+
+
+def _json_list(values: ListValue, depth: int) -> list[Any]:
+    if depth > _wire.MAX_DEPTH:
+        raise FieldError("", f"messages nested deeper than {_wire.MAX_DEPTH}")
+    out = []
+    for index, item in enumerate(values.values):
+        try:
+            out.append(_json_value(item, depth + 1))
+        except FieldError as exc:
+            raise _under(f"[{index}]", exc) from None
+    return out
+
+
+def _json_object(struct: Struct, depth: int) -> dict[str, Any]:
+    """``struct`` (a message at nesting ``depth``; each field an entry message one deeper,
+    holding its Value another level down) as a JSON object."""
+    if depth + bool(struct.fields) > _wire.MAX_DEPTH:
+        raise FieldError("", f"messages nested deeper than {_wire.MAX_DEPTH}")
+    out = {}
+    for key, item in struct.fields.items():
+        if not key.isascii() and (problem := _json.unicode_problem(key)) is not None:
+            raise FieldError("", f"a key is not valid Unicode text: {problem}")
+        try:
+            out[key] = _json_value(item, depth + 2)
+        except FieldError as exc:
+            raise _under(key, exc) from None
+    return out
+
+
+def _under(step: str, exc: FieldError) -> FieldError:
+    """``exc`` one step up, paths written as elsewhere here (``tools[0].function``)."""
+    path = exc.path
+    joined = step if not path else f"{step}{'' if path.startswith('[') else '.'}{path}"
+    return FieldError(joined, exc.reason)
+
+
+def _struct(value: Struct | None, path: str, depth: int) -> dict[str, Any] | None:
+    """The Struct at ``path`` (a message at nesting ``depth``, the top message being 1)."""
     if value is None:
         return None
     try:
-        result = {k: _json_value(v) for k, v in value.fields.items()}
+        return _json_object(value, depth)
+    except FieldError as exc:
+        raise _under(path, exc) from None
     except _CONVERSION_ERRORS as exc:
         raise FieldError(path, f"not a JSON value ({type(exc).__name__}: {exc})") from None
-    if not isinstance(result, dict):
-        raise FieldError(path, f"not a JSON object: {type(result).__name__}")
-    return result
 
 
 _ENUM_NAMES: dict[type[betterproto2.Enum], dict[int, str]] = {}
@@ -162,7 +224,8 @@ def _error(error: YError | None) -> ErrorDetails | None:
 def _tool(tool: YTool, path: str) -> Tool:
     if tool.function is not None:
         fn = tool.function
-        params = _struct(fn.parameters, f"{path}.function.parameters")
+        # Run > Tool > FunctionTool > Struct: the Struct is the fourth message down.
+        params = _struct(fn.parameters, f"{path}.function.parameters", 4)
         return Tool("function", fn.name, fn.description, params, raw=tool)
     if tool.search_index is not None:
         return Tool("search_index", raw=tool)
@@ -171,7 +234,8 @@ def _tool(tool: YTool, path: str) -> Tool:
     return Tool("unknown", raw=tool)
 
 
-def _tool_calls(calls: ToolCallList | None, path: str) -> tuple[ToolCall, ...]:
+def _tool_calls(calls: ToolCallList | None, path: str, depth: int) -> tuple[ToolCall, ...]:
+    """The calls of ``calls`` (a message at nesting ``depth``)."""
     if calls is None:
         return ()
     out = []
@@ -180,9 +244,12 @@ def _tool_calls(calls: ToolCallList | None, path: str) -> tuple[ToolCall, ...]:
         if fn is None:
             out.append(ToolCall(id=None, name="", arguments_json="{}", type="unknown", raw=call))
             continue
-        args = _struct(fn.arguments, f"{path}.tool_calls[{index}].function_call.arguments")
+        where = f"{path}.tool_calls[{index}].function_call.arguments"
+        args = _struct(fn.arguments, where, depth + 3)  # > ToolCall > FunctionCall > Struct
         # Map order is not part of a message: sorted keys make equal calls equal text.
-        text = json.dumps(args if args is not None else {}, ensure_ascii=False, sort_keys=True)
+        text = json.dumps(
+            args if args is not None else {}, ensure_ascii=False, sort_keys=True, allow_nan=False
+        )
         out.append(ToolCall(id=None, name=fn.name, arguments_json=text, raw=call))
     return tuple(out)
 
@@ -256,7 +323,8 @@ def _response_format(fmt: YResponseFormat | None, path: str) -> ResponseFormat |
     if fmt is None:
         return None
     if fmt.json_schema is not None:
-        schema = _struct(fmt.json_schema.schema, f"{path}.json_schema.schema")
+        # Run > ResponseFormat > JsonSchema > Struct: the fourth message down.
+        schema = _struct(fmt.json_schema.schema, f"{path}.json_schema.schema", 4)
         return ResponseFormat("json_schema", json_schema=schema, raw=fmt)
     if fmt.json_object is not None:
         return ResponseFormat("json_object" if fmt.json_object else "text", raw=fmt)
@@ -296,7 +364,7 @@ def _run(run: YRun) -> Run:
         ),
         last_error=_error(state.error if state is not None else None),
         tool_calls=_tool_calls(
-            state.tool_call_list if state is not None else None, "state.tool_call_list"
+            state.tool_call_list if state is not None else None, "state.tool_call_list", 3
         ),
         completed_message=(
             _message(completed, "state.completed_message") if completed is not None else None
@@ -320,7 +388,7 @@ def _event(event: YStreamEvent) -> RunStreamEvent:
         status_name=_enum_name(raw_kind, StreamEventEventType),
         event_index=cursor.current_event_idx if cursor is not None else 0,
         error=_error(event.error),
-        tool_calls=_tool_calls(event.tool_call_list, "tool_call_list"),
+        tool_calls=_tool_calls(event.tool_call_list, "tool_call_list", 2),
         _message=message,
         raw=event,
     )

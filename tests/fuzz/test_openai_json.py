@@ -431,11 +431,18 @@ def test_deep_json_text_is_a_decode_error_on_every_path_not_a_recursion_error(
     assert peak_memory(lambda: Run.from_openai(deep_run)) < 64 * 1024 + 8 * len(deep_run)
 
 
-def test_a_deep_dict_from_the_caller_is_a_decode_error_when_read() -> None:
-    # Decoded JSON built by the caller has no parser bound: pydantic's serialiser is the bound.
-    run = Run.from_openai(_run_with_parameters({"p": _deep(1_000, "object")}))
-    with pytest.raises(DecodeError, match="serialization depth"):
-        _ = run.tools
+@pytest.mark.parametrize("kind", ["object", "array", "mixed"])
+def test_a_dict_from_the_caller_is_held_to_the_bound_of_json_text_at_the_call(kind: str) -> None:
+    # Decoded JSON the caller built (or read with the standard library's parser, which goes
+    # about 1,000 levels deep) meets the bound of JSON text when it is handed over, not when a
+    # field, repr or pickle later reaches the deep part.
+    inside = MAX_JSON_DEPTH - 5
+    run = Run.from_openai(_run_with_parameters({"p": _deep(inside, kind)}))
+    assert run.tools[0].parameters is not None
+    for levels in (inside + 1, 1_000):
+        with pytest.raises(DecodeError, match="nested deeper than 200 levels") as caught:
+            Run.from_openai(_run_with_parameters({"p": _deep(levels, kind)}))
+        assert caught.value.path.startswith("tools.0.function.parameters.p.")
 
 
 # ------------------------------------------------------------------- through the client

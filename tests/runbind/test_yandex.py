@@ -79,6 +79,7 @@ from runbind import (
     _wire,
     to_yandex_tool_results,
 )
+from runbind._errors import FieldError
 from tests.generated.test_proto_wire import World, world  # noqa: F401
 
 # --------------------------------------------------------------------------- recorded-looking ids
@@ -1139,7 +1140,7 @@ def test_nesting_too_deep_is_a_decode_error() -> None:
 _JSON = st.recursive(
     st.none()
     | st.booleans()
-    | st.floats(allow_nan=False)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.integers(-(2**53), 2**53)
     | st.text(max_size=5),
     lambda inner: (
@@ -1155,9 +1156,9 @@ def test_struct_values_convert_as_to_dict_does(value: Any) -> None:
     from runbind._yandex import _json_value  # noqa: PLC0415
 
     proto = PValue.from_dict(value)
-    assert _json_value(proto) == proto.to_dict()
+    assert _json_value(proto, 0) == proto.to_dict()
     again = PValue.parse(bytes(proto))  # as decoded from the wire
-    assert _json_value(again) == again.to_dict()
+    assert _json_value(again, 0) == again.to_dict()
 
 
 @pytest.mark.parametrize(
@@ -1170,5 +1171,5 @@ def test_invalid_struct_values_fail_as_to_dict_does(value: PValue) -> None:
 
     with pytest.raises(ValueError, match="Invalid value"):
         value.to_dict()
-    with pytest.raises(ValueError, match="Invalid value"):
-        _json_value(value)
+    with pytest.raises(FieldError, match="Invalid value"):
+        _json_value(value, 0)
