@@ -190,12 +190,18 @@ def size(buf, pos, end):
 def skip(buf, pos, end, tag, depth):
     """The position after the value of an unknown field (a field this type does not have, or
     one on the wire with another wire type, which upb keeps as unknown too) in a message
-    ``depth`` levels deep. Field number 0, a stray end of group and wire types 6 and 7 are
-    errors; a group is skipped to its end, each level of it counting as one of nesting."""
+    ``depth`` levels deep; field number 0 is an error."""
+    if tag < 8:
+        raise WireError("field number 0")
+    return skip_value(buf, pos, end, tag, depth)
+
+
+def skip_value(buf, pos, end, tag, depth):
+    """As :func:`skip`, for any field number: upb checks none inside a group, nor in a message
+    that has no fields. A stray end of group and wire types 6 and 7 are errors; a group is
+    skipped to its end, each level of it counting as one of nesting."""
     number = tag >> 3
     wire = tag & 7
-    if number == 0:
-        raise WireError("field number 0")
     if wire == 0:
         stop = pos + 10
         while pos < end:
@@ -238,7 +244,7 @@ def group(buf, pos, end, number, depth):
             if t >> 3 == number:
                 return pos
             raise WireError(f"end of group {t >> 3} inside group {number}")
-        pos = skip(buf, pos, end, t, depth)
+        pos = skip_value(buf, pos, end, t, depth)
     raise WireError(f"group {number} without its end")
 
 
@@ -866,13 +872,16 @@ def _decoder(message: _Message, names: _Names) -> str:
     # An unknown field (or a known one with another wire type, as upb reads it) is kept. A
     # varint of one byte, or a length of one byte and its data, is skipped here (beyond
     # ``end``, the final position check rejects it); anything else in the runtime.
-    c("w = tag & 7")
-    c("if w == 0 and tag > 7 and buf[pos] < 128:")
-    c("    pos += 1")
-    c("elif w == 2 and tag > 7 and buf[pos] < 128:")
-    c("    pos += buf[pos] + 1")
-    c("else:")
-    c("    pos = _rt.skip(buf, pos, end, tag, depth)")
+    if message.fields:
+        c("w = tag & 7")
+        c("if w == 0 and tag > 7 and buf[pos] < 128:")
+        c("    pos += 1")
+        c("elif w == 2 and tag > 7 and buf[pos] < 128:")
+        c("    pos += buf[pos] + 1")
+        c("else:")
+        c("    pos = _rt.skip(buf, pos, end, tag, depth)")
+    else:  # like upb, which skips a message without fields whole, field number 0 is let pass
+        c("pos = _rt.skip_value(buf, pos, end, tag, depth)")
     _keep_range(c, "start", "pos")
     c.dedent()
     c("if pos != end:")

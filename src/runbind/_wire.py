@@ -126,10 +126,8 @@ def _group(buf: bytes, pos: int, end: int, number: int, path: str, depth: int) -
     """The position after the end tag of group ``number`` (an unknown field) from ``pos``."""
     if depth > MAX_DEPTH:
         raise WireError(path, f"messages nested deeper than {MAX_DEPTH}")
-    while pos < end:
+    while pos < end:  # upb checks no field number here, 0 included
         tag, pos = _tag(buf, pos, end, path)
-        if tag >> 3 == 0:
-            raise WireError(path, "field number 0")
         if tag & 7 == 4:
             if tag >> 3 == number:
                 return pos
@@ -168,7 +166,7 @@ def _message(cls: Any, buf: bytes, pos: int, end: int, path: str, depth: int) ->
         number, wire = key >> 3, key & 7
         name = names.get(number)
         fpath = _join(path, name or f"<{number}>")
-        if number == 0:
+        if number == 0 and names:  # upb skips a message without fields whole, unchecked
             raise WireError(fpath, "field number 0")
         fmeta = None if name is None else meta.meta_by_field_name[name]
         if fmeta is not None and not _wire_matches(fmeta, wire):

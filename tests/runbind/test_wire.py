@@ -390,7 +390,7 @@ def test_all_unknown_wire_types_together_and_a_known_field_number_reused() -> No
         (_tag(99, 3), "group 99 without its end"),
         (_tag(99, 3) + _tag(98, 4), "end of group 98 inside group 99"),
         (_tag(99, 3) + _tag(1, 0), "truncated varint"),
-        (_tag(99, 3) + b"\x00", "field number 0"),
+        (_tag(99, 3) + _tag(1, 7), "invalid wire type 7"),
         (_tag(99, 4), "end of group 99 without its start"),
         (_tag(99, 6), "invalid wire type 6"),
         (_tag(99, 7), "invalid wire type 7"),
@@ -422,7 +422,8 @@ def test_wrong_wire_type_for_wrapper_and_message_fields() -> None:
 def test_well_formed_unknown_groups_are_kept_like_upb() -> None:
     group = _tag(99, 3) + _tag(1, 0) + b"\x01" + _ld(2, b"x") + _tag(98, 3) + _tag(98, 4)
     group += _tag(99, 4)
-    for data in (group, _ld(1, b"a") + group, _ld(7, group), _tag(1, 3) + _tag(1, 4)):
+    zero = _tag(99, 3) + b"\x00\x01" + _tag(99, 4)  # upb checks no field number in a group
+    for data in (group, _ld(1, b"a") + group, _ld(7, group), _tag(1, 3) + _tag(1, 4), zero):
         check(Run, data)
         assert bytes(Run.parse(data)) == data
 
