@@ -332,7 +332,10 @@ def varint_bytes(value):
 
 class EnumTable(dict[int, Any]):
     """Enum members by number; a number the enum does not list becomes betterproto2's open
-    ``UNKNOWN`` member of that value (not cached, so hostile input cannot grow the table)."""
+    ``UNKNOWN`` member of that value. Such a member takes about 280 bytes: one made for each
+    one-byte varint of a packed list would be 280 bytes a byte, so those of 0 to 127 are kept
+    once made (128 at most, so hostile input cannot grow the table); larger numbers take two
+    bytes or more on the wire and are made each time."""
 
     __slots__ = ("enum",)
 
@@ -341,7 +344,10 @@ class EnumTable(dict[int, Any]):
         self.enum = enum
 
     def __missing__(self, number: int) -> Any:
-        return self.enum(number)
+        member = self.enum(number)
+        if 0 <= number < 128:
+            self[number] = member
+        return member
 
 
 _ERRORS = (IndexError, ValueError, struct.error, OverflowError, RecursionError)
