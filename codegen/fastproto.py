@@ -740,9 +740,8 @@ def _unwrap(c: _Code, f: _Field, names: _Names) -> None:
     assert f.cls is not None
     slot = f"obj.{f.name}"
     _read_length(c, f.number, "pos", "end", "n", "e")
-    c(f"y = {slot}")
-    c(f"y = None if y is None else {names.cls(f.cls)}.from_wrapped(y)")
-    c(f"y = {names.decoder(f.cls)}(buf, pos, e, depth + 1, y)")
+    wrapper = f"None if {slot} is None else {names.cls(f.cls)}.from_wrapped({slot})"
+    c(f"y = {names.decoder(f.cls)}(buf, pos, e, depth + 1, {wrapper})")
     c(f"{slot} = y.to_wrapped()")
     c("if y._unknown_fields:")
     c.indent()
