@@ -18,7 +18,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import Run
 
 import runbind
 
-from . import _google, _walk
+from . import _google, _walk, proto_limits
 from ._payloads import yandex_run
 from ._results import Row
 from ._timing import Contender, Settings, compare
@@ -175,6 +175,8 @@ def rows(settings: Settings) -> list[Row]:
         raise RuntimeError(f"google.protobuf runs its {api_implementation.Type()} backend")
     google = _google.modules().run_pb2.Run
     plans = _walk.plans(google.DESCRIPTOR, message_factory.GetMessageClass, _ours_by_name())
-    return _variant("tools", settings, google, plans) + _variant(
-        "no tools", settings, google, plans
+    return (
+        _variant("tools", settings, google, plans)
+        + _variant("no tools", settings, google, plans)
+        + proto_limits.rows(settings)
     )

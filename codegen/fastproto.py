@@ -4,22 +4,33 @@ betterproto2 parses through one generic loop (a ``BytesIO``, a metadata lookup a
 constructor per field and object), which is 10-15x slower than Google's upb. For every
 generated message this step writes a decoder and an encoder that are specialised to its fields:
 tag dispatch unrolled into one ``if`` chain, one- and two-byte varints inline, objects made
-with ``object.__new__`` and one ``__dict__`` assignment instead of the dataclass constructor.
-They are installed as the class's ``parse`` / ``FromString`` / ``__bytes__``, so users get the
-same betterproto2 objects, only faster.
+with ``object.__new__`` and their attributes set in one fixed order instead of the dataclass
+constructor (which keeps CPython's compact instance layout). They are installed as the class's
+``parse`` / ``FromString`` / ``__bytes__``, so users get the same betterproto2 objects, only
+faster.
 
 Protobuf semantics are kept exactly (where betterproto2 0.10 differs, the codecs follow
-protobuf and the test suite compares with Google's implementation):
+protobuf, and the test suite compares with Google's upb, byte for byte):
 
-- unknown fields are kept as raw bytes and re-encoded after the known ones;
+- the input upb accepts is accepted and the input it rejects is rejected (truncation, field
+  number 0, tags over 5 bytes or 32 bits, length prefixes over 5 bytes or 2^31 - 1, varints
+  over 10 bytes, wire types 6 and 7, a group without its end or an end without its group,
+  invalid UTF-8, nesting more than 100 levels below the top message, groups included) with
+  ``WireError`` (a ``ValueError``) instead of yielding a wrong object;
+- unknown fields are kept as raw bytes and re-encoded after the known ones, wherever upb keeps
+  them: a known field number with another wire type, a well-formed group, a map entry holding an
+  unknown field (kept whole, not put in the map), unknown fields inside a wrapper that
+  betterproto2 unwraps (kept as one more occurrence of the wrapper field);
 - scalars and oneof members are last-one-wins (setting a oneof member clears its siblings);
 - a singular sub-message that appears twice is **merged** (betterproto2 replaced it);
 - repeated scalars are accepted packed and unpacked;
 - an ``int32`` / ``enum`` varint is read as 32 bits, two's complement (betterproto2 kept 64);
 - a map entry without a value gets the value type's default (betterproto2 gave ``None``);
-- ``-0.0`` in a float or double field is written (betterproto2 skipped it as the default);
-- malformed input (truncation, bad wire types, groups, field number 0, invalid UTF-8, nesting
-  deeper than 100) raises ``WireError`` (a ``ValueError``) instead of yielding a wrong object.
+- ``-0.0`` in a float or double field is written (betterproto2 skipped it as the default).
+
+Decoding is linear in the input: unknown fields in a row are copied once as one range, and a
+message merged into again and again (a sub-message field seen n times) grows its unknown fields
+in place, not by concatenation.
 
 Encoders write fields in betterproto2's order and skip the same default values, so their bytes
 equal betterproto2's (but for ``-0.0``). Classes whose ``__bytes__`` the post-processing
@@ -83,12 +94,13 @@ RUNTIME = '''
 
 import math
 import struct
+import threading
 from typing import Any
 
 import betterproto2
 
 MAX_DEPTH = __MAX_DEPTH__
-"""Deepest message nesting accepted (Google's protobuf uses the same default)."""
+"""Deepest nesting below the top message (Google's protobuf, upb, uses the same default)."""
 
 _PLAIN_PARSE = betterproto2.Message.parse.__func__  # type: ignore[attr-defined]
 _PLAIN_BYTES = betterproto2.Message.__bytes__
@@ -110,13 +122,17 @@ unpack_from = struct.unpack_from
 pack = struct.pack
 copysign = math.copysign
 
+MERGING = object()
+"""A decoder's oneof state while it merges into an object: which member is set is not known."""
+
 
 class WireError(ValueError):
     """The bytes are not a well-formed message of the type being parsed."""
 
 
 def varint(buf, pos, end):
-    """The varint at ``pos`` (at most 10 bytes, before ``end``) and the position after it."""
+    """The varint at ``pos`` (at most 10 bytes, before ``end``) and the position after it; bits
+    past the 64th are kept here and cut by the caller, as upb cuts them."""
     result = 0
     shift = 0
     while True:
@@ -132,31 +148,144 @@ def varint(buf, pos, end):
             raise WireError("varint longer than 10 bytes")
 
 
-def skip(buf, pos, end, tag, known):
-    """The position after the value of an unknown field; a known number with this tag's wire
-    type, field number 0, groups and invalid wire types are errors."""
+def tag(buf, pos, end):
+    """The tag at ``pos`` and the position after it: like upb, at most 5 bytes and 32 bits."""
+    result = 0
+    shift = 0
+    while True:
+        if pos >= end:
+            raise WireError("truncated tag")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 128:
+            if result > 0xFFFFFFFF:
+                raise WireError("tag over 32 bits (field number past 2^29 - 1)")
+            return result, pos
+        shift += 7
+        if shift >= 35:
+            raise WireError("tag longer than 5 bytes")
+
+
+def size(buf, pos, end):
+    """The length prefix at ``pos`` and the position after it: like upb, at most 5 bytes and
+    2^31 - 1."""
+    result = 0
+    shift = 0
+    while True:
+        if pos >= end:
+            raise WireError("truncated length")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 128:
+            if result > 0x7FFFFFFF:
+                raise WireError(f"length {result} exceeds the limit of 2^31 - 1 bytes")
+            return result, pos
+        shift += 7
+        if shift >= 35:
+            raise WireError("length longer than 5 bytes")
+
+
+def skip(buf, pos, end, tag, depth):
+    """The position after the value of an unknown field (a field this type does not have, or
+    one on the wire with another wire type, which upb keeps as unknown too) in a message
+    ``depth`` levels deep; field number 0 is an error."""
+    if tag < 8:
+        raise WireError("field number 0")
+    return skip_value(buf, pos, end, tag, depth)
+
+
+def skip_value(buf, pos, end, tag, depth):
+    """As :func:`skip`, for any field number: upb checks none inside a group, nor in a message
+    that has no fields. A stray end of group and wire types 6 and 7 are errors; a group is
+    skipped to its end, each level of it counting as one of nesting."""
     number = tag >> 3
     wire = tag & 7
-    if number == 0:
-        raise WireError("field number 0")
-    if number in known:
-        raise WireError(f"wire type {wire} for field {number}")
     if wire == 0:
-        return varint(buf, pos, end)[1]
+        stop = pos + 10
+        while pos < end:
+            if buf[pos] < 128:
+                return pos + 1
+            pos += 1
+            if pos == stop:
+                raise WireError("varint longer than 10 bytes")
+        raise WireError("truncated varint")
     if wire == 2:
-        size, pos = varint(buf, pos, end)
-        pos += size
+        n, pos = size(buf, pos, end)
+        pos += n
     elif wire == 1:
         pos += 8
     elif wire == 5:
         pos += 4
-    elif wire in (3, 4):
-        raise WireError("group wire types (3, 4) are not supported")
+    elif wire == 3:
+        return group(buf, pos, end, number, depth + 1)
+    elif wire == 4:
+        raise WireError(f"end of group {number} without its start")
     else:
         raise WireError(f"invalid wire type {wire}")
     if pos > end:
         raise WireError(f"field {number} runs past the end of its message")
     return pos
+
+
+def group(buf, pos, end, number, depth):
+    """The position after the end tag of the unknown group ``number`` whose fields start at
+    ``pos``, ``depth`` levels deep."""
+    if depth > MAX_DEPTH:
+        raise too_deep()
+    while pos < end:
+        t = buf[pos]
+        if t < 128:
+            pos += 1
+        else:
+            t, pos = tag(buf, pos, end)
+        if t & 7 == 4:
+            if t >> 3 == number:
+                return pos
+            raise WireError(f"end of group {t >> 3} inside group {number}")
+        pos = skip_value(buf, pos, end, t, depth)
+    raise WireError(f"group {number} without its end")
+
+
+_state = threading.local()
+"""Per thread, the objects whose unknown fields grew in place during the running decode."""
+
+
+def keep(u, piece):
+    """``u`` (None or the unknown fields collected so far) with ``piece`` appended."""
+    if u is None:
+        return bytearray(piece)
+    u += piece
+    return u
+
+
+def grow(obj, more):
+    """Append ``more`` to the unknown fields of ``obj``, a message merged into (a singular
+    sub-message seen again): in place in a bytearray, so that a field seen n times costs
+    O(n), not O(n^2); :func:`run` makes them bytes again when the decode ends."""
+    old = obj._unknown_fields
+    if not old:
+        obj._unknown_fields = bytes(more)
+    elif type(old) is bytearray:
+        old += more
+    else:
+        obj._unknown_fields = grown = bytearray(old)
+        grown += more
+        try:
+            _state.grown.append(obj)
+        except AttributeError:
+            _state.grown = [obj]
+
+
+def unset(obj, was, members, keep):
+    """Clear the oneof member ``was`` (every member but ``keep`` when merging): last one wins."""
+    if was is MERGING:
+        for name in members:
+            if name != keep:
+                setattr(obj, name, None)
+    else:
+        setattr(obj, was, None)
 
 
 def too_long(number):
@@ -167,14 +296,6 @@ def too_long(number):
 def overrun():
     """The error for a value that runs past the end of its message."""
     return WireError("a value runs past the end of its message")
-
-
-def which(values, members):
-    """The member of a oneof that is set in ``values`` (None if none is)."""
-    for name in members:
-        if values[name] is not None:
-            return name
-    return None
 
 
 def too_deep():
@@ -211,7 +332,10 @@ def varint_bytes(value):
 
 class EnumTable(dict[int, Any]):
     """Enum members by number; a number the enum does not list becomes betterproto2's open
-    ``UNKNOWN`` member of that value (not cached, so hostile input cannot grow the table)."""
+    ``UNKNOWN`` member of that value. Such a member takes about 280 bytes: one made for each
+    one-byte varint of a packed list would be 280 bytes a byte, so those of 0 to 127 are kept
+    once made (128 at most, so hostile input cannot grow the table); larger numbers take two
+    bytes or more on the wire and are made each time."""
 
     __slots__ = ("enum",)
 
@@ -220,7 +344,10 @@ class EnumTable(dict[int, Any]):
         self.enum = enum
 
     def __missing__(self, number: int) -> Any:
-        return self.enum(number)
+        member = self.enum(number)
+        if 0 <= number < 128:
+            self[number] = member
+        return member
 
 
 _ERRORS = (IndexError, ValueError, struct.error, OverflowError, RecursionError)
@@ -233,13 +360,18 @@ def run(decode, data):
             raise TypeError(f"expected bytes, got {type(data).__name__}")
         data = bytes(data)
     try:
-        return decode(data, 0, len(data), 1, None)
+        return decode(data, 0, len(data), 0, None)
     except WireError:
         raise
     except UnicodeDecodeError as exc:
         raise WireError(f"invalid UTF-8 at byte {exc.start} of a string") from None
     except _ERRORS as exc:
         raise WireError(f"malformed message ({type(exc).__name__}: {exc})") from None
+    finally:
+        grown = _state.__dict__.pop("grown", None)
+        if grown is not None:
+            for obj in grown:
+                obj._unknown_fields = bytes(obj._unknown_fields)
 
 
 def install(cls, decode, encode):
@@ -329,6 +461,8 @@ def _describe(cls: Any) -> _Message:
         elif fmeta.unwrap is not None:
             if f.repeated:
                 raise GenerationError(f"{cls.__name__}.{name}: repeated wrapped values")
+            if fmeta.group is not None:  # its unknown fields, kept apart, could revive it
+                raise GenerationError(f"{cls.__name__}.{name}: a wrapped oneof member")
             f.unwrap = True
             f.cls = _ref(fmeta.unwrap())
         elif f.kind in ("message", "enum"):
@@ -370,6 +504,10 @@ class _Names:
     def enum(self, ref: _Ref) -> str:
         self.cls(ref)
         return self.enums.setdefault((ref.module, ref.name), f"_E{len(self.enums)}")
+
+    def zero(self, ref: _Ref) -> str:
+        """The name of the enum's member 0 (a module constant: the default of its fields)."""
+        return self.enum(ref).replace("_E", "_Z", 1)
 
 
 def _tag(number: int, wire: int) -> int:
@@ -444,11 +582,11 @@ def _read_length(c: _Code, number: int, p: str, e: str, n: str, stop: str) -> No
     c(f"{n} = buf[{p}]")
     c(f"if {n} < 128:")
     c(f"    {p} += 1")
-    c(f"elif buf[{p} + 1] < 128:")
-    c(f"    {n} = ({n} & 0x7F) | (buf[{p} + 1] << 7)")
+    c(f"elif (q := buf[{p} + 1]) < 128:")
+    c(f"    {n} += (q << 7) - 128")
     c(f"    {p} += 2")
     c("else:")
-    c(f"    {n}, {p} = _varint(buf, {p}, {e})")
+    c(f"    {n}, {p} = _size(buf, {p}, {e})")
     c(f"{stop} = {p} + {n}")
     c(f"if {stop} > {e}:")  # also catches a length byte read past ``e``
     c(f"    raise _rt.too_long({number})")
@@ -490,16 +628,28 @@ def _scalar_default(kind: str, ref: _Ref | None, names: _Names) -> str:
         return "None"
     if kind == "enum":
         assert ref is not None
-        return f"{names.enum(ref)}[0]"
+        return names.zero(ref)
     return {"string": '""', "bytes": 'b""', "bool": "False", "float": "0.0", "double": "0.0"}.get(
         kind, "0"
     )
 
 
-def _template_value(f: _Field, names: _Names) -> str:
-    if f.repeated or f.kind == "map" or f.optional:
-        return "None"  # containers are made fresh per object
-    return _scalar_default(f.kind, f.cls, names)
+def _keep_range(c: _Code, start: str, stop: str) -> None:
+    """Keep ``buf[start:stop]`` as unknown fields. Unknown fields in a row are one range
+    ``buf[us:ue]``, copied once when another range starts or the message ends."""
+    c(f"if {start} != ue:")
+    c("    u = _rt.keep(u, buf[us:ue])")
+    c(f"    us = {start}")
+    c(f"ue = {stop}")
+
+
+def _keep_bytes(c: _Code, stop: str, *parts: str) -> None:
+    """Keep ``parts`` (expressions giving bytes) as unknown fields, after the range so far; the
+    next range may start at ``stop``."""
+    c("u = _rt.keep(u, buf[us:ue])")
+    c(f"us = ue = {stop}")
+    for part in parts:
+        c(f"u += {part}")
 
 
 def _decode_map(c: _Code, f: _Field, names: _Names) -> None:
@@ -509,6 +659,7 @@ def _decode_map(c: _Code, f: _Field, names: _Names) -> None:
     c(f"k = {_scalar_default(f.key_kind, None, names)}")
     c(f"x = {_scalar_default(f.value_kind, f.value_cls, names)}")
     c("p = pos")
+    c("odd = False")
     key_tag = _tag(1, _wire_of(f.key_kind))
     value_tag = _tag(2, _wire_of(f.value_kind))
 
@@ -548,7 +699,7 @@ def _decode_map(c: _Code, f: _Field, names: _Names) -> None:
     c("if t < 128:")
     c("    p += 1")
     c("else:")
-    c("    t, p = _varint(buf, p, e)")
+    c("    t, p = _tag(buf, p, e)")
     c(f"if t == {key_tag}:")
     c.indent()
     key()
@@ -558,34 +709,67 @@ def _decode_map(c: _Code, f: _Field, names: _Names) -> None:
     value()
     c.dedent()
     c("else:")
-    c("    p = _rt.skip(buf, p, e, t, _ENTRY)")
+    c("    p = _rt.skip(buf, p, e, t, depth + 1)")
+    c("    odd = True")
     c.dedent()
     c("if p != e:")
     c(f"    raise _rt.too_long({f.number})")
+    # Like upb, an entry that holds an unknown field (or a key or value of another wire type)
+    # is not put in the map: the whole entry is kept with the message's unknown fields.
+    c("if odd:")
+    c.indent()
+    _keep_range(c, "start", "e")
+    c.dedent()
+    c("else:")
+    c.indent()
     if f.value_kind == "message":
         assert f.value_cls is not None
         c("if x is None:")
         c(f"    x = {names.decoder(f.value_cls)}(b'', 0, 0, 0, None)")
     c(f"f_{f.name}[k] = x")
+    c.dedent()
+    c("pos = e")
+
+
+def _unwrap(c: _Code, f: _Field, names: _Names) -> None:
+    """A wrapper (``google.protobuf.Int64Value`` ...) that betterproto2 holds as its plain value.
+
+    An occurrence merges into the value read before, as for any message. Unknown fields inside
+    the wrapper, which the plain value cannot hold, are kept as one more occurrence of the field
+    among the message's unknown fields: written after the value, they merge back into it."""
+    assert f.cls is not None
+    slot = f"obj.{f.name}"
+    _read_length(c, f.number, "pos", "end", "n", "e")
+    wrapper = f"None if {slot} is None else {names.cls(f.cls)}.from_wrapped({slot})"
+    c(f"y = {names.decoder(f.cls)}(buf, pos, e, depth + 1, {wrapper})")
+    c(f"{slot} = y.to_wrapped()")
+    c("if y._unknown_fields:")
+    c.indent()
+    more = "y._unknown_fields"
+    _keep_bytes(c, "e", repr(_tag_bytes(f.number, 2)), f"_rt.varint_bytes(len({more}))", more)
+    c.dedent()
     c("pos = e")
 
 
 def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None:
-    slot = f"d[{f.name!r}]"
+    slot = f"obj.{f.name}"
     group = list(message.groups).index(f.group) if f.group is not None else None
 
     def chosen() -> None:
         """A oneof member was set: clear the member set before (last one wins)."""
         if group is None:
             return
+        assert f.group is not None
+        members = tuple(message.groups[f.group])
         c(f"if w{group} is not None and w{group} != {f.name!r}:")
-        c(f"    d[w{group}] = None")
+        c(f"    _rt.unset(obj, w{group}, {members!r}, {f.name!r})")
         c(f"w{group} = {f.name!r}")
 
     if f.kind == "map":
         c(f"elif tag == {_tag(f.number, 2)}:")
         c.indent()
         _decode_map(c, f, names)
+        c("continue")
         c.dedent()
         return
     wire = _wire_of(f.kind)
@@ -608,6 +792,7 @@ def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None
                 _read_varint(c, f.kind, "pos", "e", "y", names, f.cls)
                 c(f"{target}.append(y)")
                 c.dedent()
+            c("continue")
             c.dedent()
         c(f"elif tag == {_tag(f.number, wire)}:")
         c.indent()
@@ -615,18 +800,13 @@ def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None
             c, f.kind, f.number, "pos", "end", "y", names, f.cls, "depth + 1", "None", "n", "e"
         )
         c(f"{target}.append(y)")
+        c("continue")
         c.dedent()
         return
     c(f"elif tag == {_tag(f.number, wire)}:")
     c.indent()
     if f.unwrap:
-        assert f.cls is not None
-        wrapper = names.cls(f.cls)
-        _read_length(c, f.number, "pos", "end", "n", "e")
-        c(f"y = {slot}")
-        c(f"y = None if y is None else {wrapper}.from_wrapped(y)")
-        c(f"{slot} = {names.decoder(f.cls)}(buf, pos, e, depth + 1, y).to_wrapped()")
-        c("pos = e")
+        _unwrap(c, f, names)
     else:
         # A message merges into the value it already has (None unless it is the oneof member
         # currently set, since setting another member cleared it).
@@ -634,13 +814,8 @@ def _decode_field(c: _Code, f: _Field, names: _Names, message: _Message) -> None
             c, f.kind, f.number, "pos", "end", slot, names, f.cls, "depth + 1", slot, "n", "e"
         )
     chosen()
+    c("continue")
     c.dedent()
-
-
-def _template(message: _Message, names: _Names) -> str:
-    items = [f"{f.name!r}: {_template_value(f, names)}" for f in message.fields]
-    body = ", ".join([*items, "'_unknown_fields': b''"])
-    return f"_T_{message.name}: dict[str, Any] = {{{body}}}"
 
 
 def _decoder(message: _Message, names: _Names) -> str:
@@ -652,21 +827,31 @@ def _decoder(message: _Message, names: _Names) -> str:
     c(f'"""Decode a {message.name} from ``buf[pos:end]`` (merged into ``into`` if given)."""')
     c(f"if depth > {MAX_DEPTH}:")
     c("    raise _rt.too_deep()")
+    c("u = None")
+    c("us = ue = pos")
     c("if into is None:")
     c.indent()
-    c(f"d = _T_{message.name}.copy()")
-    for f in containers:
-        c(f"f_{f.name} = d[{f.name!r}] = {'{}' if f.kind == 'map' else '[]'}")
+    # Attributes set one by one, always in the same order, keep CPython's compact per-class
+    # layout of instance attributes (a dict assigned to ``__dict__`` takes twice the memory).
+    c(f"obj = _new({own})")
+    for f in message.fields:
+        if f in containers:
+            c(f"obj.{f.name} = f_{f.name} = {'{}' if f.kind == 'map' else '[]'}")
+        elif f.optional:
+            c(f"obj.{f.name} = None")
+        else:
+            c(f"obj.{f.name} = {_scalar_default(f.kind, f.cls, names)}")
+    c("obj._unknown_fields = b''")
     for index in range(len(message.groups)):
         c(f"w{index} = None")
     c.dedent()
     c("else:")
     c.indent()
-    c("d = into.__dict__")
+    c("obj = into")
     for f in containers:
-        c(f"f_{f.name} = d[{f.name!r}]")
-    for index, members in enumerate(message.groups.values()):
-        c(f"w{index} = _rt.which(d, {tuple(members)!r})")
+        c(f"f_{f.name} = obj.{f.name}")
+    for index in range(len(message.groups)):
+        c(f"w{index} = _rt.MERGING")
     c.dedent()
     c("while pos < end:")
     c.indent()
@@ -674,27 +859,45 @@ def _decoder(message: _Message, names: _Names) -> str:
     c("tag = buf[pos]")
     c("if tag < 128:")
     c("    pos += 1")
+    c("elif (q := buf[pos + 1]) < 128:")  # past ``end``: whatever the field, a check rejects
+    c("    tag += (q << 7) - 128")
+    c("    pos += 2")
     c("else:")
-    c("    tag, pos = _varint(buf, pos, end)")
-    first = len(c.lines)
-    for f in sorted(message.fields, key=lambda f: f.number):
-        _decode_field(c, f, names, message)
-    branches = len(c.lines) > first
-    if branches:
-        c.lines[first] = c.lines[first].replace("elif ", "if ", 1)
-        c("else:")
+    c("    tag, pos = _tag(buf, pos, end)")
+    if message.fields:
+        # Each known field ends in ``continue``; past the last known tag (the fields of a newer
+        # schema) the chain is not even entered.
+        c(f"if tag <= {_tag(max(f.number for f in message.fields), 7)}:")
         c.indent()
-    c(f"pos = _rt.skip(buf, pos, end, tag, _KNOWN_{message.name})")
-    c("d['_unknown_fields'] += buf[start:pos]")
-    if branches:
+        first = len(c.lines)
+        for f in sorted(message.fields, key=lambda f: f.number):
+            _decode_field(c, f, names, message)
+        c.lines[first] = c.lines[first].replace("elif ", "if ", 1)
         c.dedent()
+    # An unknown field (or a known one with another wire type, as upb reads it) is kept. A
+    # varint of one byte, or a length of one byte and its data, is skipped here (beyond
+    # ``end``, the final position check rejects it); anything else in the runtime.
+    if message.fields:
+        c("w = tag & 7")
+        c("if w == 0 and tag > 7 and buf[pos] < 128:")
+        c("    pos += 1")
+        c("elif w == 2 and tag > 7 and buf[pos] < 128:")
+        c("    pos += buf[pos] + 1")
+        c("else:")
+        c("    pos = _rt.skip(buf, pos, end, tag, depth)")
+    else:  # like upb, which skips a message without fields whole, field number 0 is let pass
+        c("pos = _rt.skip_value(buf, pos, end, tag, depth)")
+    _keep_range(c, "start", "pos")
     c.dedent()
     c("if pos != end:")
     c("    raise _rt.overrun()")
-    c("if into is not None:")
-    c("    return into")
-    c(f"obj = _new({own})")
-    c("obj.__dict__ = d")
+    c("if ue != us:")
+    c("    u = _rt.keep(u, buf[us:ue])")
+    c("if u is not None:")
+    c("    if into is None:")
+    c("        obj._unknown_fields = bytes(u)")
+    c("    else:")
+    c("        _rt.grow(obj, u)")
     c("return obj")
     return c.text()
 
@@ -733,7 +936,7 @@ def _encode_value(
 
 
 def _encode_field(c: _Code, f: _Field, names: _Names) -> None:
-    c(f"v = d[{f.name!r}]")
+    c(f"v = m.{f.name}")
     if f.kind == "map":
         c("if v:")
         c.indent()
@@ -794,11 +997,10 @@ def _encoder(message: _Message, names: _Names) -> str:
     c(f"def encode_{message.name}(m):")
     c.indent()
     c(f'"""The wire bytes of a {message.name} (what betterproto2 writes)."""')
-    c("d = m.__dict__")
     c("out = bytearray()")
     for f in message.fields:
         _encode_field(c, f, names)
-    c("out += d['_unknown_fields']")
+    c("out += m._unknown_fields")
     c("return out")
     return c.text()
 
@@ -810,11 +1012,6 @@ def module_source(module: str, messages: list[_Message], source: str) -> str:
     for message in messages:
         bodies.append(_decoder(message, names))
         bodies.append(_encoder(message, names))
-    known = [
-        f"_KNOWN_{m.name}: frozenset[int] = frozenset({sorted({f.number for f in m.fields})!r})"
-        for m in messages
-    ]
-    templates = [_template(m, names) for m in messages]
     installs = [
         f"_rt.install({names.cls(_Ref(module, m.name))}, decode_{m.name}, "
         + ("None" if m.own_bytes else f"encode_{m.name}")
@@ -827,18 +1024,17 @@ def module_source(module: str, messages: list[_Message], source: str) -> str:
         imports.append(f"from {mod} import {name} as {alias}")
     for mod, alias in sorted(names.modules.items(), key=lambda kv: kv[1]):
         imports.append(f"from {mod} import {CODEC_MODULE} as {alias}")
-    enums = [
-        f"{alias} = _rt.EnumTable({names.classes[key]})"
-        for key, alias in sorted(names.enums.items(), key=lambda kv: kv[1])
-    ]
+    enums: list[str] = []
+    for key, alias in sorted(names.enums.items(), key=lambda kv: kv[1]):
+        enums.append(f"{alias} = _rt.EnumTable({names.classes[key]})")
+        enums.append(f"{alias.replace('_E', '_Z', 1)} = {alias}[0]")
     doc = f'"""Fast codecs for the messages of ``{module}`` (see codegen/fastproto.py)."""'
+    shared = "_new = object.__new__\n_varint = _rt.varint\n_tag = _rt.tag\n_size = _rt.size"
     parts = [
         python_header(source) + doc,
         "\n".join(imports),
-        "_new = object.__new__\n_varint = _rt.varint\n_ENTRY = frozenset((1, 2))",
+        shared,
         "\n".join(enums),
-        "\n".join(known),
-        "\n".join(templates),
         *bodies,
         "\n".join(installs),
     ]

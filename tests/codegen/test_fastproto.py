@@ -22,7 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codegen import fastproto, protos
+from codegen.errors import GenerationError
 from codegen.lock import PROJECT_ROOT
+from tests._proto_inputs import cases, judge, soup
 
 PACKAGE = "fastproto_fixture"
 
@@ -346,8 +348,54 @@ def test_plain_and_fast_parse_agree_without_duplicates(fixture: Fixture) -> None
     assert betterproto2.Message.__bytes__(fast) == betterproto2.Message.__bytes__(plain)
 
 
-def test_a_failing_codec_step_is_a_generation_error(tmp_path: Path) -> None:
-    from codegen.errors import GenerationError  # noqa: PLC0415
+@pytest.mark.parametrize("name", ["All", "Inner"])
+def test_every_edge_case_of_every_kind_is_judged_like_upb(fixture: Fixture, name: str) -> None:
+    """upb, the fast codec and the wire walk accept the same inputs, and upb reads our
+    re-encoding of an accepted one as the input: every field kind, packed and unpacked, integer
+    map keys, the wrappers (whose unknown fields betterproto2's plain values cannot hold)."""
+    google, ours = getattr(fixture.google, name), getattr(fixture.ours, name)
+    verdicts = [judge(google, ours, data) for _, data in cases(google.DESCRIPTOR)]
+    assert sum(v.upb for v in verdicts) > 100
+    assert sum(not v.upb for v in verdicts) > 100
 
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_field_soups_of_every_kind_are_judged_like_upb(
+    fixture: Fixture, data: st.DataObject
+) -> None:
+    google = fixture.google.All
+    judge(google, fixture.ours.All, data.draw(soup(google.DESCRIPTOR)))
+
+
+def test_wrapped_values_keep_their_unknown_fields(fixture: Fixture) -> None:
+    """An unknown field inside a wrapper is kept as one more occurrence of the wrapper field
+    (after the value, where merging puts it back into the wrapper)."""
+    inside = bytes([0x08, 0x05, 0xF8, 0x06, 0x01])  # Int64Value: value 5, unknown field 111
+    data = bytes([0x92, 0x02, len(inside)]) + inside  # All.w_int (34)
+    ours = fixture.ours.All.parse(data)
+    assert ours.w_int == 5
+    assert ours._unknown_fields == bytes([0x92, 0x02, 3, 0xF8, 0x06, 0x01])
+    again = fixture.google.All.FromString(bytes(ours))
+    assert again.w_int.value == 5
+    assert canon(again) == canon(fixture.google.All.FromString(data))
+
+
+def test_a_wrapped_oneof_member_is_refused(tmp_path: Path) -> None:
+    """Its unknown fields, kept beside it, would bring it back after a later member."""
+    odd = "message Odd { oneof o { google.protobuf.Int64Value w = 1; int32 i = 2; } }\n"
+    source = SYNTHETIC.split("message All", 1)[0] + odd
+    spec = tmp_path / "spec"
+    (spec / "rbfixture" / "codecs").mkdir(parents=True)
+    (spec / "rbfixture" / "codecs" / "all.proto").write_text(source, encoding="utf-8")
+    package = tmp_path / "build" / "odd_fixture"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    protos.generate(spec, ["rbfixture/codecs/all.proto"], package / "proto", source_label="odd")
+    with pytest.raises(GenerationError, match=r"Odd\.w: a wrapped oneof member"):
+        fastproto.generate(tmp_path / "build", "odd_fixture", PROJECT_ROOT)
+
+
+def test_a_failing_codec_step_is_a_generation_error(tmp_path: Path) -> None:
     with pytest.raises(GenerationError, match="fast protobuf codecs failed"):
         fastproto.generate(tmp_path, "no_such_package", PROJECT_ROOT)

@@ -144,8 +144,10 @@ def test_a_tiny_message_with_packed_fixed32() -> None:
     check(Tiny, data)
     check(Tiny, _tag(1, 5) + b"\x01\x00\x00\x00" + _tag(1, 5) + b"\xff" * 4)
     assert _wire_error(Tiny, _ld(1, b"\x01\x00\x00")).reason == "packed fixed32 data of 3 bytes"
-    err = _wire_error(Tiny, _ld(2, b"\x01"))  # a packed encoding of a field that is not repeated
-    assert (err.path, err.reason) == ("flag", "wire type 2 for a bool field")
+    # A packed encoding of a field that is not repeated is, as upb reads it, an unknown field.
+    check(Tiny, _ld(2, b"\x01"))
+    err = _wire_error(Tiny, _tag(2, 2) + b"\x05")
+    assert (err.path, err.reason) == ("flag", "length 5 exceeds the 0 bytes left")
 
 
 def test_repeated_strings_are_never_packed() -> None:
@@ -156,8 +158,13 @@ def test_repeated_strings_are_never_packed() -> None:
     err = _wire_error(SearchIndexTool, ok + _ld(1, b"\xc3"))
     assert err.path == "search_index_ids[2]"
     assert err.reason == "invalid UTF-8 at byte 0"
-    err = _wire_error(SearchIndexTool, ok + _tag(1, 0) + b"\x01")
-    assert (err.path, err.reason) == ("search_index_ids[2]", "wire type 0 for a string field")
+    # A varint where a string belongs is kept as an unknown field, as upb keeps it.
+    check(SearchIndexTool, ok + _tag(1, 0) + b"\x01")
+    parsed = SearchIndexTool.parse(ok + _tag(1, 0) + b"\x01")
+    assert parsed.search_index_ids == ["fvtq7w3e5r7t9y1u3i5o", "fvt2"]
+    assert parsed._unknown_fields == _tag(1, 0) + b"\x01"
+    err = _wire_error(SearchIndexTool, ok + _tag(1, 0) + b"\x81")
+    assert (err.path, err.reason) == ("search_index_ids", "truncated varint")
 
 
 # --------------------------------------------------------------------------- maps
@@ -191,8 +198,14 @@ def test_map_entry_with_bad_utf8(data: bytes, path: str) -> None:
 
 
 def test_map_entry_errors() -> None:
-    err = _wire_error(Run, _ld(6, _tag(1, 0) + b"\x01"))
-    assert (err.path, err.reason) == ("labels[0].key", "wire type 0 for a string field")
+    # A key of another wire type is an unknown field of the entry: like upb, the codecs keep the
+    # whole entry as an unknown field of the message, not in the map.
+    odd = _ld(6, _tag(1, 0) + b"\x01")
+    check(Run, odd)
+    assert Run.parse(odd).labels == {}
+    assert Run.parse(odd)._unknown_fields == odd
+    err = _wire_error(Run, _ld(6, _tag(1, 0) + b"\x81"))
+    assert (err.path, err.reason) == ("labels[0]", "truncated varint")
     err = _wire_error(Run, _ld(6, b"\x00\x01"))
     assert (err.path, err.reason) == ("labels[0]", "map entry field number 0")
     err = _wire_error(Run, _ld(6, _tag(1, 2) + _varint(9) + b"k"))
@@ -250,20 +263,21 @@ def _expected_json(levels: int) -> Any:
     return value
 
 
-@pytest.mark.parametrize("levels", [_wire.MAX_DEPTH - 1, _wire.MAX_DEPTH])
+@pytest.mark.parametrize("levels", [_wire.MAX_DEPTH, _wire.MAX_DEPTH + 1])
 def test_nesting_up_to_max_depth_passes(levels: int) -> None:
+    """The top message and MAX_DEPTH levels below it, as upb counts."""
     cls = Value if _outer_is_value(levels) else ListValue
     check(cls, _nested_value(levels))
 
 
-@pytest.mark.parametrize("levels", [_wire.MAX_DEPTH + 1, _wire.MAX_DEPTH + 2, 150, 1000])
+@pytest.mark.parametrize("levels", [_wire.MAX_DEPTH + 2, _wire.MAX_DEPTH + 3, 150, 1000])
 def test_nesting_beyond_max_depth_fails(levels: int) -> None:
     cls = Value if _outer_is_value(levels) else ListValue
     err = _wire_error(cls, _nested_value(levels))
     assert err.reason == f"messages nested deeper than {_wire.MAX_DEPTH}"
     assert "nested" in str(err)
     # the path names the first message beyond the limit: one segment per level below the top
-    assert len(err.path.split(".")) == _wire.MAX_DEPTH
+    assert len(err.path.split(".")) == _wire.MAX_DEPTH + 1
 
 
 def _arguments(data: bytes) -> bytes:
@@ -309,9 +323,31 @@ def test_field_number_zero_is_rejected() -> None:
 
 def test_truncated_tag() -> None:
     err = _wire_error(Run, b"\x80")
-    assert (err.path, err.reason) == ("<tag>", "truncated varint")
+    assert (err.path, err.reason) == ("<tag>", "truncated tag")
     err = _wire_error(Run, _ld(7, b"\x80"))
-    assert (err.path, err.reason) == ("state", "truncated varint")
+    assert (err.path, err.reason) == ("state", "truncated tag")
+
+
+def test_tags_are_at_most_5_bytes_and_32_bits_like_upb() -> None:
+    highest = _tag(2**29 - 1, 0) + b"\x01"  # field number 2^29 - 1: 5 bytes, the largest
+    check(Run, highest)
+    assert Run.parse(highest)._unknown_fields == highest
+    check(Run, b"\x8a\x80\x80\x80\x00\x00")  # field 1 (id) in an overlong 5-byte tag
+    assert Run.parse(b"\x8a\x80\x80\x80\x00\x01x").id == "x"
+    err = _wire_error(Run, _tag(2**29, 0) + b"\x01")
+    assert (err.path, err.reason) == ("<tag>", "tag over 32 bits (field number past 2^29 - 1)")
+    err = _wire_error(Run, b"\x8a\x80\x80\x80\x80\x00\x00")  # 6 bytes
+    assert (err.path, err.reason) == ("<tag>", "tag longer than 5 bytes")
+
+
+def test_length_prefixes_are_at_most_5_bytes_like_upb() -> None:
+    check(Run, _tag(1, 2) + b"\x81\x80\x80\x80\x00x")  # 1, in an overlong 5-byte prefix
+    assert Run.parse(_tag(1, 2) + b"\x81\x80\x80\x80\x00x").id == "x"
+    err = _wire_error(Run, _tag(1, 2) + b"\x81\x80\x80\x80\x80\x00x")
+    assert (err.path, err.reason) == ("id", "length longer than 5 bytes")
+    err = _wire_error(Run, _tag(99, 2) + _varint(2**31) + b"x")
+    assert err.path == "<99>"
+    assert err.reason == "length 2147483648 exceeds the limit of 2^31 - 1 bytes"
 
 
 def test_empty_input_is_an_empty_message() -> None:
@@ -351,8 +387,11 @@ def test_all_unknown_wire_types_together_and_a_known_field_number_reused() -> No
         (_tag(99, 1) + b"\x00" * 7, "truncated fixed64 value"),
         (_tag(99, 5) + b"\x00" * 3, "truncated fixed32 value"),
         (_tag(99, 2) + _varint(4) + b"abc", "length 4 exceeds the 3 bytes left"),
-        (_tag(99, 3), "group wire types (3, 4) are not supported"),
-        (_tag(99, 4), "group wire types (3, 4) are not supported"),
+        (_tag(99, 3), "group 99 without its end"),
+        (_tag(99, 3) + _tag(98, 4), "end of group 98 inside group 99"),
+        (_tag(99, 3) + _tag(1, 0), "truncated varint"),
+        (_tag(99, 3) + _tag(1, 7), "invalid wire type 7"),
+        (_tag(99, 4), "end of group 99 without its start"),
         (_tag(99, 6), "invalid wire type 6"),
         (_tag(99, 7), "invalid wire type 7"),
         (_tag(99, 0) + b"\xff" * 10 + b"\x01", "varint longer than 10 bytes"),
@@ -364,12 +403,40 @@ def test_malformed_unknown_fields(extra: bytes, reason: str) -> None:
 
 
 def test_wrong_wire_type_for_wrapper_and_message_fields() -> None:
+    """Like upb, a field on the wire with a wire type that is not its own is an unknown field."""
     # CompletionOptions.temperature is a DoubleValue (field 3), its value field 1 is a double
-    err = _wire_error(CompletionOptions, _ld(3, _tag(1, 0) + b"\x01"))
-    assert (err.path, err.reason) == ("temperature.value", "wire type 0 for a double field")
+    inside = _ld(3, _tag(1, 0) + b"\x01")
+    check(CompletionOptions, inside)
+    parsed = CompletionOptions.parse(inside)
+    assert parsed.temperature == 0.0  # the wrapper is there, its value is not
+    assert parsed._unknown_fields == inside  # the wrapper's unknown field, kept beside it
     check(CompletionOptions, _ld(3, _tag(1, 1) + struct.pack("<d", 0.3)))
-    err = _wire_error(CompletionOptions, _tag(3, 5) + b"\x00" * 4)
-    assert (err.path, err.reason) == ("temperature", "wire type 5 for a message field")
+    outside = _tag(3, 5) + b"\x00" * 4
+    check(CompletionOptions, outside)
+    assert CompletionOptions.parse(outside).temperature is None
+    assert CompletionOptions.parse(outside)._unknown_fields == outside
+    err = _wire_error(CompletionOptions, _tag(3, 5) + b"\x00" * 3)
+    assert (err.path, err.reason) == ("temperature", "truncated fixed32 value")
+
+
+def test_well_formed_unknown_groups_are_kept_like_upb() -> None:
+    group = _tag(99, 3) + _tag(1, 0) + b"\x01" + _ld(2, b"x") + _tag(98, 3) + _tag(98, 4)
+    group += _tag(99, 4)
+    zero = _tag(99, 3) + b"\x00\x01" + _tag(99, 4)  # upb checks no field number in a group
+    for data in (group, _ld(1, b"a") + group, _ld(7, group), _tag(1, 3) + _tag(1, 4), zero):
+        check(Run, data)
+        assert bytes(Run.parse(data)) == data
+
+
+def test_groups_count_as_nesting_levels_like_upb() -> None:
+    def groups(levels: int) -> bytes:
+        return _tag(99, 3) * levels + _tag(99, 4) * levels
+
+    check(Run, groups(_wire.MAX_DEPTH))
+    err = _wire_error(Run, groups(_wire.MAX_DEPTH + 1))
+    assert err.reason == f"messages nested deeper than {_wire.MAX_DEPTH}"
+    check(Run, _ld(7, groups(_wire.MAX_DEPTH - 1)))  # one level less inside state
+    assert _wire_error(Run, _ld(7, groups(_wire.MAX_DEPTH))).path == "state.<99>"
 
 
 def test_ten_byte_varints_pass_eleven_do_not() -> None:

@@ -932,42 +932,58 @@ def test_invalid_wire_type(wire: int, number: int, path: str) -> None:
     assert err.reason == f"invalid wire type {wire}"
 
 
-@pytest.mark.parametrize("wire", [3, 4])
 @pytest.mark.parametrize(("number", "path"), [(1, "id"), (99, "<99>"), (2, "assistant_id")])
-def test_group_wire_types(wire: int, number: int, path: str) -> None:
-    data = bytes(YRun(id=RUN_ID)) + _tag(number, wire) + _tag(1, 0) + b"\x01" + _tag(number, 4)
-    err = _decode_error(Run.from_yandex, data)
+def test_groups_are_unknown_fields_and_a_stray_end_is_an_error(number: int, path: str) -> None:
+    """Like upb: a well-formed group is kept as an unknown field, an end without a start fails."""
+    group = _tag(number, 3) + _tag(1, 0) + b"\x01" + _tag(number, 4)
+    run = Run.from_yandex(bytes(YRun(id=RUN_ID)) + group)
+    assert run.id == RUN_ID
+    assert run.raw._unknown_fields == group
+    stray = bytes(YRun(id=RUN_ID)) + _tag(number, 4) + _tag(1, 0) + b"\x01" + _tag(number, 4)
+    err = _decode_error(Run.from_yandex, stray)
     assert err.path == path
-    assert "group" in err.reason
+    assert err.reason == f"end of group {number} without its start"
 
 
 def test_group_inside_a_nested_message() -> None:
-    data = _ld(7, _tag(50, 3) + _tag(50, 4))
-    err = _decode_error(Run.from_yandex, data)
-    assert err.path == "state.<50>"
+    group = _tag(50, 3) + _tag(50, 4)
+    run = Run.from_yandex(_ld(7, group))
+    assert run.raw.state is not None
+    assert run.raw.state._unknown_fields == group
+    err = _decode_error(Run.from_yandex, _ld(7, _tag(50, 3) + _tag(51, 4)))
+    assert (err.path, err.reason) == ("state.<50>", "end of group 51 inside group 50")
 
 
 @pytest.mark.parametrize(
-    ("data", "path", "reason"),
+    ("data", "holder"),
     [
-        (_tag(1, 0) + b"\x01", "id", "wire type 0 for a string field"),
-        (_tag(1, 5) + b"\x00" * 4, "id", "wire type 5 for a string field"),
-        (_tag(7, 0) + b"\x04", "state", "wire type 0 for a message field"),
-        (_ld(7, _ld(1, b"\x04")), "state.status", "wire type 2 for a enum field"),
-        (_ld(8, _tag(1, 1) + b"\x00" * 8), "usage.prompt_tokens", "wire type 1 for a int64 field"),
-        (_ld(6, _tag(1, 0) + b"\x01"), "labels[0].key", "wire type 0 for a string field"),
+        (_tag(1, 0) + b"\x01", ""),
+        (_tag(1, 5) + b"\x00" * 4, ""),
+        (_tag(7, 0) + b"\x04", ""),
+        (_ld(7, _ld(1, b"\x04")), "state"),
+        (_ld(8, _tag(1, 1) + b"\x00" * 8), "usage"),
+        (_ld(6, _tag(1, 0) + b"\x01"), ""),  # a map entry with an unknown field: kept whole
     ],
 )
-def test_known_field_with_the_wrong_wire_type(data: bytes, path: str, reason: str) -> None:
-    err = _decode_error(Run.from_yandex, data)
-    assert err.path == path
-    assert err.reason == reason
+def test_known_field_with_the_wrong_wire_type_is_an_unknown_field(data: bytes, holder: str) -> None:
+    """As upb reads it: the bytes are kept as an unknown field (of the message that holds the
+    field; a map entry that holds one is kept whole), never read as the field."""
+    raw = Run.from_yandex(data).raw
+    assert raw == YRun(state=raw.state, usage=raw.usage)  # nothing else was read
+    inner = getattr(raw, holder) if holder else raw
+    payload = data if not holder else data[2:]  # the holder's own bytes
+    assert inner._unknown_fields == payload
+    assert bytes(raw) == data
 
 
 def test_wrapper_value_with_the_wrong_wire_type() -> None:
     temperature = _ld(3, _tag(1, 0) + b"\x01")  # DoubleValue.value as a varint
-    err = _decode_error(Run.from_yandex, _ld(10, temperature))
-    assert err.path == "custom_completion_options.temperature.value"
+    run = Run.from_yandex(_ld(10, temperature))
+    options = run.raw.custom_completion_options
+    assert options is not None
+    assert options.temperature == 0.0  # the wrapper is there, without its value
+    # The wrapper's unknown field is kept as one more occurrence of the wrapper field.
+    assert options._unknown_fields == temperature
 
 
 BAD = b"\xff\xfe"
@@ -1131,8 +1147,8 @@ def test_nesting_too_deep_is_a_decode_error() -> None:
     err = _decode_error(Run.from_yandex, _run_with_deep_arguments(151))
     assert err.path.startswith("state.tool_call_list.tool_calls[0].function_call.arguments.")
     assert err.reason == f"messages nested deeper than {_wire.MAX_DEPTH}"
-    # one path segment per nested message (map entries included), the Run itself is level 1
-    assert len(err.path.split(".")) + 1 == _wire.MAX_DEPTH + 1
+    # one path segment per nested message (map entries included) below the Run, at level 0
+    assert len(err.path.split(".")) == _wire.MAX_DEPTH + 1
 
 
 # --------------------------------------------------------------------------- Struct values
