@@ -1,0 +1,142 @@
+"""CPU-bound work kept off the event loop: large messages are decoded on a worker thread.
+
+A pure-Python decode of a few megabytes can take a second or more (hostile shapes: hundreds of
+thousands of unknown fields). Run on the loop, it freezes every other call and timer, so a
+deadline fires only after the decode has returned. :func:`off_loop` runs such work on a thread
+of its own: the loop keeps running (the GIL switches threads every few milliseconds), the
+caller's deadline cancels the wait on time, and a cancelled wait stops the worker instead of
+leaving it to burn CPU after the call has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Final, Generic, TypeVar
+
+__all__ = ["OFFLOAD_THRESHOLD", "decode", "off_loop"]
+
+OFFLOAD_THRESHOLD: Final = 64 * 1024
+"""Messages larger than this many bytes are decoded on a worker thread, smaller ones inline.
+
+Below it a decode costs at most a few milliseconds whatever the shape, less than starting a
+thread and handing the result back is worth; above it the worst shapes take long enough to
+delay other calls and deadlines.
+"""
+
+_STOP_WAIT: Final = 1.0
+"""Seconds a cancelled call waits for its stopped worker to end (it ends at its next bytecode)."""
+
+_T = TypeVar("_T")
+_A = TypeVar("_A")
+
+
+class _Stopped(BaseException):
+    """Raised inside a worker whose caller has gone; a BaseException, so no decoder catches it."""
+
+
+def _raise_in(thread_id: int) -> None:
+    """Make ``thread_id`` raise :class:`_Stopped` at its next bytecode (CPython only)."""
+    try:
+        import ctypes  # noqa: PLC0415 - only needed when a call is abandoned
+
+        set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    except (ImportError, AttributeError):  # pragma: no cover - not CPython: the worker finishes
+        return
+    set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(_Stopped))
+
+
+class _Worker(threading.Thread, Generic[_A, _T]):
+    """One call of ``fn(arg)`` on a thread of its own, reporting to ``finished`` on ``loop``."""
+
+    def __init__(
+        self,
+        fn: Callable[[_A], _T],
+        arg: _A,
+        loop: asyncio.AbstractEventLoop,
+        finished: asyncio.Future[tuple[bool, object]],
+    ) -> None:
+        super().__init__(name="runbind-decode", daemon=True)
+        self._fn = fn
+        self._arg = arg
+        self._loop = loop
+        self._finished = finished
+        self._lock = threading.Lock()
+        self._state = "new"  # new -> running -> done, or -> stopped
+
+    def run(self) -> None:
+        outcome: tuple[bool, object] = (False, _Stopped())
+        try:
+            with self._lock:
+                if self._state != "new":
+                    return
+                self._state = "running"
+            try:
+                outcome = (True, self._fn(self._arg))
+            except Exception as exc:
+                outcome = (False, exc)
+            with self._lock:
+                if self._state == "running":
+                    self._state = "done"
+            _settle_point()  # a stop requested just before "done" is raised here, inside the try
+        except _Stopped:
+            outcome = (False, _Stopped())
+        finally:
+            self._fn = self._arg = None  # type: ignore[assignment]  # drop the data early
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                self._loop.call_soon_threadsafe(_settle, self._finished, outcome)
+
+    def stop(self) -> None:
+        """End the work at its next bytecode if it is still running (and never start it)."""
+        with self._lock:
+            running = self._state == "running"
+            if self._state in ("new", "running"):
+                self._state = "stopped"
+            if running and self.ident is not None:
+                _raise_in(self.ident)
+
+
+def _settle_point() -> None:
+    """A call: the interpreter delivers a pending asynchronous exception at a call's start."""
+
+
+def _settle(future: asyncio.Future[tuple[bool, object]], outcome: tuple[bool, object]) -> None:
+    if not future.done():
+        future.set_result(outcome)
+
+
+async def off_loop(fn: Callable[[_A], _T], arg: _A) -> _T:
+    """``fn(arg)`` run on a worker thread while the loop goes on; its result or its exception.
+
+    If the awaiting task is cancelled (a deadline), the worker is stopped and waited for (it
+    ends within a bytecode, a long C call at worst) before the cancellation propagates, so no
+    work and no thread outlives the call.
+    """
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[tuple[bool, object]] = loop.create_future()
+    worker = _Worker(fn, arg, loop, finished)
+    worker.start()
+    try:
+        ok, value = await asyncio.shield(finished)
+    except asyncio.CancelledError:
+        worker.stop()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            async with asyncio.timeout(_STOP_WAIT):
+                await finished
+        if finished.done():  # it has reported: only the thread's own teardown is left
+            worker.join()
+        raise
+    worker.join()  # it has reported: only the thread's own teardown is left
+    if ok:
+        return value  # type: ignore[return-value]
+    assert isinstance(value, BaseException)
+    raise value
+
+
+async def decode(fn: Callable[[bytes], _T], data: bytes) -> _T:
+    """``fn(data)``: inline up to :data:`OFFLOAD_THRESHOLD` bytes, else :func:`off_loop`."""
+    if len(data) <= OFFLOAD_THRESHOLD:
+        return fn(data)
+    return await off_loop(fn, data)
