@@ -376,9 +376,9 @@ GRPC_HEADERS = ((":status", "200"), ("content-type", "application/grpc"))
 """The response headers a gRPC server answers a call with."""
 
 
-def grpc_frame(message: bytes) -> bytes:
-    """``message`` as one gRPC length-prefixed message (not compressed)."""
-    return b"\x00" + len(message).to_bytes(4, "big") + message
+def grpc_frame(message: bytes, *, flag: int = 0) -> bytes:
+    """``message`` as one gRPC length-prefixed message (``flag``: its compressed flag)."""
+    return bytes((flag,)) + len(message).to_bytes(4, "big") + message
 
 
 def grpc_reply(message: bytes, *, trailers: bool = True) -> Handler:

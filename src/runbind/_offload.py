@@ -14,9 +14,9 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
-__all__ = ["OFFLOAD_THRESHOLD", "decode", "off_loop"]
+__all__ = ["OFFLOAD_THRESHOLD", "DecodeAhead", "decode", "off_loop"]
 
 OFFLOAD_THRESHOLD: Final = 64 * 1024
 """Messages larger than this many bytes are decoded on a worker thread, smaller ones inline.
@@ -140,3 +140,33 @@ async def decode(fn: Callable[[bytes], _T], data: bytes) -> _T:
     if len(data) <= OFFLOAD_THRESHOLD:
         return fn(data)
     return await off_loop(fn, data)
+
+
+class DecodeAhead:
+    """A grpclib codec's decoding, done ahead of its synchronous ``decode`` call.
+
+    grpclib calls ``codec.decode(data, type)`` on the loop, right after the read that returned
+    ``data`` with no await in between. A reader that calls :meth:`decode_ahead` before returning
+    ``data`` gets it parsed by :func:`decode` (off the loop when large); ``decode`` then hands
+    that result over. One slot per codec suffices; it is matched by identity, and a miss
+    parses on the spot, so correctness never depends on the hand-over.
+    """
+
+    _ahead: tuple[bytes, Any] | None = None
+
+    def parse(self, data: bytes, message_type: Any) -> Any:
+        """``data`` parsed as ``message_type`` (the checks and errors are the subclass's)."""
+        raise NotImplementedError
+
+    async def decode_ahead(self, data: bytes, message_type: Any) -> None:
+        """Parse ``data`` for the :meth:`decode` call that follows (its errors are raised here)."""
+        self._ahead = None
+        message = await decode(lambda raw: self.parse(raw, message_type), data)
+        self._ahead = (data, message)
+
+    def decode(self, data: bytes, message_type: Any) -> Any:
+        """The message :meth:`decode_ahead` parsed from ``data``, else ``data`` parsed now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] is data:
+            return ahead[1]
+        return self.parse(data, message_type)

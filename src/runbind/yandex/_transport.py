@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import ssl
 from contextvars import ContextVar
@@ -199,12 +198,12 @@ class DeadlineGuard:
             task.uncancel()
 
 
-class ClientCodec(ProtoCodec):
-    """Protobuf with a size limit and the strict wire check before betterproto2 parses."""
+class ClientCodec(_offload.DecodeAhead, ProtoCodec):
+    """Protobuf with a size limit and the strict wire check before betterproto2 parses; a
+    :class:`_Reader` decodes ahead (off the loop when large)."""
 
     def __init__(self, max_message_size: int) -> None:
         self.max_message_size = max_message_size
-        self._ahead: tuple[bytes, Any] | None = None
 
     def parse(self, data: bytes, message_type: Any) -> Any:
         """Parse ``data`` or raise a :class:`DecodeError` naming the field path."""
@@ -217,25 +216,6 @@ class ClientCodec(ProtoCodec):
             return _wire.decode(message_type, data)
         except _wire.WireError as exc:
             raise DecodeError("yandex", name, exc.path, exc.reason) from None
-
-    async def decode_ahead(self, data: bytes, message_type: Any) -> None:
-        """Parse ``data`` (off the loop when large) for the :meth:`decode` call that follows.
-
-        grpclib calls ``decode`` right after the read that returned ``data``, with no await in
-        between, so one slot per codec suffices; it is matched by identity, and a miss parses.
-        """
-        self._ahead = None
-        message = await _offload.decode(
-            functools.partial(self.parse, message_type=message_type), data
-        )
-        self._ahead = (data, message)
-
-    def decode(self, data: bytes, message_type: Any) -> Any:
-        """The message :meth:`decode_ahead` parsed from ``data``, else ``data`` parsed now."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] is data:
-            return ahead[1]
-        return self.parse(data, message_type)
 
 
 def translate(exc: Exception, what: str, *secrets: Secret | None) -> Exception:
