@@ -420,7 +420,7 @@ def slow_to_decode(message_type: Any, seconds: float = 1.0, limit: int = 48 << 2
     """A ``message_type`` of unknown fields whose decode takes at least ``seconds`` here, timed
     (or ``limit`` bytes, if this machine decodes faster than that): the costliest shape per
     byte, a hostile server's or client's way to keep a decoder busy."""
-    count = 200_000
+    count = 50_000
     while True:
         data = SLOW_FIELD * count
         started = time.perf_counter()
@@ -428,4 +428,5 @@ def slow_to_decode(message_type: Any, seconds: float = 1.0, limit: int = 48 << 2
         took = time.perf_counter() - started
         if took >= seconds or len(data) * 2 > limit:
             return data
-        count = int(count * min(4.0, max(1.5, 1.2 * seconds / took)))
+        # the cost may grow faster than the size (quadratic decoders): approach from below
+        count = int(count * min(4.0, max(1.25, 1.1 * (seconds / took) ** 0.5)))

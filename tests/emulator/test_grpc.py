@@ -714,30 +714,43 @@ def test_an_oversized_prefix_is_refused_before_its_message_is_read(emulator: Emu
 # --------------------------------------------------------------------------- slow decoding
 
 
-def test_small_calls_are_answered_while_a_large_request_decodes(
+def decoding() -> int:
+    """Decode workers running in this process (the emulator's included)."""
+    return sum(t.name == "runbind-decode" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("large", [1, 4])
+def test_small_calls_are_answered_while_large_requests_decode(
     start_emulator: Callable[..., Emulator],
     grpc_world: GrpcWorld,
     open_channel: Callable[[Emulator], Any],
+    large: int,
 ) -> None:
     """A request of unknown fields that takes seconds to decode froze both protocols for as
     long, decoded on the loop; on a worker thread, a small gRPC call and a small HTTP call on
-    other connections are answered within 100 ms meanwhile."""
+    other connections are answered within 100 ms meanwhile. Large requests are decoded one at a
+    time: with eight workers at once the loop waited 0.4-1.4 s for the GIL."""
     emu = start_emulator(max_message_size=64 << 20)
-    slow = slow_to_decode(threads_pb.CreateThreadRequest, 3.0)
-    big, small = Yandex(grpc_world, open_channel(emu)), Yandex(grpc_world, open_channel(emu))
+    slow = slow_to_decode(threads_pb.CreateThreadRequest, 3.0 / large)
+    clients = [Yandex(grpc_world, open_channel(emu)) for _ in range(large)]
+    small = Yandex(grpc_world, open_channel(emu))
     thread = small.thread("small")
     with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as http:
         assert http.get("/assistants", params={"limit": 1}).status_code == 200
-        outcome: list[Any] = []
-        caller = threading.Thread(
-            target=lambda: outcome.append(big.call("ThreadService/Create", slow)), daemon=True
-        )
-        caller.start()
+        answered: list[Any] = []
+        creates = [c.callable("ThreadService/Create", raw=True) for c in clients]
+        callers = [
+            threading.Thread(
+                target=lambda c=create: answered.append(c(slow, timeout=TIMEOUT * 3)),
+                daemon=True,
+            )
+            for create in creates
+        ]
+        for caller in callers:
+            caller.start()
         # It is decoding once a worker is (without workers: after the wait, on the loop).
         give_up = time.monotonic() + 0.5
-        while time.monotonic() < give_up:
-            if any(t.name == "runbind-decode" for t in threading.enumerate()):
-                break
+        while not decoding() and time.monotonic() < give_up:
             time.sleep(0.005)
         took = []
         for _ in range(3):
@@ -747,8 +760,35 @@ def test_small_calls_are_answered_while_a_large_request_decodes(
             started = time.monotonic()
             assert http.get("/assistants", params={"limit": 1}).status_code == 200
             took.append(time.monotonic() - started)
-        in_flight = caller.is_alive()
-        caller.join(TIMEOUT * 3)
+        in_flight = len(answered) < large
+        for caller in callers:
+            caller.join(TIMEOUT * 3)
     assert max(took) < 0.1, took
-    assert in_flight, "the large request was answered before the small calls were made"
-    assert len(outcome) == 1  # and the large request got its thread
+    assert in_flight, "the large requests were answered before the small calls were made"
+    assert len(answered) == large  # and each large request got its thread
+
+
+def test_a_deadline_stops_the_decoding_of_a_request_and_frees_its_turn(
+    start_emulator: Callable[..., Emulator],
+    grpc_world: GrpcWorld,
+    open_channel: Callable[[Emulator], Any],
+) -> None:
+    """Two requests slow to decode with a 0.5 s deadline: the first is stopped while it decodes,
+    the second while it waits for its turn; neither worker outlives its deadline, and the next
+    large request is decoded at once."""
+    emu = start_emulator(max_message_size=64 << 20)
+    slow = slow_to_decode(threads_pb.CreateThreadRequest, 3.0)
+    create = Yandex(grpc_world, open_channel(emu)).callable("ThreadService/Create", raw=True)
+    futures = [create.future(slow, timeout=0.5) for _ in range(2)]
+    for future in futures:
+        with pytest.raises(grpc.RpcError) as caught:
+            future.result()
+        assert caught.value.code() == SC.DEADLINE_EXCEEDED
+    give_up = time.monotonic() + 0.5
+    while decoding() and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert decoding() == 0
+    large = grpc_world.request("ThreadService/Create", folder_id="f", name="n" * (200 << 10))
+    started = time.monotonic()
+    assert create(large.SerializeToString(), timeout=TIMEOUT).name == "n" * (200 << 10)
+    assert time.monotonic() - started < 2.0

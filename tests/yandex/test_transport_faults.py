@@ -13,7 +13,6 @@ from contextlib import AbstractContextManager
 
 import h2.connection
 import pytest
-from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs as runs_pb
 
 from runbind import (
     ApiError,
@@ -24,7 +23,6 @@ from runbind import (
     RunStreamEvent,
     RunTimeoutError,
 )
-from runbind._offload import OFFLOAD_THRESHOLD
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns
 from tests import _leaks as leaks
@@ -35,10 +33,8 @@ from tests._misbehaving import (
     Proxy,
     Server,
     closed_port,
-    grpc_reply,
     h2_script,
     silent,
-    slow_to_decode,
     tls_contexts,
 )
 
@@ -374,51 +370,6 @@ def test_a_compressed_message_nobody_asked_for_is_a_decode_error(
             runs.close()
         assert "compressed flag 1" in str(caught.value)
         assert server.accepted == 1
-
-
-# --------------------------------------------------------------------------- slow decoding
-
-
-@pytest.fixture(scope="module")
-def slow_replies() -> dict[str, bytes]:
-    """A Run and a StreamEvent of unknown fields, each taking at least 2 s to decode here."""
-    return {
-        "get": slow_to_decode(runs_pb.Run, 2.0),
-        "listen": slow_to_decode(runs_pb.StreamEvent, 2.0),
-    }
-
-
-@pytest.mark.parametrize("call", ["get", "listen"])
-def test_a_reply_slow_to_decode_ends_at_the_deadline_and_its_decoding_with_it(
-    connect: Connect, emulator: Emulator, slow_replies: dict[str, bytes], call: str
-) -> None:
-    """Decoded on the loop, such a reply kept the call (and every other one) until the decode
-    returned, seconds past the deadline; decoded on a worker thread, the deadline ends the call
-    on time and stops the worker (the leak check counts threads)."""
-    with Server(grpc_reply(slow_replies[call], trailers=call == "get")) as server:
-        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
-        started = time.monotonic()
-        with no_leaks(runs):
-            with pytest.raises(RunTimeoutError):
-                attempt(runs, call, timeout=0.5)
-            took = elapsed_since(started)
-            runs.close()
-        assert 0.45 <= took < 0.9
-
-
-@pytest.mark.parametrize("size", [OFFLOAD_THRESHOLD - 100, OFFLOAD_THRESHOLD + 100, 3 << 20])
-def test_a_large_reply_decoded_off_the_loop_arrives_whole(
-    connect: Connect, emulator: Emulator, size: int
-) -> None:
-    text = "x" * size
-    reply = runs_pb.Run(id="fvtrun-big", labels={"text": text})
-    with Server(grpc_reply(bytes(reply))) as server:
-        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
-        with no_leaks(runs):
-            run = runs.get("fvtrun-big", timeout=5)
-            runs.close()
-    assert run.id == "fvtrun-big"
-    assert run.labels == {"text": text}
 
 
 # --------------------------------------------------------------------------- TLS
