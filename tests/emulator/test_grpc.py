@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -792,3 +795,58 @@ def test_a_deadline_stops_the_decoding_of_a_request_and_frees_its_turn(
     started = time.monotonic()
     assert create(large.SerializeToString(), timeout=TIMEOUT).name == "n" * (200 << 10)
     assert time.monotonic() - started < 2.0
+
+
+def test_small_calls_are_answered_while_a_large_http_body_is_validated(
+    emulator: Emulator, yandex: Yandex, http: httpx.Client
+) -> None:
+    """A megabyte of JSON (30,000 thread messages, the last one invalid) takes a couple of
+    hundred milliseconds to validate; on the loop it held up both protocols that long, so no
+    other call was answered meanwhile. On a worker thread small calls keep being answered (only
+    its C calls, and the garbage collector, hold the GIL for tens of milliseconds)."""
+    messages = [{"role": "user", "content": "x"} for _ in range(29_999)]
+    body = json.dumps({"messages": [*messages, {"role": "user", "content": "x", "no": 1}]})
+    data = body.encode()
+    head = "POST /v1/threads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    request = f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data
+    thread = yandex.thread("small")
+    assert http.get("/assistants", params={"limit": 1}).status_code == 200
+    meanwhile = 0  # small calls answered before the large request was
+    with socket.create_connection(("127.0.0.1", emulator.http_port), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        # It is being validated once a worker is (without workers: after the wait, on the loop).
+        give_up = time.monotonic() + 0.1
+        while not decoding() and time.monotonic() < give_up:
+            time.sleep(0.002)
+        early = b""
+        for turn in range(100):
+            if turn % 2:
+                assert http.get("/assistants", params={"limit": 1}).status_code == 200
+            else:
+                assert yandex.call("ThreadService/Get", thread_id=thread.id).id == thread.id
+            sock.settimeout(0.0)
+            with contextlib.suppress(BlockingIOError):
+                early = sock.recv(65536)
+            sock.settimeout(TIMEOUT)
+            if early:
+                break
+            meanwhile += 1
+        answer = raw_answer(sock, early)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:100]
+    assert b"messages[29999].no" in answer
+    assert meanwhile >= 3
+
+
+def raw_answer(sock: socket.socket, start: bytes = b"") -> bytes:
+    """One response read from ``sock`` (``start``: what of it was read already), to the end
+    of its body or of the connection."""
+    answer = start
+    while True:
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+        if length and len(rest) >= int(length.group(1)):
+            return answer
+        chunk = sock.recv(65536)
+        if not chunk:
+            return answer
+        answer += chunk
