@@ -100,11 +100,12 @@ class _Reader:
         return prefix
 
     async def recv_message(self) -> Any:
-        """grpclib's next message; a unary call's one message, followed by the end of the call."""
+        """grpclib's next message; for a method taking one request message, that message and
+        then the end of the request stream."""
         message = await self._recv_message()
         if self._unary:
             if message is None:
                 _invalid("the call ended without its request message")
             if await self._recv(1):
-                _invalid("a unary call takes one request message; more data followed it")
+                _invalid("the method takes one request message; more data followed it")
         return message

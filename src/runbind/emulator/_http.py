@@ -170,7 +170,11 @@ class _Connection:
         self.fed = 0  # bytes of the connection given to h11
 
     def _parsed(self) -> int:
-        """Bytes of the connection h11 has turned into events (what it holds back excluded)."""
+        """Bytes of the connection h11 has turned into events (what it holds back excluded).
+
+        h11 has no public count of what it buffers (``trailing_data`` copies it); its receive
+        buffer's length is read instead (h11 is pinned below 1.0, and the limit tests cover it).
+        """
         return self.fed - len(self.conn._receive_buffer)
 
     async def _next(self, until: float) -> Any:
