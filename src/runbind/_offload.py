@@ -215,6 +215,7 @@ class DecodeAhead:
     """
 
     _ahead: tuple[bytes, Any] | None = None
+    _large: set[int] | None = None
 
     def parse(self, data: bytes, message_type: Any) -> Any:
         """``data`` parsed as ``message_type`` (the checks and errors are the subclass's)."""
@@ -224,7 +225,17 @@ class DecodeAhead:
         """Parse ``data`` for the :meth:`decode` call that follows (its errors are raised here)."""
         self._ahead = None
         message = await decode(lambda raw: self.parse(raw, message_type), data)
+        if len(data) > OFFLOAD_THRESHOLD:
+            if self._large is None:
+                self._large = set()
+            self._large.add(id(message))
+            weakref.finalize(message, self._large.discard, id(message))
         self._ahead = (data, message)
+
+    def came_large(self, message: Any) -> bool:
+        """Whether ``message`` was decoded from more than :data:`OFFLOAD_THRESHOLD` bytes (its
+        conversion then costs about as much as its decoding: do it off the loop too)."""
+        return self._large is not None and id(message) in self._large
 
     def decode(self, data: bytes, message_type: Any) -> Any:
         """The message :meth:`decode_ahead` parsed from ``data``, else ``data`` parsed now."""
