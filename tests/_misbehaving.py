@@ -16,9 +16,10 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import h2.config
 import h2.connection
@@ -31,10 +32,13 @@ __all__ = [
     "Proxy",
     "Server",
     "closed_port",
+    "grpc_frame",
+    "grpc_reply",
     "h2_script",
     "http_answers",
     "reset",
     "silent",
+    "slow_to_decode",
     "tls_contexts",
 ]
 
@@ -370,3 +374,59 @@ def h2_script(act: H2Act, *, hold: bool = False) -> Handler:
 
 GRPC_HEADERS = ((":status", "200"), ("content-type", "application/grpc"))
 """The response headers a gRPC server answers a call with."""
+
+
+def grpc_frame(message: bytes, *, flag: int = 0) -> bytes:
+    """``message`` as one gRPC length-prefixed message (``flag``: its compressed flag)."""
+    return bytes((flag,)) + len(message).to_bytes(4, "big") + message
+
+
+def grpc_reply(message: bytes, *, trailers: bool = True) -> Handler:
+    """An HTTP/2 server answering the first call with ``message`` as one gRPC message, sent as
+    the client's flow control allows, then OK trailers (without ``trailers``: nothing more, until
+    the client leaves)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        connection = h2.connection.H2Connection(config=config)
+        connection.initiate_connection()
+        writer.write(connection.data_to_send())
+        stream_id: int | None = None
+        pending = grpc_frame(message)
+        while data := await reader.read(65536):
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived) and stream_id is None:
+                    stream_id = event.stream_id
+                    connection.send_headers(stream_id, GRPC_HEADERS)
+            if stream_id is not None and pending:
+                window = min(connection.local_flow_control_window(stream_id), len(pending))
+                while window > 0:
+                    size = min(window, connection.max_outbound_frame_size)
+                    connection.send_data(stream_id, pending[:size])
+                    pending, window = pending[size:], window - size
+                if not pending and trailers:
+                    connection.send_headers(stream_id, (("grpc-status", "0"),), end_stream=True)
+            writer.write(connection.data_to_send())
+            await writer.drain()
+
+    return handle
+
+
+SLOW_FIELD = b"\xc0\x3e\x01"
+"""Field 1000 (unknown to every message of the services), varint 1: the most fields per byte."""
+
+
+def slow_to_decode(message_type: Any, seconds: float = 1.0, limit: int = 48 << 20) -> bytes:
+    """A ``message_type`` of unknown fields whose decode takes at least ``seconds`` here, timed
+    (or ``limit`` bytes, if this machine decodes faster than that): the costliest shape per
+    byte, a hostile server's or client's way to keep a decoder busy."""
+    count = 50_000
+    while True:
+        data = SLOW_FIELD * count
+        started = time.perf_counter()
+        message_type.parse(data)
+        took = time.perf_counter() - started
+        if took >= seconds or len(data) * 2 > limit:
+            return data
+        # the cost may grow faster than the size (quadratic decoders): approach from below
+        count = int(count * min(4.0, max(1.25, 1.1 * (seconds / took) ** 0.5)))

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
+import h2.config
+import h2.connection
+import h2.events
 import httpx
+import pytest
 
 from runbind.emulator import Emulator
 from tests.generated.test_proto_wire import World
@@ -322,6 +328,115 @@ def raw_exchange(host: str, port: int, data: bytes) -> bytes:
                 break
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+@dataclass
+class GrpcAnswer:
+    """What a gRPC server answered a :func:`raw_grpc` call."""
+
+    http_status: str | None = None
+    grpc_status: int | None = None
+    grpc_message: str = ""
+    data: bytes = b""
+    reset: bool = False
+    sent: int = 0
+    """Request DATA bytes sent before the answer came (or the client gave up)."""
+
+    @property
+    def status(self) -> int | None:
+        """The gRPC status code (a trailers-only answer carries it in its headers)."""
+        return self.grpc_status
+
+
+def raw_grpc(
+    port: int,
+    method: str,
+    data: bytes | Iterable[bytes],
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    content_type: str | None = "application/grpc",
+    end: bool = True,
+    timeout: float = TIMEOUT,
+) -> GrpcAnswer:
+    """One gRPC call on a fresh HTTP/2 connection to ``127.0.0.1:port`` made with ``h2``, its
+    request body exactly ``data`` (bytes, or chunks sent as flow control allows, stopping early
+    once the server has answered), ending the stream with the last chunk when ``end``."""
+    chunks = [data] if isinstance(data, bytes) else data
+    service, name = method.split("/")
+    answer = GrpcAnswer()
+    config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+    connection = h2.connection.H2Connection(config=config)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        connection.initiate_connection()
+        stream_id = connection.get_next_available_stream_id()
+        head = [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", f"/{SERVICES[service]}/{name}"),
+            (":authority", f"127.0.0.1:{port}"),
+            ("te", "trailers"),
+        ]
+        if content_type is not None:
+            head.append(("content-type", content_type))
+        connection.send_headers(stream_id, [*head, *headers])
+        sock.sendall(connection.data_to_send())
+        done = False
+
+        def receive(block: bool) -> None:
+            nonlocal done
+            sock.settimeout(timeout if block else 0.0)
+            try:
+                received = sock.recv(65536)
+            except BlockingIOError:
+                return
+            except ConnectionError:
+                answer.reset = done = True
+                return
+            if not received:
+                done = True
+                return
+            for event in connection.receive_data(received):
+                if isinstance(event, h2.events.ResponseReceived | h2.events.TrailersReceived):
+                    fields = dict(cast("list[tuple[str, str]]", event.headers))
+                    answer.http_status = fields.get(":status", answer.http_status)
+                    if "grpc-status" in fields:
+                        answer.grpc_status = int(fields["grpc-status"])
+                        answer.grpc_message = fields.get("grpc-message", "")
+                elif isinstance(event, h2.events.DataReceived):
+                    answer.data += event.data
+                    connection.acknowledge_received_data(event.flow_controlled_length, stream_id)
+                elif isinstance(event, h2.events.StreamReset):
+                    answer.reset = True
+                if isinstance(event, h2.events.StreamEnded | h2.events.StreamReset):
+                    done = True
+            sock.sendall(connection.data_to_send())
+
+        for whole in chunks:
+            chunk = whole
+            while chunk and not done:
+                receive(block=False)
+                window = connection.local_flow_control_window(stream_id)
+                if done or not window:
+                    if not done:
+                        receive(block=True)  # for a window update (or the answer)
+                    continue
+                size = min(window, connection.max_outbound_frame_size, len(chunk))
+                connection.send_data(stream_id, chunk[:size])
+                sock.sendall(connection.data_to_send())
+                answer.sent += size
+                chunk = chunk[size:]
+        if end and not done:
+            connection.end_stream(stream_id)
+            sock.sendall(connection.data_to_send())
+        while not done:
+            receive(block=True)
+    return answer
+
+
+def assert_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing captured was logged at WARNING or above, or with a traceback."""
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert not loud, [(r.name, r.getMessage()) for r in loud]
 
 
 class LineReader:

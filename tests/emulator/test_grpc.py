@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
+import logging
+import re
 import socket
+import threading
 import time
-from collections.abc import Callable
+import tracemalloc
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
+import httpx
 import pytest
 from google.protobuf import json_format
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads as threads_pb
 
 from runbind.emulator import Emulator, parse_script
+from tests._misbehaving import grpc_frame, slow_to_decode
 
 from ._clients import (
     TIMEOUT,
@@ -22,8 +31,10 @@ from ._clients import (
     Msg,
     Requests,
     Yandex,
+    assert_no_traceback,
     content,
     kind,
+    raw_grpc,
     status,
     text_of,
 )
@@ -570,3 +581,272 @@ def test_the_grpc_socket_lets_asyncio_disable_nagle(emulator: Emulator) -> None:
     listening = server._server.sockets  # type: ignore[union-attr]
     assert listening
     assert all(sock.proto == socket.IPPROTO_TCP for sock in listening)
+
+
+# --------------------------------------------------------------------------- framing
+
+GET_REQUEST = b"\x0a\x0afvtrun-xyz"  # GetRunRequest(run_id="fvtrun-xyz"), a ListenRunRequest too
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "headers", "reason"),
+    [
+        ("RunService/Get", grpc_frame(GET_REQUEST, flag=1), (), "compressed flag set"),
+        (
+            "RunService/Get",
+            grpc_frame(GET_REQUEST, flag=1),
+            (("grpc-encoding", "gzip"),),
+            "compressed flag set",
+        ),
+        ("RunService/Get", grpc_frame(GET_REQUEST, flag=2), (), "compressed flag 2"),
+        ("RunService/Get", b"\x00\x00\x00", (), "ended inside a message prefix"),
+        ("RunService/Get", b"\x00\x00\x00\x00\x10abc", (), "inside a message of 16 bytes"),
+        ("RunService/Get", grpc_frame(GET_REQUEST) + b"\x00\x00", (), "one request message"),
+        ("RunService/Get", grpc_frame(GET_REQUEST) * 2, (), "one request message"),
+        ("RunService/Listen", grpc_frame(GET_REQUEST) * 2, (), "one request message"),
+        ("RunService/Get", b"", (), "without its request message"),
+        ("RunService/Listen", b"", (), "without its request message"),
+        ("ThreadService/Create", b"\x00\x00\x00\x00\x02\x0a", (), "inside a message of 2"),
+    ],
+    ids=[
+        "compressed-flag",
+        "compressed-flag-gzip",
+        "flag-2",
+        "prefix-cut-short",
+        "message-cut-short",
+        "bytes-after-the-message",
+        "two-messages-unary",
+        "two-messages-listen",
+        "no-message-unary",
+        "no-message-listen",
+        "cut-short-create",
+    ],
+)
+def test_malformed_grpc_framing_is_invalid_argument_without_a_traceback(
+    yandex: Yandex,
+    emulator: Emulator,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    body: bytes,
+    headers: tuple[tuple[str, str], ...],
+    reason: str,
+) -> None:
+    """grpclib answered most of these with UNKNOWN and logged a traceback, and ignored what
+    followed a unary call's message."""
+    threads = len(emulator.yandex_store.threads)
+    with caplog.at_level(logging.DEBUG):
+        answer = raw_grpc(emulator.grpc_port, method, body, headers=headers)
+    assert answer.status == SC.INVALID_ARGUMENT.value[0], answer
+    assert "malformed gRPC framing" in answer.grpc_message
+    assert reason in answer.grpc_message
+    assert_no_traceback(caplog)
+    assert len(emulator.yandex_store.threads) == threads
+    yandex.healthy()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "headers"),
+    [
+        ("application/json", ()),
+        (None, ()),
+        ("application/grpc+json", ()),
+        ("application/grpc", (("grpc-timeout", "abc"),)),
+    ],
+)
+def test_calls_grpclib_refuses_before_a_message_get_a_status_without_a_traceback(
+    yandex: Yandex,
+    emulator: Emulator,
+    caplog: pytest.LogCaptureFixture,
+    content_type: str | None,
+    headers: tuple[tuple[str, str], ...],
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        answer = raw_grpc(
+            emulator.grpc_port,
+            "RunService/Get",
+            grpc_frame(GET_REQUEST),
+            content_type=content_type,
+            headers=headers,
+        )
+    assert answer.status == SC.UNKNOWN.value[0], answer
+    assert answer.grpc_message
+    assert_no_traceback(caplog)
+    yandex.healthy()
+
+
+def test_attach_with_a_malformed_second_message_fails_the_stream(
+    yandex: Yandex, emulator: Emulator, grpc_world: GrpcWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The reader of Attach's requests used to lose the error: the stream went on."""
+    run = yandex.start("tools calls=1", TEXT)
+    first = grpc_world.request("RunService/Attach", run_id=run.id).SerializeToString()
+    with caplog.at_level(logging.DEBUG):
+        answer = raw_grpc(
+            emulator.grpc_port, "RunService/Attach", grpc_frame(first) + b"\x00\x00\x00"
+        )
+    assert answer.status == SC.INVALID_ARGUMENT.value[0], answer
+    assert "ended inside a message prefix" in answer.grpc_message
+    assert_no_traceback(caplog)
+    assert status(yandex.get(run.id)) == "TOOL_CALLS"  # nothing was submitted
+
+
+def test_an_oversized_prefix_is_refused_before_its_message_is_read(emulator: Emulator) -> None:
+    """grpclib read (and acknowledged) the whole announced message before the codec's size
+    check: 300 MB streamed raised the emulator's memory by as much. Now the 5-byte prefix is
+    refused at once; the client can send no more than the stream's flow-control window (grpclib
+    opens 4 MiB), and nothing of it is kept."""
+    announced = 300 << 20
+
+    def body() -> Iterator[bytes]:
+        yield b"\x00" + announced.to_bytes(4, "big")
+        for _ in range(32):  # 32 MiB of it at most, if nobody stops us
+            yield bytes(1 << 20)
+
+    tracemalloc.start()
+    try:
+        answer = raw_grpc(emulator.grpc_port, "ThreadService/Create", body())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer.status == SC.RESOURCE_EXHAUSTED.value[0], answer
+    assert f"message of {announced} bytes exceeds the limit of {4 << 20}" in answer.grpc_message
+    assert answer.sent <= (4 << 20) + (64 << 10)
+    assert peak < 16 << 20
+
+
+# --------------------------------------------------------------------------- slow decoding
+
+
+def decoding() -> int:
+    """Decode workers running in this process (the emulator's included)."""
+    return sum(t.name == "runbind-decode" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize("large", [1, 4])
+def test_small_calls_are_answered_while_large_requests_decode(
+    start_emulator: Callable[..., Emulator],
+    grpc_world: GrpcWorld,
+    open_channel: Callable[[Emulator], Any],
+    large: int,
+) -> None:
+    """A request of unknown fields that takes seconds to decode froze both protocols for as
+    long, decoded on the loop; on a worker thread, a small gRPC call and a small HTTP call on
+    other connections are answered within 100 ms meanwhile. Large requests are decoded one at a
+    time: with eight workers at once the loop waited 0.4-1.4 s for the GIL."""
+    emu = start_emulator(max_message_size=64 << 20)
+    slow = slow_to_decode(threads_pb.CreateThreadRequest, 3.0 / large)
+    clients = [Yandex(grpc_world, open_channel(emu)) for _ in range(large)]
+    small = Yandex(grpc_world, open_channel(emu))
+    thread = small.thread("small")
+    with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as http:
+        assert http.get("/assistants", params={"limit": 1}).status_code == 200
+        answered: list[Any] = []
+        creates = [c.callable("ThreadService/Create", raw=True) for c in clients]
+        callers = [
+            threading.Thread(
+                target=lambda c=create: answered.append(c(slow, timeout=TIMEOUT * 3)),
+                daemon=True,
+            )
+            for create in creates
+        ]
+        for caller in callers:
+            caller.start()
+        # It is decoding once a worker is (without workers: after the wait, on the loop).
+        give_up = time.monotonic() + 0.5
+        while not decoding() and time.monotonic() < give_up:
+            time.sleep(0.005)
+        took = []
+        for _ in range(3):
+            started = time.monotonic()
+            assert small.call("ThreadService/Get", thread_id=thread.id).id == thread.id
+            took.append(time.monotonic() - started)
+            started = time.monotonic()
+            assert http.get("/assistants", params={"limit": 1}).status_code == 200
+            took.append(time.monotonic() - started)
+        in_flight = len(answered) < large
+        for caller in callers:
+            caller.join(TIMEOUT * 3)
+    assert max(took) < 0.1, took
+    assert in_flight, "the large requests were answered before the small calls were made"
+    assert len(answered) == large  # and each large request got its thread
+
+
+def test_a_deadline_stops_the_decoding_of_a_request_and_frees_its_turn(
+    start_emulator: Callable[..., Emulator],
+    grpc_world: GrpcWorld,
+    open_channel: Callable[[Emulator], Any],
+) -> None:
+    """Two requests slow to decode with a 0.5 s deadline: the first is stopped while it decodes,
+    the second while it waits for its turn; neither worker outlives its deadline, and the next
+    large request is decoded at once."""
+    emu = start_emulator(max_message_size=64 << 20)
+    slow = slow_to_decode(threads_pb.CreateThreadRequest, 3.0)
+    create = Yandex(grpc_world, open_channel(emu)).callable("ThreadService/Create", raw=True)
+    futures = [create.future(slow, timeout=0.5) for _ in range(2)]
+    for future in futures:
+        with pytest.raises(grpc.RpcError) as caught:
+            future.result()
+        assert caught.value.code() == SC.DEADLINE_EXCEEDED
+    give_up = time.monotonic() + 0.5
+    while decoding() and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert decoding() == 0
+    large = grpc_world.request("ThreadService/Create", folder_id="f", name="n" * (200 << 10))
+    started = time.monotonic()
+    assert create(large.SerializeToString(), timeout=TIMEOUT).name == "n" * (200 << 10)
+    assert time.monotonic() - started < 2.0
+
+
+def test_small_calls_are_answered_while_a_large_http_body_is_validated(
+    emulator: Emulator, yandex: Yandex, http: httpx.Client
+) -> None:
+    """A megabyte of JSON (30,000 thread messages, the last one invalid) takes a couple of
+    hundred milliseconds to validate; on the loop it held up both protocols that long, so no
+    other call was answered meanwhile. On a worker thread small calls keep being answered (only
+    its C calls, and the garbage collector, hold the GIL for tens of milliseconds)."""
+    messages = [{"role": "user", "content": "x"} for _ in range(29_999)]
+    body = json.dumps({"messages": [*messages, {"role": "user", "content": "x", "no": 1}]})
+    data = body.encode()
+    head = "POST /v1/threads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    request = f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data
+    thread = yandex.thread("small")
+    assert http.get("/assistants", params={"limit": 1}).status_code == 200
+    meanwhile = 0  # small calls answered before the large request was
+    with socket.create_connection(("127.0.0.1", emulator.http_port), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        # It is being validated once a worker is (without workers: after the wait, on the loop).
+        give_up = time.monotonic() + 0.1
+        while not decoding() and time.monotonic() < give_up:
+            time.sleep(0.002)
+        early = b""
+        for turn in range(100):
+            if turn % 2:
+                assert http.get("/assistants", params={"limit": 1}).status_code == 200
+            else:
+                assert yandex.call("ThreadService/Get", thread_id=thread.id).id == thread.id
+            sock.settimeout(0.0)
+            with contextlib.suppress(BlockingIOError):
+                early = sock.recv(65536)
+            sock.settimeout(TIMEOUT)
+            if early:
+                break
+            meanwhile += 1
+        answer = raw_answer(sock, early)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:100]
+    assert b"messages[29999].no" in answer
+    assert meanwhile >= 3
+
+
+def raw_answer(sock: socket.socket, start: bytes = b"") -> bytes:
+    """One response read from ``sock`` (``start``: what of it was read already), to the end
+    of its body or of the connection."""
+    answer = start
+    while True:
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+        if length and len(rest) >= int(length.group(1)):
+            return answer
+        chunk = sock.recv(65536)
+        if not chunk:
+            return answer
+        answer += chunk

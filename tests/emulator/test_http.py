@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import random
+import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from runbind.emulator import Emulator
+from runbind.emulator import Emulator, _http
+from runbind.emulator._http import MAX_FRAMING_BYTES, MAX_HEAD_BYTES
 
 from ._clients import TIMEOUT, Json, OpenAI, raw_exchange, stop
 
@@ -492,3 +497,163 @@ def test_stopping_with_an_idle_keep_alive_connection_logs_no_error(
             stop(emu)
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
+
+
+# --------------------------------------------------------------------------- limits
+
+
+PATTERNS = ["once", "bytes", "random", "pipelined"]
+"""How a request's bytes arrive: in one send, one byte per send, in random pieces, or in one
+send right after a complete request on the same connection."""
+
+SMALL_GET = b"GET /v1/assistants?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def arriving(data: bytes, pattern: str) -> list[bytes]:
+    """``data`` cut into the sends of ``pattern``."""
+    if pattern == "bytes":
+        return [data[i : i + 1] for i in range(len(data))]
+    if pattern == "random":
+        rnd, pieces, at = random.Random(len(data)), [], 0
+        while at < len(data):
+            size = rnd.choice([1, 2, 3, 7, 100, 1000, 5000])
+            pieces.append(data[at : at + size])
+            at += size
+        return pieces
+    if pattern == "pipelined":
+        return [SMALL_GET + data]
+    return [data]
+
+
+def statuses(port: int, data: bytes, pattern: str) -> list[int]:
+    """The status of each response to ``data`` sent as ``pattern`` on one connection (the
+    pipelined request's answer left out), the connection half-closed after it."""
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with contextlib.suppress(OSError):  # refused mid-way (then the answer is waiting)
+            for piece in arriving(data, pattern):
+                sock.sendall(piece)
+            sock.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+    found = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+    if pattern == "pipelined":
+        assert found[:1] == [200], answer[:200]
+        return found[1:]
+    return found
+
+
+def get_with_head(size: int) -> bytes:
+    """A GET whose request line and headers (their blank line included) are ``size`` bytes."""
+    start, end = b"GET /v1/assistants?limit=1 HTTP/1.1\r\nHost: x\r\nX-Pad: ", b"\r\n\r\n"
+    return start + b"a" * (size - len(start) - len(end)) + end
+
+
+def post(body: bytes, *, chunks: list[bytes] | None = None, extension: bytes = b"") -> bytes:
+    """A POST /v1/threads of ``body``: with a content-length, or chunked in ``chunks`` (each
+    size line carrying ``extension``)."""
+    head = b"POST /v1/threads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    if chunks is None:
+        return head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    assert b"".join(chunks) == body
+    framed = b"".join(b"%x%s\r\n%s\r\n" % (len(c), extension, c) for c in chunks)
+    return head + b"Transfer-Encoding: chunked\r\n\r\n" + framed + b"0\r\n\r\n"
+
+
+def thread_body(size: int) -> bytes:
+    """A valid create-thread body of exactly ``size`` bytes (JSON padded with spaces)."""
+    return b'{"metadata": {}}'.ljust(size)
+
+
+@pytest.fixture(scope="module")
+def limited() -> Iterator[Emulator]:
+    """An emulator taking bodies of 1000 bytes at most."""
+    emu = Emulator(max_body_size=1000).start_in_thread()
+    try:
+        yield emu
+    finally:
+        stop(emu)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_the_head_limit_holds_however_the_bytes_arrive(
+    limited: Emulator, caplog: pytest.LogCaptureFixture, pattern: str
+) -> None:
+    """h11 refuses an incomplete head past 32 KiB, but took up to a whole read (64 KiB) that
+    arrived complete: 40,000 bytes at once were served, byte by byte refused."""
+    with caplog.at_level(logging.WARNING):
+        assert statuses(limited.http_port, get_with_head(MAX_HEAD_BYTES), pattern) == [200]
+        assert statuses(limited.http_port, get_with_head(MAX_HEAD_BYTES + 1), pattern) == [431]
+        if pattern != "bytes":
+            assert statuses(limited.http_port, get_with_head(60000), pattern) == [431]
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("shape", ["length", "chunks", "tiny-chunks"])
+def test_the_body_limit_holds_however_the_bytes_arrive(
+    limited: Emulator, pattern: str, shape: str
+) -> None:
+    def request(size: int) -> bytes:
+        body = thread_body(size)
+        if shape == "length":
+            return post(body)
+        step = 1 if shape == "tiny-chunks" else 300
+        return post(body, chunks=[body[i : i + step] for i in range(0, size, step)])
+
+    assert statuses(limited.http_port, request(1000), pattern) == [200]
+    assert statuses(limited.http_port, request(1001), pattern) == [413]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_the_framing_limit_holds_however_the_bytes_arrive(emulator: Emulator, pattern: str) -> None:
+    """A chunk's size line with extensions of 32 KiB, or thousands of one-byte chunks: each
+    chunk is an event to parse, so their framing is bounded as their data is (h11 refused a long
+    size line only while it was incomplete)."""
+
+    def with_extension(framing: int) -> bytes:
+        body = thread_body(100)
+        fixed = len(b"64;x=\r\n\r\n0\r\n\r\n")  # the framing besides the extension's value
+        return post(body, chunks=[body], extension=b";x=" + b"e" * (framing - fixed))
+
+    def in_tiny_chunks(count: int) -> bytes:
+        body = thread_body(count)  # framing: 5 bytes a chunk ("1\r\n", "\r\n"), 5 to end
+        return post(body, chunks=[body[i : i + 1] for i in range(count)])
+
+    port = emulator.http_port
+    assert statuses(port, with_extension(MAX_FRAMING_BYTES), pattern) == [200]
+    assert statuses(port, with_extension(MAX_FRAMING_BYTES + 1), pattern) == [413]
+    if pattern != "bytes":
+        assert statuses(port, in_tiny_chunks((MAX_FRAMING_BYTES - 5) // 5), pattern) == [200]
+        assert statuses(port, in_tiny_chunks((MAX_FRAMING_BYTES - 5) // 5 + 1), pattern) == [413]
+
+
+@pytest.mark.parametrize("part", ["head", "body"])
+def test_a_request_dripping_past_its_time_limit_is_dropped(
+    limited: Emulator, monkeypatch: pytest.MonkeyPatch, part: str
+) -> None:
+    """The head and body timeouts bound a request's whole head and body: each read used to get
+    the full timeout again, so a byte every few seconds held a connection forever."""
+    monkeypatch.setattr(_http, "HEAD_TIMEOUT", 0.5)
+    monkeypatch.setattr(_http, "BODY_TIMEOUT", 0.5)
+    data = get_with_head(200) if part == "head" else post(thread_body(100))
+    cut = 100 if part == "head" else data.index(b"\r\n\r\n") + 4 + 10
+    with socket.create_connection(("127.0.0.1", limited.http_port), timeout=TIMEOUT) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(data[:cut])
+        started = time.monotonic()
+        closed = None
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for byte in data[cut : cut + 20]:  # a byte every 0.1 s: 2 s for these
+                time.sleep(0.1)
+                sock.sendall(bytes((byte,)))
+                sock.settimeout(0.0)
+                with contextlib.suppress(BlockingIOError):
+                    if sock.recv(1) == b"":
+                        closed = time.monotonic() - started
+                        break
+                sock.settimeout(TIMEOUT)
+    assert closed is not None, "the connection was still open after 2 s"
+    assert 0.4 <= closed < 1.2

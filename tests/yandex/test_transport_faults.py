@@ -347,6 +347,31 @@ def test_broken_http2_ends_in_a_typed_error_without_hanging(
         assert 1 <= server.accepted <= FAST.attempts
 
 
+async def compressed_message(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    connection.send_headers(stream_id, GRPC_HEADERS)
+    # A gRPC message with the compressed flag set, though the call asked for no compression.
+    connection.send_data(stream_id, b"\x01\x00\x00\x00\x02\x0a\x00")
+    connection.send_headers(stream_id, (("grpc-status", "0"),), end_stream=True)
+    writer.write(connection.data_to_send())
+
+
+@pytest.mark.parametrize("call", ["get", "listen"])
+def test_a_compressed_message_nobody_asked_for_is_a_decode_error(
+    connect: Connect, emulator: Emulator, call: str
+) -> None:
+    """grpclib raised a bare ``NotImplementedError`` for it, which escaped the clients."""
+    with Server(h2_script(compressed_message, hold=True)) as server:
+        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+        with no_leaks(runs):
+            with pytest.raises(DecodeError) as caught:
+                attempt(runs, call, timeout=5)
+            runs.close()
+        assert "compressed flag 1" in str(caught.value)
+        assert server.accepted == 1
+
+
 # --------------------------------------------------------------------------- TLS
 
 

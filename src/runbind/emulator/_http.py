@@ -1,8 +1,11 @@
 """A small HTTP/1.1 server on asyncio and h11: JSON responses and server-sent event streams.
 
-Bodies are bounded (413 past the limit), reads time out, malformed requests get 400, and a
-handler's unexpected exception is a 500 with a generic message (the traceback goes to the log,
-never to the client).
+Every limit holds per request whatever the arrival pattern of its bytes (all at once, byte by
+byte, pipelined, chunked): the request line and headers (431 past :data:`MAX_HEAD_BYTES`), the
+body (413 past the server's ``max_body``), the chunked framing around it (413 past
+:data:`MAX_FRAMING_BYTES`), and the time to send the head and the body. Malformed requests get
+400, and a handler's unexpected exception is a 500 with a generic message (the traceback goes to
+the log, never to the client).
 """
 
 from __future__ import annotations
@@ -72,10 +75,31 @@ Handler = Callable[[Request], Awaitable[Response | EventStream]]
 
 ErrorBody = Callable[[int, str], bytes]
 _READ_CHUNK = 65536
-_HEADER_TIMEOUT = 30.0
-_BODY_TIMEOUT = 60.0
-_IDLE_TIMEOUT = 120.0
-_MAX_HEADER_BYTES = 32768
+
+MAX_HEAD_BYTES = 32768
+"""The request line and headers of one request, up to and including the blank line ending them.
+
+h11 refuses an *incomplete* head past this size (its receive buffer), but takes a longer one
+that arrives complete in one read; the size of every head is checked here as well.
+"""
+
+MAX_FRAMING_BYTES = 32768
+"""The chunked framing of one request body: size lines, extensions, line ends and trailers.
+
+It bounds the work of many tiny chunks (each one an event to parse) as the body limit bounds
+their data, and it is the bound h11 puts on one incomplete size line or trailer section.
+"""
+
+HEAD_TIMEOUT = 30.0
+"""Seconds a request's line and headers may take to arrive, from their first byte."""
+
+BODY_TIMEOUT = 60.0
+"""Seconds a request's body may take to arrive, from the end of its head."""
+
+IDLE_TIMEOUT = 120.0
+"""Seconds a kept-alive connection may wait for its next request."""
+
+_FRAMING = f"the chunked framing of the request body exceeds {MAX_FRAMING_BYTES} bytes"
 
 log = logging.getLogger("runbind.emulator")
 
@@ -126,6 +150,15 @@ class HttpServer:
                 await writer.wait_closed()
 
 
+class _TooLarge(Exception):
+    """A limit of :mod:`_http` was passed: answer ``status`` with ``message`` and close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class _Connection:
     def __init__(
         self, server: HttpServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -133,14 +166,26 @@ class _Connection:
         self.server = server
         self.reader = reader
         self.writer = writer
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEADER_BYTES)
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self.fed = 0  # bytes of the connection given to h11
 
-    async def _next(self, timeout: float) -> Any:
+    def _parsed(self) -> int:
+        """Bytes of the connection h11 has turned into events (what it holds back excluded).
+
+        h11 has no public count of what it buffers (``trailing_data`` copies it); its receive
+        buffer's length is read instead (h11 is pinned below 1.0, and the limit tests cover it).
+        """
+        return self.fed - len(self.conn._receive_buffer)
+
+    async def _next(self, until: float) -> Any:
+        """The next h11 event; reading stops at the loop time ``until`` (TimeoutError)."""
         while True:
             event = self.conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
-            data = await asyncio.wait_for(self.reader.read(_READ_CHUNK), timeout)
+            async with asyncio.timeout_at(until):
+                data = await self.reader.read(_READ_CHUNK)
+            self.fed += len(data)
             self.conn.receive_data(data)
 
     async def _send(self, *events: Any) -> None:
@@ -158,19 +203,38 @@ class _Connection:
             await self._send(h11.Response(status_code=status, headers=headers), h11.Data(data=body))
             await self._send(h11.EndOfMessage())
 
+    async def _head(self) -> Any:
+        """The next event of a new request cycle: :data:`IDLE_TIMEOUT` for the request's first
+        byte, then :data:`HEAD_TIMEOUT` for the rest of its head."""
+        if not len(self.conn._receive_buffer):
+            event = self.conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            async with asyncio.timeout(IDLE_TIMEOUT):
+                data = await self.reader.read(_READ_CHUNK)
+            self.fed += len(data)
+            self.conn.receive_data(data)
+        return await self._next(asyncio.get_running_loop().time() + HEAD_TIMEOUT)
+
     async def serve(self) -> None:
         while True:
+            start = self._parsed()
             try:
-                timeout = _IDLE_TIMEOUT if self.conn.their_state is h11.IDLE else _HEADER_TIMEOUT
-                event = await self._next(timeout)
+                event = await self._head()
             except h11.RemoteProtocolError as exc:
                 await self._error(exc.error_status_hint, f"malformed HTTP request: {exc}")
                 return
-            if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
+            if not isinstance(event, h11.Request):  # closed, paused or not a request
                 return
-            if not isinstance(event, h11.Request):
+            if self._parsed() - start > MAX_HEAD_BYTES:
+                await self._error(431, f"request line and headers exceed {MAX_HEAD_BYTES} bytes")
                 return
-            request = await self._read(event)
+            try:
+                until = asyncio.get_running_loop().time() + BODY_TIMEOUT
+                request = await self._read(event, until)
+            except _TooLarge as exc:
+                await self._error(exc.status, exc.message)
+                return
             if request is None:
                 return
             await self._respond(request)
@@ -181,28 +245,32 @@ class _Connection:
             except h11.LocalProtocolError:
                 return
 
-    async def _read(self, head: h11.Request) -> Request | None:
+    async def _read(self, head: h11.Request, until: float) -> Request | None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in head.headers}
+        limit = self.server._max_body
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.server._max_body:
-            await self._error(413, f"request body exceeds {self.server._max_body} bytes")
-            return None
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise _TooLarge(413, f"request body exceeds {limit} bytes")
         body = bytearray()
+        start = self._parsed()
         while True:
             try:
-                event = await self._next(_BODY_TIMEOUT)
+                event = await self._next(until)
             except h11.RemoteProtocolError as exc:
+                if exc.error_status_hint == 431:  # an incomplete size line or trailer section
+                    raise _TooLarge(413, _FRAMING) from None
                 await self._error(exc.error_status_hint, f"malformed HTTP request: {exc}")
                 return None
             if isinstance(event, h11.Data):
                 body += event.data
-                if len(body) > self.server._max_body:
-                    await self._error(413, f"request body exceeds {self.server._max_body} bytes")
-                    return None
-            elif isinstance(event, h11.EndOfMessage):
-                break
-            else:
+                if len(body) > limit:
+                    raise _TooLarge(413, f"request body exceeds {limit} bytes")
+            elif not isinstance(event, h11.EndOfMessage):
                 return None
+            if self._parsed() - start - len(body) > MAX_FRAMING_BYTES:
+                raise _TooLarge(413, _FRAMING)
+            if isinstance(event, h11.EndOfMessage):
+                break
         target = head.target.decode("latin-1")
         path, _, query = target.partition("?")
         params = tuple(urllib.parse.parse_qsl(query, keep_blank_values=True))

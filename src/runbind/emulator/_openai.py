@@ -57,7 +57,7 @@ from ._openai_requests import (
     list_response,
     missing,
     page,
-    parse,
+    parse_body,
     script,
 )
 from ._state import Assistant, Call, CoreMessage, CoreRun, Store, Thread, new_id, now
@@ -169,7 +169,7 @@ class OpenAIApp:
     # assistants
 
     async def _create_assistant(self, request: Request, params: dict[str, str]) -> Response:
-        body = parse(CreateAssistantRequest, request.body)
+        body = await parse_body(CreateAssistantRequest, request.body)
         labels = check_metadata(body.metadata, "metadata")
         check_resources(body.tool_resources, "tool_resources")
         assistant = Assistant(
@@ -236,7 +236,7 @@ class OpenAIApp:
         return thread
 
     async def _create_thread(self, request: Request, params: dict[str, str]) -> Response:
-        thread = self._new_thread(parse(CreateThreadRequest, request.body), "")
+        thread = self._new_thread(await parse_body(CreateThreadRequest, request.body), "")
         return Response.json(200, self._thread_json(thread))
 
     async def _get_thread(self, request: Request, params: dict[str, str]) -> Response:
@@ -254,7 +254,7 @@ class OpenAIApp:
 
     async def _create_message(self, request: Request, params: dict[str, str]) -> Response:
         thread = self._thread(params["thread"])
-        body = parse(CreateMessageRequest, request.body)
+        body = await parse_body(CreateMessageRequest, request.body)
         active = self.store.active_run(thread.id)
         if active is not None:
             bad(f"Can't add messages to {thread.id} while a run {active.id} is active.")
@@ -344,7 +344,7 @@ class OpenAIApp:
 
     async def _create_run(self, request: Request, params: dict[str, str]) -> Response | EventStream:
         thread = self._thread(params["thread"])
-        body = parse(CreateRunRequest, request.body)
+        body = await parse_body(CreateRunRequest, request.body)
         check_include(request)
         key = request.headers.get("idempotency-key") or None
         replayed = self._replay(key, thread, body)
@@ -369,7 +369,7 @@ class OpenAIApp:
     async def _create_thread_and_run(
         self, request: Request, params: dict[str, str]
     ) -> Response | EventStream:
-        body = parse(CreateThreadAndRunRequest, request.body)
+        body = await parse_body(CreateThreadAndRunRequest, request.body)
         assistant = self._assistant(body.assistant_id)
         self._check_run_tools(body, assistant)
         check_metadata(body.metadata, "metadata")
@@ -387,7 +387,7 @@ class OpenAIApp:
 
     async def _modify(self, request: Request, params: dict[str, str]) -> Response:
         run = self._run(params)
-        body = parse(ModifyRunRequest, request.body)
+        body = await parse_body(ModifyRunRequest, request.body)
         if body.metadata is not None:
             run.labels = check_metadata(body.metadata, "metadata")
         return self._run_response(run)
@@ -407,7 +407,7 @@ class OpenAIApp:
 
     async def _submit(self, request: Request, params: dict[str, str]) -> Response | EventStream:
         run = self._run(params)
-        body = parse(SubmitToolOutputsRunRequest, request.body)
+        body = await parse_body(SubmitToolOutputsRunRequest, request.body)
         step = view(run).open_tool_step()
         if step is not None and step.outputs is not None:
             bad(f"Tool outputs for run {run.id} were already submitted.")

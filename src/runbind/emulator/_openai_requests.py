@@ -22,6 +22,7 @@ from runbind_generated.openai import (
     MessageRequestContentTextObject,
 )
 
+from .. import _offload
 from ._http import Request, Response
 from ._openai_objects import Json, dump, plain, text_part
 from ._script import Script, script_for
@@ -40,6 +41,7 @@ __all__ = [
     "missing",
     "page",
     "parse",
+    "parse_body",
     "script",
 ]
 
@@ -175,6 +177,13 @@ def parse(cls: type[_M], raw: bytes) -> _M:
         raise _invalid(exc, value) from None
     _closed(body)
     return body
+
+
+async def parse_body(cls: type[_M], raw: bytes) -> _M:
+    """:func:`parse`, on a worker thread when the body is large (see :mod:`runbind._offload`):
+    validating a megabyte of JSON takes a few hundred milliseconds, which on the loop would
+    hold up every other call of both protocols."""
+    return await _offload.decode(lambda data: parse(cls, data), raw)
 
 
 def _supported(values: Sequence[str]) -> str:

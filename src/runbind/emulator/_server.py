@@ -19,6 +19,7 @@ from grpclib.protocol import H2Protocol
 from .._net import is_loopback
 from .._sync import loop_thread
 from ._faults import Faults, drop_connection, grpc_hook, http_hook
+from ._framing import framed
 from ._http import EventStream, Handler, HttpServer, Request, Response
 from ._openai import OpenAIApp
 from ._openai_requests import error_body
@@ -57,10 +58,12 @@ def _with_key(handler: Handler, api_key: str) -> Handler:
 
 
 class _GrpcServer(grpclib.server.Server):
-    """grpclib's server, able to close its open connections (``close()`` leaves them open)."""
+    """grpclib's server, able to close its open connections (``close()`` leaves them open), its
+    methods reading requests through :func:`~runbind.emulator._framing.framed`."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, codec: CheckedCodec, **kwargs: Any) -> None:
+        super().__init__(*args, codec=codec, **kwargs)
+        self._mapping = framed(self._mapping, codec)
         self._protocols: weakref.WeakSet[H2Protocol] = weakref.WeakSet()
 
     def _protocol_factory(self) -> H2Protocol:

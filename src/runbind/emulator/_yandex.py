@@ -26,7 +26,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 from runbind_generated.proto.yandex.cloud.ai.common import Error
 
-from .. import _wire
+from .. import _offload, _wire
 from .._status import RunStatus
 from . import _engine
 from ._script import script_for
@@ -64,13 +64,14 @@ _metadata: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.Contex
 )
 
 
-class CheckedCodec(ProtoCodec):
-    """The protobuf codec with a size limit and the strict wire check before parsing."""
+class CheckedCodec(_offload.DecodeAhead, ProtoCodec):
+    """The protobuf codec with a size limit and the strict wire check before parsing; the
+    request reader (``_framing``) decodes ahead, off the loop when large."""
 
     def __init__(self, max_message_size: int) -> None:
         self.max_message_size = max_message_size
 
-    def decode(self, data: bytes, message_type: Any) -> Any:
+    def parse(self, data: bytes, message_type: Any) -> Any:
         """Parse ``data`` or fail with INVALID_ARGUMENT / RESOURCE_EXHAUSTED."""
         if len(data) > self.max_message_size:
             raise GRPCError(
@@ -504,8 +505,12 @@ class RunService(runs.RunServiceBase):
 
         async def read() -> None:
             await take(first)
-            async for request in messages:
-                await take(request)
+            try:
+                async for request in messages:
+                    await take(request)
+            except GRPCError as exc:  # a malformed or oversized message ends the call with it
+                problems.append(exc)
+                await run.notify()
 
         reader = asyncio.create_task(read())
         try:

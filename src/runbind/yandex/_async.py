@@ -21,6 +21,7 @@ from typing import Any, Literal, Self, TypeVar, cast, overload
 
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
+from .. import _offload
 from .._client import (
     DEFAULT_TIMEOUT,
     Secret,
@@ -92,6 +93,7 @@ class AsyncRuns:
         self.retry = retry or RetryPolicy()
         self._max_message_size = max_message_size
         self._channel: SecureChannel | None = None
+        self._codec = ClientCodec(max_message_size)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stub: runs.RunServiceStub | None = None
         self._cursors: OrderedDict[str, int] = OrderedDict()
@@ -124,7 +126,7 @@ class AsyncRuns:
                 self._host,
                 self._port,
                 ssl=self._tls,
-                codec=ClientCodec(self._max_message_size),
+                codec=self._codec,
             )
             self._stub = runs.RunServiceStub(self._channel)
         return self._stub
@@ -156,6 +158,19 @@ class AsyncRuns:
                 raise translate(exc, what, *self._credentials) from None
 
         return await call(attempt, deadline, self.retry, retry=retry)
+
+    async def _adapt(
+        self, convert: Callable[[Any], _T], message: Any, deadline: Deadline, what: str
+    ) -> _T:
+        """``convert(message)``; on the decode worker, within ``deadline``, when the message
+        came in large: converting 100,000 tool calls takes as long as decoding them (1 s)."""
+        if not self._codec.came_large(message):
+            return convert(message)
+        try:
+            async with asyncio.timeout(_left(deadline, what)):
+                return await _offload.off_loop(convert, message)
+        except TimeoutError:
+            raise RunTimeoutError(f"yandex {what}: deadline exceeded") from None
 
     def _remember(self, event: RunStreamEvent, run_id: str) -> None:
         self._cursors[run_id] = event.event_index
@@ -262,7 +277,7 @@ class AsyncRuns:
             retry=idempotency_key is not None,
             idempotency_key=idempotency_key,
         )
-        run = Run.from_yandex(message)
+        run = await self._adapt(Run.from_yandex, message, deadline, "create")
         if not stream:
             return run
         events = guard_stream(self._events(run.id, 0, deadline), self._secrets)
@@ -273,10 +288,11 @@ class AsyncRuns:
         """The run as it is now."""
         request = runs.GetRunRequest(run_id=run_id_of(run))
         service = self._service()
+        deadline = Deadline(timeout)
         message = await self._unary(
-            "get", lambda t, m: service.get(request, timeout=t, metadata=m), Deadline(timeout)
+            "get", lambda t, m: service.get(request, timeout=t, metadata=m), deadline
         )
-        return Run.from_yandex(message)
+        return await self._adapt(Run.from_yandex, message, deadline, "get")
 
     @guarded
     async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
@@ -285,12 +301,13 @@ class AsyncRuns:
             raise InvalidArgumentError("thread_id must be a non-empty string")
         request = runs.GetLastRunByThreadRequest(thread_id=thread_id)
         service = self._service()
+        deadline = Deadline(timeout)
         message = await self._unary(
             "get_last_by_thread",
             lambda t, m: service.get_last_by_thread(request, timeout=t, metadata=m),
-            Deadline(timeout),
+            deadline,
         )
-        return Run.from_yandex(message)
+        return await self._adapt(Run.from_yandex, message, deadline, "get_last_by_thread")
 
     def list(
         self,
@@ -313,12 +330,11 @@ class AsyncRuns:
                 folder_id=folder or "", page_size=page_size, page_token=token or ""
             )
             service = self._service()
+            deadline = Deadline(timeout)
             response = await self._unary(
-                "list",
-                lambda t, m: service.list(request, timeout=t, metadata=m),
-                Deadline(timeout),
+                "list", lambda t, m: service.list(request, timeout=t, metadata=m), deadline
             )
-            found = tuple(Run.from_yandex(r) for r in response.runs)
+            found = await self._adapt(_runs_of, response, deadline, "list")
             return RunPage(found, response.next_page_token or None)
 
         return AsyncRunList(guard(fetch, self._secrets), page_token)
@@ -363,7 +379,9 @@ class AsyncRuns:
                                 message = await anext(stream)
                         except StopAsyncIteration:
                             break
-                        event = RunStreamEvent.from_yandex(message)
+                        event = await self._adapt(
+                            RunStreamEvent.from_yandex, message, deadline, "listen"
+                        )
                         if event.event_index < position:
                             continue  # already delivered before a reconnect
                         position = event.event_index + 1
@@ -537,6 +555,10 @@ def _left(deadline: Deadline, what: str) -> float:
     if remaining <= 0:
         raise RunTimeoutError(f"yandex {what}: deadline exceeded")
     return remaining
+
+
+def _runs_of(response: runs.ListRunsResponse) -> tuple[Run, ...]:
+    return tuple(Run.from_yandex(r) for r in response.runs)
 
 
 def _start_index(events_start_idx: int) -> int:

@@ -15,7 +15,7 @@ from grpclib.encoding.proto import ProtoCodec
 from grpclib.events import RecvTrailingMetadata, listen
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
-from .. import _wire
+from .. import _offload, _wire
 from .._client import Secret, SecretHeaders, Transient, hint_seconds, tls_failure
 from .._errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
 from .._net import is_loopback
@@ -88,38 +88,69 @@ class SecureChannel(Channel):
         listen(self, RecvTrailingMetadata, _remember_retry_hint)
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
-        """grpclib's call, refusing a message whose length prefix is over the codec's limit.
-
-        grpclib reads (and acknowledges) a whole message before the codec sees it, so a length
-        prefix of up to 4 GiB would be buffered; the bound is checked on the prefix instead.
-        """
+        """grpclib's call, its replies read by a :class:`_Reader` (prefix checked, large decoded
+        off the loop)."""
         stream = super().request(*args, **kwargs)
-        limit = getattr(self._codec, "max_message_size", None)
+        codec = self._codec
         reply_type = args[3] if len(args) > 3 else kwargs.get("reply_type")
-        if isinstance(limit, int):
-            name = getattr(reply_type, "__name__", "message")
-            stream.recv_message = _bounded_recv(stream, limit, name)  # type: ignore[method-assign]
+        if isinstance(codec, ClientCodec) and reply_type is not None:
+            stream.recv_message = _reader_for(stream, codec, reply_type)  # type: ignore[method-assign]
         return stream
 
 
-def _bounded_recv(stream: Any, limit: int, name: str) -> Any:
-    """``stream.recv_message`` whose reads of the transport stream are checked against ``limit``."""
+def _reader_for(stream: Any, codec: ClientCodec, reply_type: Any) -> Any:
+    """``stream.recv_message`` whose reads of the HTTP/2 stream go through a :class:`_Reader`."""
     recv_message = stream.recv_message
 
-    async def bounded() -> Any:
+    async def read() -> Any:
         inner = getattr(stream, "_stream", None)  # the HTTP/2 stream, once the request is sent
         if inner is not None and "recv_data" not in vars(inner):
-            recv_data = inner.recv_data
-
-            async def checked(size: int) -> bytes:
-                if size > limit:
-                    raise DecodeError("yandex", name, "", f"{size} bytes exceed the limit {limit}")
-                return cast(bytes, await recv_data(size))
-
-            inner.recv_data = checked
+            inner.recv_data = _Reader(inner.recv_data, codec, reply_type).recv_data
         return await recv_message()
 
-    return bounded
+    return read
+
+
+class _Reader:
+    """The reads grpclib makes of one reply stream: a 5-byte prefix, then the message it announces.
+
+    grpclib reads (and acknowledges) a whole message before the codec sees it, so a prefix of up
+    to 4 GiB would be buffered: the size is checked on the prefix instead, and a compressed flag
+    (never asked for) is refused there. A message is decoded here, on a worker thread when it is
+    large (:mod:`runbind._offload`), so that the call's deadline and the loop keep running;
+    grpclib's own decode call then takes the result (:meth:`ClientCodec.decode`).
+    """
+
+    __slots__ = ("_body", "_codec", "_name", "_recv", "_type")
+
+    def __init__(self, recv_data: Any, codec: ClientCodec, reply_type: Any) -> None:
+        self._recv = recv_data
+        self._codec = codec
+        self._type = reply_type
+        self._name = getattr(reply_type, "__name__", "message")
+        self._body = False  # whether the next read is the message a prefix announced
+
+    async def recv_data(self, size: int) -> bytes:
+        """``size`` bytes of the stream (fewer only at its end), checked as described above."""
+        if self._body:
+            self._body = False
+            data = cast(bytes, await self._recv(size))
+            if len(data) == size:  # grpclib reports a message cut short itself
+                await self._codec.decode_ahead(data, self._type)
+            return data
+        prefix = cast(bytes, await self._recv(size))
+        if size == 5 and len(prefix) == 5:
+            limit = self._codec.max_message_size
+            length = int.from_bytes(prefix[1:], "big")
+            if prefix[0] != 0:
+                reason = f"compressed flag {prefix[0]} set, but no compression was negotiated"
+                raise DecodeError("yandex", self._name, "", reason)
+            if length > limit:
+                raise DecodeError(
+                    "yandex", self._name, "", f"{length} bytes exceed the limit {limit}"
+                )
+            self._body = length > 0
+        return prefix
 
 
 async def _remember_retry_hint(event: RecvTrailingMetadata) -> None:
@@ -170,13 +201,14 @@ class DeadlineGuard:
             task.uncancel()
 
 
-class ClientCodec(ProtoCodec):
-    """Protobuf with a size limit and the strict wire check before betterproto2 parses."""
+class ClientCodec(_offload.DecodeAhead, ProtoCodec):
+    """Protobuf with a size limit and the strict wire check before betterproto2 parses; a
+    :class:`_Reader` decodes ahead (off the loop when large)."""
 
     def __init__(self, max_message_size: int) -> None:
         self.max_message_size = max_message_size
 
-    def decode(self, data: bytes, message_type: Any) -> Any:
+    def parse(self, data: bytes, message_type: Any) -> Any:
         """Parse ``data`` or raise a :class:`DecodeError` naming the field path."""
         name = message_type.__name__
         if len(data) > self.max_message_size:
