@@ -33,8 +33,10 @@ made-up ones, about half each). A bigger run: ``RUNBIND_SCHEMATHESIS_EXAMPLES=50
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -547,6 +549,48 @@ def test_the_stream_check_refuses_frames_that_are_no_spec_stream_event(
     assert stream_errors(unknown, validator)
     assert stream_errors(text.removesuffix("event: done\ndata: [DONE]\n\n"), validator)
     assert stream_errors("event: done\ndata: [DONE]\n\n", validator) == []
+
+
+def test_the_drawn_inputs_do_not_depend_on_what_else_is_imported(
+    api: OpenApiSchema, tmp_path: Path
+) -> None:
+    """The same examples before and after a new module of ours (with literals) is imported:
+    Hypothesis's local constants would draw from it, as they drew from the modules other test
+    files import (the inputs of a run of the folder were not those of a run of this file)."""
+    strategy = api.find_operation_by_id("createAssistant").as_strategy(
+        generation_mode=GenerationMode.POSITIVE
+    )
+
+    def draw() -> list[str]:
+        drawn: list[str] = []
+
+        @settings(
+            max_examples=40,
+            derandomize=True,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(case=strategy)
+        def record(case: Example) -> None:
+            drawn.append(json.dumps(case.body, sort_keys=True))
+
+        record()
+        return drawn
+
+    before = draw()
+    name = "runbind_constants_probe"
+    literals = ", ".join(f'"gpt-probe-{i}", {1000 + i}, {i}.25' for i in range(200))
+    (tmp_path / f"{name}.py").write_text(f"VALUES = [{literals}]\n", encoding="utf-8")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        importlib.import_module(name)
+        after = draw()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(name, None)
+    assert len(before) == 40
+    assert after == before
 
 
 def _fuzz(
