@@ -29,7 +29,10 @@ Steps of :func:`generate` (each raises GenerationError with one line on failure)
    ``_base.BaseModel`` (``extra="allow"``, ``defer_build=True``);
 8. split the models (``_split.py``): a run, its answer and what they reference in
    ``_runs.py``, the rest in ``models.py`` (which re-exports all); write those,
-   ``_base.py`` and a lazy ``__init__.py``, each starting with the fixed header.
+   ``_base.py``, ``_nullability.py`` and a lazy ``__init__.py``, each starting with the
+   fixed header. ``_nullability.py`` (``_nulls.py``) lists, per class, the optional
+   properties whose schema admits no null: the models type them ``X | None = None`` like
+   the nullable ones (see ``--strict-nullable`` below), so the table keeps what they lose.
 
 Open unions come in two shapes (``_emit._union_code``). A union on ``type`` is
 ``Annotated[known | scalars | unknown, Field(union_mode="left_to_right")]``: the known
@@ -49,7 +52,10 @@ datamodel-code-generator options (``_emit.DMCG_OPTIONS``), and why:
 - ``--disable-timestamp``, ``--formatters=builtin``: reproducible
   bytes, no black/isort dependency (the pipeline formats with the pinned ruff).
 - ``--strict-nullable``: a default does not make a field nullable; only the
-  spec's null does, so ``X | None`` means "upstream sends null".
+  spec's null does, so ``X | None`` means "upstream sends null". It reaches required
+  fields and fields with a default only: an optional field without one is still
+  ``X | None = None``, nullable or not, hence ``_nullability.py``. (``--use-missing-sentinel``
+  would type those ``X | MISSING`` instead, changing every such field of the public models.)
 - ``--use-type-alias-type``: named unions and maps become ``TypeAliasType``
   aliases, never ``RootModel`` wrappers (no ``usage.root``), and stay nameable.
 - ``--enum-field-as-literal=one``: single-value enums are tags (``Literal``),
@@ -87,6 +93,8 @@ from codegen.errors import GenerationError
 from codegen.headers import python_header
 
 from ._emit import BASE_MODULE, init_module, postprocess, run_dmcg
+from ._nulls import MODULE as NULLABILITY_MODULE
+from ._nulls import not_nullable, nullability_module
 from ._shape import Shaped, load_names, shape
 from ._spec import (
     SLICE_EXTRA_SCHEMAS,
@@ -163,6 +171,7 @@ def generate(
     files = {
         "_base.py": BASE_MODULE,
         **{f"{name}.py": text for name, text in parts.modules.items()},
+        f"{NULLABILITY_MODULE}.py": nullability_module(not_nullable(shaped, models)),
         "__init__.py": init_module(parts.owners),
     }
     for name, text in files.items():

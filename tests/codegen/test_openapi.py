@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,8 @@ import pytest
 
 from codegen import openapi
 from codegen.errors import GenerationError
-from codegen.openapi import _spec
+from codegen.openapi import _nulls, _spec
+from codegen.openapi._shape import Shaped
 
 ROOT = Path(__file__).resolve().parents[2]
 PREVIOUS_COMMIT = "25be47865ea2df1179a46be045c2f6b65f38e982"
@@ -140,6 +142,84 @@ def test_nullable_is_normalised_to_31() -> None:
     assert props["s"] == {"type": ["string", "null"]}
     assert props["r"] == {"anyOf": [{"$ref": "#/components/schemas/B"}, {"type": "null"}]}
     assert props["e"] == {"anyOf": [{"type": "string", "enum": ["x", "y"]}, {"type": "null"}]}
+
+
+# -- which optional properties admit no null ------------------------------------------------
+
+_REFS = {
+    "Obj": {"type": "object", "properties": {"a": {"type": "string"}}},
+    "Maybe": {"anyOf": [{"$ref": "#/components/schemas/Obj"}, {"type": "null"}]},
+    "Loop": {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Loop"}}},
+}
+
+
+@pytest.mark.parametrize(
+    ("schema", "admits"),
+    [
+        ({}, True),
+        ({"description": "anything"}, True),
+        (True, True),
+        (False, False),
+        ({"type": "string"}, False),
+        ({"type": ["string", "null"]}, True),
+        ({"type": "null"}, True),
+        ({"enum": ["a", "b"]}, False),
+        ({"enum": ["a", None]}, True),
+        ({"const": "x"}, False),
+        ({"const": None}, True),
+        ({"$ref": "#/components/schemas/Obj"}, False),
+        ({"$ref": "#/components/schemas/Maybe"}, True),
+        ({"$ref": "#/components/schemas/Loop"}, False),
+        ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, False),
+        ({"anyOf": [{"type": "string"}, {"type": "null"}]}, True),
+        ({"oneOf": [{"type": "null"}, {"type": ["integer", "null"]}]}, False),  # two match
+        ({"allOf": [{"type": ["string", "null"]}, {"type": "string"}]}, False),
+        ({"allOf": [{"type": ["string", "null"]}, {"description": "d"}]}, True),
+        ({"not": {"type": "null"}}, False),
+        ({"properties": {"a": {"type": "string"}}}, True),  # no type: null is valid
+        ({"type": "object", "properties": {"a": {"type": "string"}}}, False),
+    ],
+)
+def test_admits_null_decides_as_json_schema_does(schema: Any, admits: bool) -> None:
+    assert _nulls.admits_null(schema, _REFS) is admits
+
+
+def test_nullability_table_lists_the_optional_properties_that_admit_no_null(
+    first_build: tuple[Path, list[str]],
+) -> None:
+    """The table is the one fact the models lose: every entry is an optional property of the
+    generated models (not required, typed ``| None`` like a nullable one), and the nullable
+    ones are absent."""
+    dest, surface = first_build
+    table = runpy.run_path(str(dest / "_nullability.py"))["NOT_NULLABLE"]
+    assert list(table) == sorted(table)
+    assert table["CreateMessageRequestAttachmentsItem"] == {"file_id", "tools"}
+    assert table["ResponseFormatJsonSchemaJsonSchema"] == {"description", "schema"}
+    assert table["CreateThreadRequest"] == {"messages"}
+    assert {"description", "parameters"} <= table["FunctionObject"]
+    assert "CreateMessageRequest" not in table  # attachments and metadata are nullable
+    assert "ModifyRunRequest" not in table  # metadata is nullable
+    facts = {line.split(":", 1)[0]: line for line in surface if line.startswith("property ")}
+    for model, props in table.items():
+        for prop in props:
+            fact = facts[f"property {model}.{prop}"]
+            assert " required" not in fact, fact
+    assert "property CreateMessageRequest.role" in facts
+    assert "role" not in table.get("CreateMessageRequest", ())
+
+
+def test_nullability_table_and_models_cannot_drift() -> None:
+    """A property the table would list must be an optional field of the generated class."""
+    schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}
+    shaped = Shaped(doc={"components": {"schemas": {"A": schema}}}, classes={"A"})
+    optional = "class A(BaseModel):\n    a: str | None = None\n    b: str | None = Field(None)\n"
+    assert _nulls.not_nullable(shaped, optional) == {"A": ("a", "b")}
+    required = "class A(BaseModel):\n    a: str | None = None\n    b: str = Field(...)\n"
+    with pytest.raises(GenerationError, match=r"A\.b is optional in the spec but not in"):
+        _nulls.not_nullable(shaped, required)
+    aliased = "class A(BaseModel):\n    a: str | None = None\n"
+    aliased += '    b_: str | None = Field(None, alias="b")\n'
+    assert _nulls.not_nullable(shaped, aliased) == {"A": ("a", "b")}
 
 
 # -- the overlay ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from runbind_generated.openai import (
     ErrorResponse,
     MessageRequestContentTextObject,
 )
+from runbind_generated.openai._nullability import NOT_NULLABLE
 
 from .. import _offload
 from ._http import Request, Response
@@ -214,6 +215,8 @@ def _closed(body: BaseModel) -> None:
     The models are open so that new upstream values parse in responses: an unlisted enum value
     (``reasoning_effort``) or an unknown union variant (an attachment tool's ``type``, a chunking
     strategy without one) would otherwise be accepted in a request, where the API refuses them.
+    They also read an explicit null for an optional property as absent, nullable or not: a null
+    sent where the spec admits none (``NOT_NULLABLE``, derived from it) is refused, at any depth.
     """
     stack: list[tuple[Any, str]] = [(body, "")]
     while stack:
@@ -223,18 +226,22 @@ def _closed(body: BaseModel) -> None:
             bad(f"Invalid value: '{value.value}'. Supported values are: {names}.", param)
         elif isinstance(value, BaseModel):
             kind = type(value)
-            if kind.__name__.startswith("Unknown") and kind.__module__.startswith(
-                "runbind_generated.openai"
-            ):
+            generated = kind.__module__.startswith("runbind_generated.openai")
+            if generated and kind.__name__.startswith("Unknown"):
                 where = f"{param}.type" if param else "type"
                 tag = getattr(value, "type", None)
                 if tag is None:
                     bad(f"Missing required parameter: '{where}'.", where)
                 known = _supported(_known_tags(kind))
                 bad(f"Invalid value: '{tag}'. Supported values are: {known}.", where)
+            never_null = NOT_NULLABLE.get(kind.__name__, frozenset()) if generated else frozenset()
             for name, field in kind.model_fields.items():
                 key = field.alias or name
-                stack.append((getattr(value, name), f"{param}.{key}" if param else key))
+                where = f"{param}.{key}" if param else key
+                item = getattr(value, name)
+                if item is None and key in never_null and name in value.model_fields_set:
+                    bad(f"Invalid type for '{where}': expected a value, got null.", where)
+                stack.append((item, where))
         elif isinstance(value, list):
             stack.extend((item, f"{param}[{i}]") for i, item in enumerate(value))
         elif isinstance(value, dict):
