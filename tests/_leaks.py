@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from runbind._sync import loop_thread
 
-__all__ = ["SETTLE", "no_leaks", "open_fds", "pending_tasks", "sockets"]
+__all__ = ["SETTLE", "no_leaks", "open_fds", "pending_tasks", "sockets", "tcp_sockets"]
 
 SETTLE = 2.0
 """Seconds the descriptor count may take to come back: a peer in this process (the emulator,
@@ -73,7 +73,7 @@ def _settled(before: dict[int, str], runner: asyncio.Runner | None) -> dict[int,
 _TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "0A": "LISTEN"}
 
 
-def _tcp_by_inode() -> dict[str, str]:
+def tcp_sockets() -> dict[str, str]:
     """``{inode: "local -> remote STATE"}`` of this process's TCP sockets (Linux; else empty)."""
     found: dict[str, str] = {}
     for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
@@ -91,7 +91,7 @@ def _tcp_by_inode() -> dict[str, str]:
 
 def _described(fds: dict[int, str]) -> dict[int, str]:
     """``fds`` with each TCP socket's ports and state, so that a leak says whose it is."""
-    tcp = _tcp_by_inode()
+    tcp = tcp_sockets()
     return {fd: f"{target} {tcp.get(target[8:-1], '')}".strip() for fd, target in fds.items()}
 
 

@@ -725,7 +725,7 @@ def decoding() -> int:
 
 def arrived(emu: Emulator) -> int:
     """Requests on the emulator's loop that hold or wait for a decode turn (they have arrived)."""
-    turns = offload._turns.get(emu._loop) if emu._loop is not None else None  # noqa: SLF001
+    turns = offload._turns.get(emu._loop) if emu._loop is not None else None
     if turns is None:
         return 0
     return offload.WORKERS - turns.free + sum(not t.done() for t in turns.waiting)
@@ -764,7 +764,7 @@ def test_small_calls_are_answered_while_large_requests_decode(
         # the others waiting for their turn. (Receiving megabytes of HTTP/2 frames is the loop's
         # own work; it is what this test measures around, not what it measures.)
         give_up = time.monotonic() + TIMEOUT
-        while not arrived(emu) == large and time.monotonic() < give_up:
+        while arrived(emu) != large and time.monotonic() < give_up:
             time.sleep(0.005)
         assert decoding() >= 1, "no large request is decoding off the loop"
         took = []

@@ -17,6 +17,7 @@ import pytest
 
 from runbind.emulator import Emulator, _http
 from runbind.emulator._http import MAX_FRAMING_BYTES, MAX_HEAD_BYTES
+from tests import _leaks as leaks
 
 from ._clients import TIMEOUT, Json, OpenAI, raw_exchange, stop
 
@@ -497,6 +498,43 @@ def test_stopping_with_an_idle_keep_alive_connection_logs_no_error(
             stop(emu)
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []
+
+
+def server_sockets(port: int) -> list[str]:
+    """This process's TCP sockets whose local port is ``port`` and that are connected."""
+    return [
+        described
+        for described in leaks.tcp_sockets().values()
+        if described.startswith(f"{port} -> ") and not described.endswith(("LISTEN", "TIME_WAIT"))
+    ]
+
+
+def test_stopping_closes_a_connection_whose_peer_stopped_reading() -> None:
+    """A client that sends requests, never reads the answers and half-closes leaves the server
+    a closing connection with unsent data; stopping the emulator still closes its socket (it
+    stayed open, in CLOSE_WAIT, once the emulator's loop was gone)."""
+    emu = Emulator().start_in_thread()
+    big = "x" * 200_000
+    with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as client:
+        made = client.post("/assistants", json={"model": "m", "instructions": big})
+        assert made.status_code == 200, made.text
+        path = f"/v1/assistants/{made.json()['id']}"
+    request = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    peer = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        peer.connect((emu.host, emu.http_port))
+        peer.sendall(request * 100)  # 20 MB of answers, more than every buffer on the way
+        give_up = time.monotonic() + TIMEOUT
+        while not server_sockets(emu.http_port) and time.monotonic() < give_up:
+            time.sleep(0.01)
+        assert server_sockets(emu.http_port), "the emulator never accepted the connection"
+        peer.shutdown(socket.SHUT_WR)
+        time.sleep(0.2)  # the server sees the end of the requests, its answers still unsent
+        stop(emu)
+        assert server_sockets(emu.http_port) == []
+    finally:
+        peer.close()
 
 
 # --------------------------------------------------------------------------- limits

@@ -15,13 +15,23 @@ import contextlib
 import json
 import logging
 import urllib.parse
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import h11
 
-__all__ = ["EventStream", "Handler", "HttpServer", "Request", "Response", "StreamCut", "sse"]
+__all__ = [
+    "EventStream",
+    "Handler",
+    "HttpServer",
+    "Request",
+    "Response",
+    "StreamCut",
+    "close_transports",
+    "sse",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,35 @@ _FRAMING = f"the chunked framing of the request body exceeds {MAX_FRAMING_BYTES}
 log = logging.getLogger("runbind.emulator")
 
 
+_LATE_TURNS = 3
+"""Loop turns a server's close waits for the tasks of connections accepted just before it."""
+_FLUSH = 1.0
+"""Seconds a closing connection may take to send what it has written before it is aborted."""
+
+
+def _socket_open(transport: asyncio.BaseTransport) -> bool:
+    sock = transport.get_extra_info("socket")
+    return sock is not None and sock.fileno() != -1
+
+
+async def close_transports(transports: list[asyncio.BaseTransport]) -> None:
+    """Close ``transports`` for good: each may flush what it has written for up to
+    :data:`_FLUSH` seconds, then is aborted. A closing transport whose peer stopped reading
+    keeps its buffer, and with it its socket, until the loop is gone and then for ever."""
+    for transport in transports:
+        transport.close()
+    with contextlib.suppress(asyncio.CancelledError):  # a cancelled connection still closes
+        await asyncio.sleep(0)  # a transport with nothing left to send closes on this turn
+        give_up = asyncio.get_running_loop().time() + _FLUSH
+        while any(_socket_open(t) for t in transports):
+            if asyncio.get_running_loop().time() >= give_up:
+                break
+            await asyncio.sleep(0.01)
+    for transport in transports:
+        if _socket_open(transport):
+            transport.abort()  # type: ignore[attr-defined]
+
+
 class HttpServer:
     """Serves ``handler`` on one TCP port; keep-alive, bounded bodies, SSE streaming."""
 
@@ -113,6 +152,7 @@ class HttpServer:
         self._error_body = error_body
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0: any free port); the bound port."""
@@ -124,10 +164,16 @@ class HttpServer:
         """Stop listening and end every open connection."""
         if self._server is not None:
             self._server.close()
-        for task in list(self._connections):
-            task.cancel()
-        if self._connections:
-            await asyncio.gather(*self._connections, return_exceptions=True)
+        # A connection accepted just before the close starts its task a few loop turns later:
+        # end those too, or their sockets would outlive the server (asyncio.run cancels a task
+        # that never started without running its cleanup).
+        for _ in range(_LATE_TURNS):
+            await asyncio.sleep(0)
+            for task in list(self._connections):
+                task.cancel()
+            if self._connections:
+                await asyncio.gather(*self._connections, return_exceptions=True)
+        await close_transports(list(self._transports))
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -135,6 +181,7 @@ class HttpServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self._transports.add(writer.transport)
         try:
             await _Connection(self, reader, writer).serve()
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
@@ -145,9 +192,8 @@ class HttpServer:
             pass
         finally:
             self._connections.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
-                await writer.wait_closed()
+            await close_transports([writer.transport])
+            self._transports.discard(writer.transport)
 
 
 class _TooLarge(Exception):

@@ -20,7 +20,7 @@ from .._net import is_loopback
 from .._sync import loop_thread
 from ._faults import Faults, drop_connection, grpc_hook, http_hook
 from ._framing import framed
-from ._http import EventStream, Handler, HttpServer, Request, Response
+from ._http import EventStream, Handler, HttpServer, Request, Response, close_transports
 from ._openai import OpenAIApp
 from ._openai_requests import error_body
 from ._seed import Provider, seed
@@ -77,6 +77,12 @@ class _GrpcServer(grpclib.server.Server):
             connection = getattr(protocol, "connection", None)
             if connection is not None:
                 drop_connection(connection)
+
+    def transports(self) -> list[asyncio.BaseTransport]:
+        """The transports of the connections this server accepted that it still knows."""
+        connections = (getattr(p, "connection", None) for p in list(self._protocols))
+        found = (getattr(c, "_transport", None) for c in connections)
+        return [t for t in found if t is not None]
 
 
 class Emulator:
@@ -197,6 +203,7 @@ class Emulator:
             grpc.close()
             grpc.close_connections()
             await grpc.wait_closed()
+            await close_transports(grpc.transports())
 
     async def __aenter__(self) -> Self:
         await self.start()
