@@ -35,7 +35,8 @@ from runbind import (
     openai,
     yandex,
 )
-from runbind._client import Secret, Transient, from_env
+from runbind._core.credentials import Secret, from_env
+from runbind._core.retry import Transient
 from runbind.emulator import Emulator
 from runbind.openai._transport import check_response
 

@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from runbind import ApiError, InvalidArgumentError, RetryPolicy, Run, RunResult, RunTimeoutError
-from runbind._client import Secret, Transient, call, from_env, run_id_of, wait_for
-from runbind._retry import Deadline
-from runbind._sync import LoopThread, SyncIterator, loop_thread
+from runbind._core.client_base import run_id_of
+from runbind._core.credentials import Secret, from_env
+from runbind._core.loop_thread import LoopThread, SyncIterator, loop_thread
+from runbind._core.polling import wait_for
+from runbind._core.retry import Deadline, Transient, call
 
 from .test_openai import run_payload
 

@@ -20,7 +20,9 @@ from runbind_generated.openai import MessageObject, RunObject
 from runbind_generated.proto.google.protobuf import ListValue, Struct, Value
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import Run as YRun
 
-from runbind import DecodeError, Message, Run, RunResult, RunStreamEvent, ToolCall, _json, _wire
+from runbind import DecodeError, Message, Run, RunResult, RunStreamEvent, ToolCall
+from runbind._core import jsonio
+from runbind.yandex import _wire
 from tests.runbind import test_openai as openai_seeds
 from tests.runbind import test_yandex as yandex_seeds
 
@@ -90,7 +92,7 @@ def test_a_lone_surrogate_in_a_dict_value_or_key_is_refused_with_its_path(entry:
 
 def test_the_json_reader_refuses_a_lone_surrogate_with_a_value_error() -> None:
     with pytest.raises(ValueError, match="lone surrogate '\\\\ud800' at index 1"):
-        _json.loads('"\ud800"')  # a str pydantic-core cannot read: was a bare TypeError
+        jsonio.loads('"\ud800"')  # a str pydantic-core cannot read: was a bare TypeError
     call = ToolCall("call_1", "f", '{"a": "\ud800"}')
     with pytest.raises(DecodeError, match="lone surrogate") as caught:
         _ = call.arguments

@@ -1,4 +1,4 @@
-"""The decode worker (:mod:`runbind._offload`): results and errors come back, a cancelled call
+"""The decode worker (:mod:`runbind._core.offload`): results and errors come back, a cancelled call
 stops its worker at once, and callers waiting for the loop's one worker keep their turns."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from runbind import _offload
+from runbind._core import offload
 
 
 def busy(seconds: float) -> float:
@@ -30,9 +30,9 @@ def workers() -> int:
 
 def test_a_result_and_an_error_come_back_from_the_worker() -> None:
     async def scenario() -> None:
-        assert await _offload.off_loop(busy, 0.01) == 0.01
+        assert await offload.off_loop(busy, 0.01) == 0.01
         with pytest.raises(ValueError, match="bad bytes"):
-            await _offload.off_loop(fail, "bad bytes")
+            await offload.off_loop(fail, "bad bytes")
 
     asyncio.run(scenario())
     assert workers() == 0
@@ -46,9 +46,9 @@ def test_small_data_is_decoded_inline_and_large_data_on_a_worker() -> None:
         return len(data)
 
     async def scenario() -> None:
-        limit = _offload.OFFLOAD_THRESHOLD
-        assert await _offload.decode(where, bytes(limit)) == limit
-        assert await _offload.decode(where, bytes(limit + 1)) == limit + 1
+        limit = offload.OFFLOAD_THRESHOLD
+        assert await offload.decode(where, bytes(limit)) == limit
+        assert await offload.decode(where, bytes(limit + 1)) == limit + 1
 
     asyncio.run(scenario())
     assert seen == ["MainThread", "runbind-decode"]
@@ -56,7 +56,7 @@ def test_small_data_is_decoded_inline_and_large_data_on_a_worker() -> None:
 
 def test_a_cancelled_call_stops_its_worker_at_once_and_the_loop_runs_meanwhile() -> None:
     async def scenario() -> tuple[float, float]:
-        call = asyncio.create_task(_offload.off_loop(busy, 10.0))
+        call = asyncio.create_task(offload.off_loop(busy, 10.0))
         started = time.monotonic()
         await asyncio.sleep(0.2)  # the loop's timers fire while the worker is busy
         slept = time.monotonic() - started
@@ -74,18 +74,18 @@ def test_a_cancelled_call_stops_its_worker_at_once_and_the_loop_runs_meanwhile()
 
 def test_callers_take_turns_and_a_cancelled_waiter_gives_its_turn_away() -> None:
     async def scenario() -> list[float]:
-        first = asyncio.create_task(_offload.off_loop(busy, 0.3))
+        first = asyncio.create_task(offload.off_loop(busy, 0.3))
         await asyncio.sleep(0.05)
         assert workers() == 1
-        waiting = asyncio.create_task(_offload.off_loop(busy, 0.3))
-        last = asyncio.create_task(_offload.off_loop(busy, 0.05))
+        waiting = asyncio.create_task(offload.off_loop(busy, 0.3))
+        last = asyncio.create_task(offload.off_loop(busy, 0.05))
         await asyncio.sleep(0.05)
         assert workers() == 1  # one worker per loop: the others wait on the loop
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
         done = list(await asyncio.gather(first, last))
-        assert await _offload.off_loop(busy, 0.01) == 0.01  # every turn came back
+        assert await offload.off_loop(busy, 0.01) == 0.01  # every turn came back
         return done
 
     assert asyncio.run(scenario()) == [0.3, 0.05]

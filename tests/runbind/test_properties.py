@@ -96,7 +96,7 @@ from runbind import (
     ToolCall,
     Usage,
 )
-from runbind._status import (
+from runbind._core.status import (
     OPENAI_EVENT_KINDS,
     OPENAI_RUN_STATUSES,
     YANDEX_EVENT_KINDS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runbind._secrets import GRAM, Secret, clip, redact
+from runbind._core.credentials import GRAM, Secret, clip, redact
 
 KEY = "sk-CANARYq7Zx2Lp9Rt4Vm6Nb8Hc3Jd5Kf1Gs0Ya8Ueo"
 SECRET = Secret(KEY)

@@ -24,7 +24,7 @@ from runbind import (
     StatusTraits,
     StreamEventKind,
 )
-from runbind._status import (
+from runbind._core.status import (
     OPENAI_EVENT_KINDS,
     OPENAI_RUN_STATUSES,
     YANDEX_EVENT_KINDS,

@@ -26,8 +26,8 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.searchindex import (
     MeanCombinationStrategy,
 )
 
-from runbind import _wire
-from runbind._wire import WireError, check
+from runbind.yandex import _wire
+from runbind.yandex._wire import WireError, check
 
 
 def _varint(value: int) -> bytes:

@@ -76,10 +76,10 @@ from runbind import (
     Tool,
     ToolCall,
     Usage,
-    _wire,
     to_yandex_tool_results,
 )
-from runbind._errors import FieldError
+from runbind._core.errors import FieldError
+from runbind.yandex import _wire
 from tests.generated.test_proto_wire import World, world  # noqa: F401
 
 # --------------------------------------------------------------------------- recorded-looking ids
@@ -1169,7 +1169,7 @@ _JSON = st.recursive(
 @settings(max_examples=200, deadline=None)
 @given(value=_JSON)
 def test_struct_values_convert_as_to_dict_does(value: Any) -> None:
-    from runbind._yandex import _json_value  # noqa: PLC0415
+    from runbind.yandex._adapter import _json_value  # noqa: PLC0415
 
     proto = PValue.from_dict(value)
     assert _json_value(proto, 0) == proto.to_dict()
@@ -1183,7 +1183,7 @@ def test_struct_values_convert_as_to_dict_does(value: Any) -> None:
     ids=["empty", "unknown-null"],
 )
 def test_invalid_struct_values_fail_as_to_dict_does(value: PValue) -> None:
-    from runbind._yandex import _json_value  # noqa: PLC0415
+    from runbind.yandex._adapter import _json_value  # noqa: PLC0415
 
     with pytest.raises(ValueError, match="Invalid value"):
         value.to_dict()

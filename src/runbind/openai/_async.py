@@ -14,27 +14,20 @@ from urllib.parse import quote
 
 import httpx
 
-from .. import _json
-from .._client import (
-    DEFAULT_TIMEOUT,
-    Secret,
-    Transient,
-    call,
-    from_env,
-    wait_for,
-)
-from .._errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
-from .._models import FunctionResultDict
-from .._paging import AsyncRunList, RunPage
-from .._retry import Deadline, RetryPolicy
-from .._run import Run, RunResult, RunStreamEvent
-from .._secrets import guard, guard_stream, guarded
-from .._sse import parse_events
-from .._status import RunStatus
-from .._stream import AsyncRunStream
-from .._tool_results import to_openai_tool_outputs
+from .._core import jsonio
+from .._core.credentials import Secret, from_env, guard, guard_stream, guarded
+from .._core.errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
+from .._core.models import FunctionResultDict
+from .._core.paging import AsyncRunList, RunPage
+from .._core.polling import wait_for
+from .._core.results import to_openai_tool_outputs
+from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call
+from .._core.run import Run, RunResult, RunStreamEvent
+from .._core.status import RunStatus
+from .._core.stream import AsyncRunStream
 from ._content import body_pieces
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
+from ._sse import parse_events
 from ._transport import (
     DEFAULT_BASE_URL,
     check_base_url,
@@ -199,7 +192,7 @@ class AsyncRuns:
                 raise translate(exc, what) from None
             check_response(response, data, self._api_key)
             try:
-                return _json.loads(data), response
+                return jsonio.loads(data), response
             except ValueError as exc:
                 raise DecodeError("openai", what, "", f"response is not JSON: {exc}") from None
 

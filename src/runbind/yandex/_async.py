@@ -21,26 +21,23 @@ from typing import Any, Literal, Self, TypeVar, cast, overload
 
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
-from .. import _offload
-from .._client import (
-    DEFAULT_TIMEOUT,
-    Secret,
-    SecretHeaders,
-    Transient,
-    call,
-    from_env,
-    run_id_of,
-    wait_for,
+from .._core import offload
+from .._core.client_base import run_id_of
+from .._core.credentials import Secret, SecretHeaders, from_env, guard, guard_stream, guarded
+from .._core.errors import (
+    ApiError,
+    InvalidArgumentError,
+    RunTimeoutError,
+    UnsupportedOperationError,
 )
-from .._errors import ApiError, InvalidArgumentError, RunTimeoutError, UnsupportedOperationError
-from .._models import FunctionResultDict
-from .._paging import AsyncRunList, RunPage
-from .._retry import Deadline, RetryPolicy
-from .._run import Run, RunResult, RunStreamEvent
-from .._secrets import guard, guard_stream, guarded
-from .._status import RunStatus
-from .._stream import AsyncRunStream
-from .._tool_results import to_yandex_tool_results
+from .._core.models import FunctionResultDict
+from .._core.paging import AsyncRunList, RunPage
+from .._core.polling import wait_for
+from .._core.results import to_yandex_tool_results
+from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call
+from .._core.run import Run, RunResult, RunStreamEvent
+from .._core.status import RunStatus
+from .._core.stream import AsyncRunStream
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_request
 from ._transport import (
     DEFAULT_ENDPOINT,
@@ -168,7 +165,7 @@ class AsyncRuns:
             return convert(message)
         try:
             async with asyncio.timeout(_left(deadline, what)):
-                return await _offload.off_loop(convert, message)
+                return await offload.off_loop(convert, message)
         except TimeoutError:
             raise RunTimeoutError(f"yandex {what}: deadline exceeded") from None
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._errors import InvalidArgumentError
-from ._models import FunctionResultDict
+from .errors import InvalidArgumentError
+from .models import FunctionResultDict
+from .seam import adapter
 
 if TYPE_CHECKING:
     from runbind_generated.openai import SubmitToolOutputsRunRequest
@@ -64,9 +65,8 @@ def to_yandex_tool_results(results: Iterable[FunctionResultDict]) -> ToolResultL
 
     Each result needs ``name`` and ``content``; ``ToolCall.result(...)`` builds them.
     """
-    from ._yandex import tool_results_to_yandex
-
-    return tool_results_to_yandex(results)
+    result: ToolResultList = adapter("yandex").tool_results(results)
+    return result
 
 
 def to_openai_tool_outputs(
@@ -76,6 +76,5 @@ def to_openai_tool_outputs(
 
     Each result needs ``tool_call_id`` and ``content``; ``ToolCall.result(...)`` builds them.
     """
-    from ._openai import tool_outputs_to_openai
-
-    return tool_outputs_to_openai(results, stream=stream)
+    request: SubmitToolOutputsRunRequest = adapter("openai").tool_results(results, stream=stream)
+    return request

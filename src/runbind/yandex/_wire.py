@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._errors import FieldError
+from .._core.errors import FieldError
 
 __all__ = ["MAX_DEPTH", "WireError", "check", "decode"]
 

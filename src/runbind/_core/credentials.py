@@ -13,17 +13,21 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
+from .errors import InvalidArgumentError
+
 __all__ = [
     "GRAM",
     "Secret",
     "SecretHeaders",
     "clip",
+    "from_env",
     "guard",
     "guard_stream",
     "guarded",
@@ -280,3 +284,14 @@ def _install_log_filter() -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+def from_env(value: str | None, *names: str) -> Secret | None:
+    """``value``, else the first set environment variable of ``names``, as a :class:`Secret`."""
+    if value is None:
+        value = next((os.environ[n] for n in names if os.environ.get(n)), None)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or any(c in value for c in "\r\n"):
+        raise InvalidArgumentError("a credential must be a non-empty single-line string")
+    return Secret(value.strip())

@@ -45,9 +45,9 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
 )
 from runbind_generated.proto.yandex.cloud.ai.common import Error as YError
 
-from . import _json, _wire
-from ._errors import DecodeError, FieldError, convert
-from ._models import (
+from .._core import jsonio
+from .._core.errors import DecodeError, FieldError, convert
+from .._core.models import (
     Citation,
     CitationSource,
     ErrorDetails,
@@ -60,15 +60,17 @@ from ._models import (
     ToolCall,
     Usage,
 )
-from ._run import Run, RunStreamEvent
-from ._status import (
+from .._core.results import normalise_results
+from .._core.run import Run, RunStreamEvent
+from .._core.seam import Adapter
+from .._core.status import (
     YANDEX_EVENT_KINDS,
     YANDEX_RUN_STATUSES,
     RunStatus,
     StreamEventKind,
     unknown_name,
 )
-from ._tool_results import normalise_results
+from . import _wire
 
 __all__ = [
     "event_from_yandex",
@@ -144,7 +146,7 @@ def _json_value(value: Value, depth: int) -> Any:
         return number
     text = value.string_value
     if isinstance(text, str):
-        if not text.isascii() and (problem := _json.unicode_problem(text)) is not None:
+        if not text.isascii() and (problem := jsonio.unicode_problem(text)) is not None:
             raise FieldError("", f"not valid Unicode text: {problem}")
         return text
     if isinstance(value.list_value, ListValue):
@@ -176,7 +178,7 @@ def _json_object(struct: Struct, depth: int) -> dict[str, Any]:
         raise FieldError("", f"messages nested deeper than {_wire.MAX_DEPTH}")
     out = {}
     for key, item in struct.fields.items():
-        if not key.isascii() and (problem := _json.unicode_problem(key)) is not None:
+        if not key.isascii() and (problem := jsonio.unicode_problem(key)) is not None:
             raise FieldError("", f"a key is not valid Unicode text: {problem}")
         try:
             out[key] = _json_value(item, depth + 2)
@@ -420,3 +422,12 @@ def tool_results_to_yandex(results: Iterable[FunctionResultDict]) -> ToolResultL
             for r in normalise_results(results, need_name=True, need_id=False)
         ]
     )
+
+
+ADAPTER = Adapter(
+    run=run_from_yandex,
+    event=event_from_yandex,
+    message=message_from_yandex,
+    tool_results=tool_results_to_yandex,
+)
+"""Yandex AI Assistants runs for the core (registered in ``runbind/__init__.py``)."""

@@ -1,18 +1,19 @@
 """``Run``, ``RunResult`` and ``RunStreamEvent``: one shape for runs of every provider.
 
-The ``from_yandex`` / ``from_openai`` constructors are pure adapters (no I/O). They import the
-provider's generated code on first use, so ``import runbind`` stays cheap.
+The ``from_yandex`` / ``from_openai`` constructors go through the provider's adapter (see
+:mod:`.seam`): pure conversions, no I/O, the provider's code imported on first use so that
+``import runbind`` stays cheap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ._errors import RunFailedError
-from ._models import (
+from .errors import RunFailedError
+from .models import (
     Citation,
     ErrorDetails,
     IncompleteDetails,
@@ -25,13 +26,8 @@ from ._models import (
     ToolCall,
     Usage,
 )
-from ._status import (
-    RUN_STATUS_TRAITS,
-    STREAM_EVENT_TRAITS,
-    RunStatus,
-    StatusTraits,
-    StreamEventKind,
-)
+from .seam import adapter
+from .status import RUN_STATUS_TRAITS, STREAM_EVENT_TRAITS, RunStatus, StatusTraits, StreamEventKind
 
 if TYPE_CHECKING:
     from runbind_generated.openai import AssistantStreamEvent, MessageObject, RunObject
@@ -43,16 +39,6 @@ if TYPE_CHECKING:
     OpenAIInput = RunObject | Mapping[str, Any] | str | bytes
 
 __all__ = ["Run", "RunResult", "RunStreamEvent"]
-
-
-class _Bound:
-    """Adapter functions, bound on first use: an import inside a method costs about a microsecond
-    per call, and converting a small OpenAI run takes fifteen."""
-
-    run_from_openai: Callable[[OpenAIInput], Run] | None = None
-    event_from_openai: Callable[[Any, int], RunStreamEvent] | None = None
-    run_from_yandex: Callable[[Any], Run] | None = None
-    event_from_yandex: Callable[[Any], RunStreamEvent] | None = None
 
 
 class _Predicates:
@@ -186,27 +172,22 @@ class Run(_Predicates):
     @classmethod
     def from_yandex(cls, run: YandexRun | bytes) -> Run:
         """A run from a Yandex ``Run`` message or its protobuf bytes."""
-        build = _Bound.run_from_yandex
-        if build is None:
-            from ._yandex import run_from_yandex
-
-            build = _Bound.run_from_yandex = run_from_yandex
-        return build(run)
+        return adapter("yandex").run(run)
 
     @classmethod
     def from_openai(cls, run: OpenAIInput) -> Run:
         """A run from an OpenAI ``RunObject``, its JSON text, or its decoded JSON."""
-        build = _Bound.run_from_openai
-        if build is None:
-            from ._openai import run_from_openai
-
-            build = _Bound.run_from_openai = run_from_openai
-        return build(run)
+        return adapter("openai").run(run)
 
 
-# Fields an adapter may leave unset, to be built from ``raw`` on first read. An adapter defers
-# only what cannot fail to convert (what can fail it converts at once, so that a bad payload is
-# a DecodeError of the adapter call, not of a later attribute read).
+# Fields an adapter may leave unset, to be built from ``raw`` on first read by the builders in
+# its ``Adapter.deferred``. Such a run is made by ``object.__new__(Run)`` and setting every other
+# field with ``object.__setattr__``; reading an unset field builds it once and keeps the value.
+# It is an ordinary frozen ``Run``: equality, ``repr``, pickling, ``replace`` and ``asdict``
+# read the fields and so build them (two threads reading one at once may both build it; each
+# gets an equal value). An adapter defers only what cannot fail to convert (what can fail it
+# converts at once, so that a bad payload is a DecodeError of the adapter call, not of a later
+# attribute read).
 DEFERRABLE_FIELDS: tuple[str, ...] = (
     "cancelled_at",
     "completed_at",
@@ -223,34 +204,16 @@ DEFERRABLE_FIELDS: tuple[str, ...] = (
     "tools",
     "usage",
 )
-# field name -> provider -> build(raw); registered by the adapter that creates such runs.
-_deferred_builders: dict[str, dict[str, Callable[[Any], Any]]] = {
-    name: {} for name in DEFERRABLE_FIELDS
-}
-
-
-def register_deferred(provider: Provider, builders: Mapping[str, Callable[[Any], Any]]) -> None:
-    """Let ``provider``'s adapter create runs that leave some :data:`DEFERRABLE_FIELDS` unset.
-
-    Such a run is made by ``object.__new__(Run)`` and setting every other field with
-    ``object.__setattr__``; reading an unset field calls ``builders[name](run.raw)`` once and
-    keeps the value. It is an ordinary frozen ``Run``: equality, ``repr``, pickling, ``replace``
-    and ``dataclasses.asdict`` read the fields and so build them. Two threads reading one
-    deferred field at once may both build it; each gets an equal value.
-    """
-    for name, build in builders.items():
-        _deferred_builders[name][provider] = build
 
 
 def _deferrable(name: str) -> property:
     slot = Run.__dict__[name]  # the field's slot, which the property below takes the place of
-    builders = _deferred_builders[name]
 
     def read(run: Run) -> Any:
         try:
             return slot.__get__(run, Run)
         except AttributeError:
-            value = builders[run.provider](run.raw)
+            value = adapter(run.provider).deferred[name](run.raw)
             slot.__set__(run, value)
             return value
 
@@ -317,9 +280,7 @@ class RunResult(_Answer):
         cls, run: OpenAIInput, message: MessageObject | Mapping[str, Any] | None = None
     ) -> RunResult:
         """The result of an OpenAI run; OpenAI keeps the answer apart, pass it as ``message``."""
-        from ._openai import message_from_openai
-
-        answer = None if message is None else message_from_openai(message)
+        answer = None if message is None else adapter("openai").message(message)
         return cls.from_run(Run.from_openai(run), answer)
 
 
@@ -363,12 +324,7 @@ class RunStreamEvent(_Answer):
     @classmethod
     def from_yandex(cls, event: YandexStreamEvent | bytes) -> RunStreamEvent:
         """An event from a Yandex ``StreamEvent`` message or its bytes (cursor from the event)."""
-        build = _Bound.event_from_yandex
-        if build is None:
-            from ._yandex import event_from_yandex
-
-            build = _Bound.event_from_yandex = event_from_yandex
-        return build(event)
+        return adapter("yandex").event(event)
 
     @classmethod
     def from_openai(
@@ -378,9 +334,4 @@ class RunStreamEvent(_Answer):
 
         OpenAI streams have no cursor: ``event_index`` is the event's position in the stream.
         """
-        build = _Bound.event_from_openai
-        if build is None:
-            from ._openai import event_from_openai
-
-            build = _Bound.event_from_openai = event_from_openai
-        return build(event, event_index)
+        return adapter("openai").event(event, event_index)

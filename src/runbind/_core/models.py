@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from . import _json
-from ._errors import DecodeError, InvalidArgumentError
+from . import jsonio
+from .errors import DecodeError, InvalidArgumentError
+from .seam import adapter
 
 if TYPE_CHECKING:
     from runbind_generated.openai import MessageObject
@@ -138,7 +139,7 @@ class ToolCall:
     def arguments(self) -> dict[str, Any]:
         """The arguments as a JSON object."""
         try:
-            value = _json.loads(self.arguments_json)
+            value = jsonio.loads(self.arguments_json)
         except ValueError as exc:
             reason = f"invalid JSON: {exc}"
             raise DecodeError("model", f"tool call {self.name!r}", "arguments", reason) from None
@@ -221,16 +222,12 @@ class Message:
     @classmethod
     def from_yandex(cls, message: YandexMessage | bytes) -> Message:
         """A message from a Yandex thread ``Message`` or its protobuf bytes."""
-        from ._yandex import message_from_yandex
-
-        return message_from_yandex(message)
+        return adapter("yandex").message(message)
 
     @classmethod
     def from_openai(cls, message: MessageObject | Mapping[str, Any] | str | bytes) -> Message:
         """A message from an OpenAI ``MessageObject``, its JSON text, or its decoded JSON."""
-        from ._openai import message_from_openai
-
-        return message_from_openai(message)
+        return adapter("openai").message(message)
 
 
 def require_str(value: object, what: str) -> str:

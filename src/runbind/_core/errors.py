@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from ._models import ErrorDetails
-    from ._run import Run
-    from ._status import RunStatus
+    from .models import ErrorDetails
+    from .run import Run
+    from .status import RunStatus
 
 __all__ = [
     "ApiError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from ._errors import DecodeError
+from .._core.errors import DecodeError
 
 __all__ = ["MAX_EVENT_SIZE", "ServerSentEvent", "parse_events"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 
-from ._run import Run, RunStreamEvent
-from ._sync import LoopThread, SyncIterator
+from .loop_thread import LoopThread, SyncIterator
+from .run import Run, RunStreamEvent
 
 __all__ = ["AsyncRunStream", "RunStream"]
 

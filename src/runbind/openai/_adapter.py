@@ -39,9 +39,9 @@ from runbind_generated.openai._base import (
     UNKNOWN_VARIANT_ERROR,
 )
 
-from . import _json
-from ._errors import DecodeError, FieldError, convert
-from ._models import (
+from .._core import jsonio
+from .._core.errors import DecodeError, FieldError, convert
+from .._core.models import (
     Citation,
     CitationSource,
     ErrorDetails,
@@ -55,15 +55,16 @@ from ._models import (
     ToolCall,
     Usage,
 )
-from ._run import DEFERRABLE_FIELDS, Run, RunStreamEvent, register_deferred
-from ._status import (
+from .._core.results import normalise_results
+from .._core.run import DEFERRABLE_FIELDS, Run, RunStreamEvent
+from .._core.seam import Adapter
+from .._core.status import (
     OPENAI_EVENT_KINDS,
     OPENAI_RUN_STATUSES,
     RunStatus,
     StreamEventKind,
     unknown_name,
 )
-from ._tool_results import normalise_results
 
 if TYPE_CHECKING:
     from runbind_generated.openai import AssistantStreamEvent
@@ -140,7 +141,7 @@ def _validation_error(type_name: str, exc: ValidationError, value: Any) -> Decod
     first = errors[0]
     if isinstance(value, str | bytes | bytearray):
         try:
-            value = _json.loads(value)
+            value = jsonio.loads(value)
         except ValueError:
             value = None
     path = _input_path(tuple(first["loc"]), value)
@@ -157,9 +158,9 @@ def _not_a_payload(type_name: str, value: Any) -> DecodeError:
 
 
 def _check_json(type_name: str, value: Mapping[str, Any]) -> None:
-    """Refuse decoded JSON that JSON text could not hold (see :func:`runbind._json.check`)."""
+    """Refuse decoded JSON that JSON text could not hold (see :func:`.jsonio.check`)."""
     try:
-        _json.check(value if type(value) is dict else dict(value))
+        jsonio.check(value if type(value) is dict else dict(value))
     except FieldError as exc:
         raise DecodeError("openai", type_name, exc.path, exc.reason) from None
 
@@ -210,7 +211,7 @@ def _time(value: int | None, path: str) -> datetime | None:
 
 def _dump(model: BaseModel | None) -> dict[str, Any] | None:
     """``model`` as JSON values; a decoded mapping nested beyond what pydantic-core serialises
-    (JSON text never is: :data:`runbind._json.MAX_JSON_DEPTH` is lower) is a DecodeError."""
+    (JSON text never is: :data:`runbind._core.jsonio.MAX_JSON_DEPTH` is lower) is a DecodeError."""
     if model is None:
         return None
     try:
@@ -297,7 +298,7 @@ def _timestamp(name: str) -> Callable[[RunObject], datetime | None]:
     return lambda run: _time(getattr(run, name), name)
 
 
-# How each deferred field of a Run (runbind._run.DEFERRABLE_FIELDS) is built from its RunObject.
+# How each deferred field of a Run (DEFERRABLE_FIELDS) is built from its RunObject.
 _DEFERRED: dict[str, Callable[[RunObject], Any]] = {
     "custom_prompt_truncation_options": _truncation,
     "custom_response_format": lambda run: _response_format(run.response_format),
@@ -309,15 +310,14 @@ _DEFERRED: dict[str, Callable[[RunObject], Any]] = {
     "usage": _usage,
     **{name: _timestamp(name) for name in _TIMES},
 }
-register_deferred("openai", _DEFERRED)
 
 
 def _run(run: RunObject) -> Run:
     """The Run of ``run``: what can fail is converted now, the rest on first read.
 
     The fields in ``_DEFERRED`` (tools with their JSON schemas, tool calls, usage, errors,
-    times, ...) are left for :func:`runbind._run.register_deferred`'s builder: most callers read
-    a few of them, and building them all would cost more than validating the payload.
+    times, ...) are left for the adapter's ``deferred`` builders: most callers read a few of
+    them, and building them all would cost more than validating the payload.
     """
     status = str(run.status)  # an OpenStrEnum: its str() is the raw value, known or not
     known = OPENAI_RUN_STATUSES.get(status)
@@ -464,7 +464,7 @@ def _event_input(value: Any) -> Any:
     if isinstance(data, str | bytes) and value.get("event") != "done":
         _check_json("AssistantStreamEvent", {k: v for k, v in value.items() if k != "data"})
         try:
-            return {**value, "data": _json.loads(data)}
+            return {**value, "data": jsonio.loads(data)}
         except ValueError as exc:
             raise DecodeError("openai", "AssistantStreamEvent", "data", str(exc)) from None
     _check_json("AssistantStreamEvent", value)
@@ -527,3 +527,13 @@ def tool_outputs_to_openai(
         for r in normalise_results(results, need_name=False, need_id=True)
     ]
     return SubmitToolOutputsRunRequest(tool_outputs=outputs, stream=stream)
+
+
+ADAPTER = Adapter(
+    run=run_from_openai,
+    event=event_from_openai,
+    message=message_from_openai,
+    tool_results=tool_outputs_to_openai,
+    deferred=_DEFERRED,
+)
+"""OpenAI Assistants runs for the core (registered in ``runbind/__init__.py``)."""

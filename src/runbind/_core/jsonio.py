@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._errors import FieldError
+from .errors import FieldError
 
 __all__ = ["MAX_JSON_DEPTH", "MAX_JSON_INT", "check", "loads", "unicode_problem"]
 

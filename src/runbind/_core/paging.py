@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
-from ._run import Run
-from ._sync import LoopThread, SyncIterator
+from .loop_thread import LoopThread, SyncIterator
+from .run import Run
 
 __all__ = ["AsyncRunList", "RunList", "RunPage"]
 
