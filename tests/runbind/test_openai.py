@@ -35,7 +35,7 @@ from runbind import (
     Usage,
     to_openai_tool_outputs,
 )
-from runbind._core.status import OPENAI_EVENT_KINDS
+from runbind.openai._statuses import OPENAI_EVENT_KINDS
 
 Payload = dict[str, Any]
 

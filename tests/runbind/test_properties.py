@@ -96,12 +96,8 @@ from runbind import (
     ToolCall,
     Usage,
 )
-from runbind._core.status import (
-    OPENAI_EVENT_KINDS,
-    OPENAI_RUN_STATUSES,
-    YANDEX_EVENT_KINDS,
-    YANDEX_RUN_STATUSES,
-)
+from runbind.openai._statuses import OPENAI_EVENT_KINDS, OPENAI_RUN_STATUSES
+from runbind.yandex._statuses import YANDEX_EVENT_KINDS, YANDEX_RUN_STATUSES
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,12 +24,8 @@ from runbind import (
     StatusTraits,
     StreamEventKind,
 )
-from runbind._core.status import (
-    OPENAI_EVENT_KINDS,
-    OPENAI_RUN_STATUSES,
-    YANDEX_EVENT_KINDS,
-    YANDEX_RUN_STATUSES,
-)
+from runbind.openai._statuses import OPENAI_EVENT_KINDS, OPENAI_RUN_STATUSES
+from runbind.yandex._statuses import YANDEX_EVENT_KINDS, YANDEX_RUN_STATUSES
 
 # status: (running, succeeded, failed, finished, requires_action) -- the documented table.
 EXPECTED_RUN_TRAITS = {

@@ -2,9 +2,10 @@
 
 Every predicate (``is_running``, ``is_succeeded``, ``is_failed``, ``is_finished``,
 ``requires_action``) is a lookup in :data:`RUN_STATUS_TRAITS` or :data:`STREAM_EVENT_TRAITS`;
-nothing else decides them. The provider tables map every value each upstream lists; a value
-neither lists becomes ``UNKNOWN`` (raw value kept by the caller), which no predicate counts as
-running or finished, so a bounded wait ends on its deadline instead of exiting early.
+nothing else decides them. Each provider's table (in its package) maps every value its upstream
+lists; a value no table lists becomes ``UNKNOWN`` (raw value kept by the caller), which no
+predicate counts as running or finished, so a bounded wait ends on its deadline instead of
+exiting early.
 
 Decision: "requires action" (Yandex ``TOOL_CALLS``, OpenAI ``requires_action``) is **not**
 finished and **not** succeeded. The run is paused until the caller submits tool results; the
@@ -21,12 +22,8 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 __all__ = [
-    "OPENAI_EVENT_KINDS",
-    "OPENAI_RUN_STATUSES",
     "RUN_STATUS_TRAITS",
     "STREAM_EVENT_TRAITS",
-    "YANDEX_EVENT_KINDS",
-    "YANDEX_RUN_STATUSES",
     "RunStatus",
     "StatusTraits",
     "StreamEventKind",
@@ -152,75 +149,6 @@ STREAM_EVENT_TRAITS: Mapping[StreamEventKind, StatusTraits | None] = MappingProx
     }
 )
 """The predicates of every stream event kind; ``None`` means "those of the run it carries"."""
-
-YANDEX_RUN_STATUSES: Mapping[int, RunStatus] = MappingProxyType(
-    {
-        0: RunStatus.UNSPECIFIED,  # RUN_STATUS_UNSPECIFIED
-        1: RunStatus.QUEUED,  # PENDING
-        2: RunStatus.IN_PROGRESS,  # IN_PROGRESS
-        3: RunStatus.FAILED,  # FAILED
-        4: RunStatus.COMPLETED,  # COMPLETED
-        5: RunStatus.REQUIRES_ACTION,  # TOOL_CALLS
-    }
-)
-"""``yandex.cloud.ai.assistants.v1.runs.RunState.RunStatus`` numbers to :class:`RunStatus`."""
-
-OPENAI_RUN_STATUSES: Mapping[str, RunStatus] = MappingProxyType(
-    {
-        "queued": RunStatus.QUEUED,
-        "in_progress": RunStatus.IN_PROGRESS,
-        "requires_action": RunStatus.REQUIRES_ACTION,
-        "cancelling": RunStatus.CANCELLING,
-        "cancelled": RunStatus.CANCELLED,
-        "failed": RunStatus.FAILED,
-        "completed": RunStatus.COMPLETED,
-        "incomplete": RunStatus.INCOMPLETE,
-        "expired": RunStatus.EXPIRED,
-    }
-)
-"""OpenAI ``RunObject.status`` values to :class:`RunStatus`."""
-
-YANDEX_EVENT_KINDS: Mapping[int, StreamEventKind] = MappingProxyType(
-    {
-        0: StreamEventKind.UNSPECIFIED,  # EVENT_TYPE_UNSPECIFIED
-        1: StreamEventKind.PARTIAL_MESSAGE,  # PARTIAL_MESSAGE
-        2: StreamEventKind.ERROR,  # ERROR
-        3: StreamEventKind.DONE,  # DONE
-        4: StreamEventKind.TOOL_CALLS,  # TOOL_CALLS
-    }
-)
-"""``yandex.cloud.ai.assistants.v1.runs.StreamEvent.EventType`` numbers to kinds."""
-
-OPENAI_EVENT_KINDS: Mapping[str, StreamEventKind] = MappingProxyType(
-    {
-        "thread.created": StreamEventKind.THREAD,
-        "thread.run.created": StreamEventKind.RUN,
-        "thread.run.queued": StreamEventKind.RUN,
-        "thread.run.in_progress": StreamEventKind.RUN,
-        "thread.run.requires_action": StreamEventKind.TOOL_CALLS,
-        "thread.run.completed": StreamEventKind.DONE,
-        "thread.run.incomplete": StreamEventKind.RUN,
-        "thread.run.failed": StreamEventKind.ERROR,
-        "thread.run.cancelling": StreamEventKind.RUN,
-        "thread.run.cancelled": StreamEventKind.RUN,
-        "thread.run.expired": StreamEventKind.RUN,
-        "thread.run.step.created": StreamEventKind.RUN_STEP,
-        "thread.run.step.in_progress": StreamEventKind.RUN_STEP,
-        "thread.run.step.delta": StreamEventKind.RUN_STEP,
-        "thread.run.step.completed": StreamEventKind.RUN_STEP,
-        "thread.run.step.failed": StreamEventKind.RUN_STEP,
-        "thread.run.step.cancelled": StreamEventKind.RUN_STEP,
-        "thread.run.step.expired": StreamEventKind.RUN_STEP,
-        "thread.message.created": StreamEventKind.MESSAGE,
-        "thread.message.in_progress": StreamEventKind.MESSAGE,
-        "thread.message.delta": StreamEventKind.PARTIAL_MESSAGE,
-        "thread.message.completed": StreamEventKind.MESSAGE,
-        "thread.message.incomplete": StreamEventKind.MESSAGE,
-        "error": StreamEventKind.ERROR,
-        "done": StreamEventKind.END,
-    }
-)
-"""OpenAI ``AssistantStreamEvent`` names to kinds."""
 
 
 def unknown_name(raw: object) -> str:

@@ -58,13 +58,8 @@ from .._core.models import (
 from .._core.results import normalise_results
 from .._core.run import DEFERRABLE_FIELDS, Run, RunStreamEvent
 from .._core.seam import Adapter
-from .._core.status import (
-    OPENAI_EVENT_KINDS,
-    OPENAI_RUN_STATUSES,
-    RunStatus,
-    StreamEventKind,
-    unknown_name,
-)
+from .._core.status import RunStatus, StreamEventKind, unknown_name
+from ._statuses import OPENAI_EVENT_KINDS, OPENAI_RUN_STATUSES
 
 if TYPE_CHECKING:
     from runbind_generated.openai import AssistantStreamEvent

@@ -63,14 +63,9 @@ from .._core.models import (
 from .._core.results import normalise_results
 from .._core.run import Run, RunStreamEvent
 from .._core.seam import Adapter
-from .._core.status import (
-    YANDEX_EVENT_KINDS,
-    YANDEX_RUN_STATUSES,
-    RunStatus,
-    StreamEventKind,
-    unknown_name,
-)
+from .._core.status import RunStatus, StreamEventKind, unknown_name
 from . import _wire
+from ._statuses import YANDEX_EVENT_KINDS, YANDEX_RUN_STATUSES
 
 __all__ = [
     "event_from_yandex",
