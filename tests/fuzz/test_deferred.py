@@ -39,7 +39,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import Messag
 from runbind import DecodeError, Message, Run, RunFailedError, RunResult, RunStreamEvent, ToolCall
 from runbind._core import jsonio
 from runbind._core.jsonio import MAX_JSON_DEPTH
-from tests.runbind import test_yandex as yandex_seeds
+from tests.yandex import test_adapter as yandex_seeds
 
 from ._fuzz import FUZZ
 from .test_openai_json import EVENTS, MESSAGES, RUNS, _at, json_values

@@ -29,7 +29,7 @@ from runbind._core import jsonio
 from runbind._core.jsonio import MAX_JSON_DEPTH
 from runbind._core.retry import RetryPolicy
 from runbind.openai import AsyncRuns
-from tests.runbind.test_openai import answer_message, completed_run, failed_run
+from tests.openai.test_adapter import answer_message, completed_run, failed_run
 
 from ._fuzz import FUZZ, canned_server, corpus, peak_memory, touch
 

@@ -23,8 +23,8 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import Run as YR
 from runbind import DecodeError, Message, Run, RunResult, RunStreamEvent, ToolCall
 from runbind._core import jsonio
 from runbind.yandex import _wire
-from tests.runbind import test_openai as openai_seeds
-from tests.runbind import test_yandex as yandex_seeds
+from tests.openai import test_adapter as openai_seeds
+from tests.yandex import test_adapter as yandex_seeds
 
 Json = Any
 

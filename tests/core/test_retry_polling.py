@@ -16,8 +16,7 @@ from runbind._core.credentials import Secret, from_env
 from runbind._core.loop_thread import LoopThread, SyncIterator, loop_thread
 from runbind._core.polling import wait_for
 from runbind._core.retry import Deadline, Transient, call
-
-from .test_openai import run_payload
+from tests.openai.test_adapter import run_payload
 
 FAST = RetryPolicy(attempts=4, initial=0.001, maximum=0.002)
 
