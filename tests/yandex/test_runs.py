@@ -741,8 +741,8 @@ def _public(cls: type) -> set[str]:
 
 def test_public_methods_match() -> None:
     assert _public(Runs) == _public(AsyncRuns)
-    assert callable(Runs.__enter__) and callable(Runs.__exit__)
-    assert callable(AsyncRuns.__aenter__) and callable(AsyncRuns.__aexit__)
+    for method in (Runs.__enter__, Runs.__exit__, AsyncRuns.__aenter__, AsyncRuns.__aexit__):
+        assert callable(method)
 
 
 @pytest.mark.parametrize("name", sorted(_public(AsyncRuns)))
