@@ -36,9 +36,11 @@ class RetryPolicy:
     """How a client retries a call that failed for a passing reason (UNAVAILABLE, 429, 5xx).
 
     ``attempts`` bounds the tries of one call (1 = no retry); waits grow from ``initial`` by
-    ``multiplier`` up to ``maximum`` seconds, with full jitter. A server's ``Retry-After`` is
-    honoured when it fits in the call's deadline. Reads are retried; ``create``,
-    ``submit_tool_results`` and ``cancel`` only when the caller passes an idempotency key.
+    ``multiplier`` up to ``maximum`` seconds, with equal jitter (each wait is drawn between half
+    its step and the whole step, so retries spread out yet never come at once). A server's
+    ``Retry-After`` is honoured when it fits in the call's deadline. Reads are retried;
+    ``create``, ``submit_tool_results`` and ``cancel`` only when the caller passes an
+    idempotency key.
     """
 
     attempts: int = 5
