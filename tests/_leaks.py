@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from runbind._sync import loop_thread
+from runbind._core.loop_thread import loop_thread
 
 __all__ = ["SETTLE", "no_leaks", "open_fds", "pending_tasks", "sockets", "tcp_sockets"]
 

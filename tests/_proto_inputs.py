@@ -22,7 +22,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError as GoogleDecodeError
 from hypothesis import strategies as st
 
-from runbind import _wire
+from runbind.yandex import _wire
 
 __all__ = ["Verdict", "cases", "judge", "key", "ld", "soup", "varint"]
 

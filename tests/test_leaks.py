@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from runbind._sync import loop_thread
+from runbind._core.loop_thread import loop_thread
 from tests import _leaks as leaks
 
 

@@ -35,7 +35,8 @@ from runbind import (
     openai,
     yandex,
 )
-from runbind._client import Secret, Transient, from_env
+from runbind._core.credentials import Secret, from_env
+from runbind._core.retry import Transient
 from runbind.emulator import Emulator
 from runbind.openai._transport import check_response
 
@@ -562,8 +563,8 @@ def test_yandex_tls_is_on_off_loopback(
 
     async def channel_context() -> Any:
         client._service()  # builds the channel; nothing connects before a call
-        assert client._channel is not None
-        context = client._channel._ssl
+        assert client._connection.value is not None
+        context = client._connection.value[0]._ssl
         await client.close()
         return context
 
@@ -607,10 +608,10 @@ def test_openai_verifies_tls_by_default(
     caplog.set_level(logging.DEBUG)
     client = openai.AsyncRuns(api_key=OPENAI_KEY)
     assert client.base_url.startswith("https://")
-    assert client._verify is True
+    assert client._http._verify is True
 
     async def pool_context() -> Any:
-        http = client._client()  # builds the connection pool; nothing connects yet
+        http = client._http.client()  # builds the connection pool; nothing connects yet
         context = http._transport._pool._ssl_context  # type: ignore[attr-defined]
         await client.close()
         return context

@@ -23,7 +23,7 @@ from codegen.errors import GenerationError
 CORE_MODULE = "_runs"
 REST_MODULE = "models"
 # What src/runbind/_openai.py imports at module level (the stream-event union it loads on the
-# first event). tests/runbind/test_openai.py checks that a run parse does not import `models`.
+# first event). tests/openai/test_adapter.py checks that a run parse does not import `models`.
 CORE_ROOTS: tuple[str, ...] = (
     "ErrorEvent",
     "MessageDeltaObject",

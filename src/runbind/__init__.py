@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing as _typing
 
-from ._errors import (
+from ._core.errors import (
     ApiError,
     DecodeError,
     InvalidArgumentError,
@@ -19,7 +19,7 @@ from ._errors import (
     RunTimeoutError,
     UnsupportedOperationError,
 )
-from ._models import (
+from ._core.models import (
     Citation,
     CitationSource,
     ErrorDetails,
@@ -33,20 +33,25 @@ from ._models import (
     ToolCall,
     Usage,
 )
-from ._paging import AsyncRunList, RunList, RunPage
-from ._retry import RetryPolicy
-from ._run import Run, RunResult, RunStreamEvent
-from ._status import (
+from ._core.paging import AsyncRunList, RunList, RunPage
+from ._core.results import to_openai_tool_outputs, to_yandex_tool_results
+from ._core.retry import RetryPolicy
+from ._core.run import Run, RunResult, RunStreamEvent
+from ._core.seam import register as _register
+from ._core.status import (
     RUN_STATUS_TRAITS,
     STREAM_EVENT_TRAITS,
     RunStatus,
     StatusTraits,
     StreamEventKind,
 )
-from ._stream import AsyncRunStream, RunStream
-from ._tool_results import to_openai_tool_outputs, to_yandex_tool_results
+from ._core.stream import AsyncRunStream, RunStream
 
 __version__ = "0.1.0"
+
+# The providers, each plugged into the core through its adapter (imported on first conversion).
+_register("yandex", "runbind.yandex._adapter")
+_register("openai", "runbind.openai._adapter")
 
 if _typing.TYPE_CHECKING:
     __provenance__: dict[str, _typing.Any]

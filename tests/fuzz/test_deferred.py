@@ -36,18 +36,10 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import Run as YR
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import StreamEvent as YEvent
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import Message as YMessage
 
-from runbind import (
-    DecodeError,
-    Message,
-    Run,
-    RunFailedError,
-    RunResult,
-    RunStreamEvent,
-    ToolCall,
-    _json,
-)
-from runbind._json import MAX_JSON_DEPTH
-from tests.runbind import test_yandex as yandex_seeds
+from runbind import DecodeError, Message, Run, RunFailedError, RunResult, RunStreamEvent, ToolCall
+from runbind._core import jsonio
+from runbind._core.jsonio import MAX_JSON_DEPTH
+from tests.yandex import test_adapter as yandex_seeds
 
 from ._fuzz import FUZZ
 from .test_openai_json import EVENTS, MESSAGES, RUNS, _at, json_values
@@ -98,7 +90,7 @@ def _public(value: Any) -> list[str]:
 def _strict_json(value: Any, what: str) -> None:
     """``value`` is JSON: written without NaN, as UTF-8, read back by runbind's parser."""
     text = json.dumps(value, allow_nan=False, ensure_ascii=False)
-    assert _json.loads(text.encode()) == value, what
+    assert jsonio.loads(text.encode()) == value, what
 
 
 def read_everything(value: Any, seen: set[int] | None = None) -> None:

@@ -1,7 +1,7 @@
 """Fuzzing the OpenAI JSON decode: runs, messages and stream events, as text and as dicts.
 
 The paths: ``Run.from_openai`` / ``Message.from_openai`` on JSON text (``model_validate_json``)
-and on decoded JSON (the clients decode with ``runbind._json.loads`` and pass the dict), and
+and on decoded JSON (the clients decode with ``runbind._core.jsonio.loads`` and pass the dict), and
 ``RunStreamEvent.from_openai`` on ``{"event", "data": <JSON text>}`` as the SSE client does.
 Only :class:`~runbind.DecodeError` may escape, and reading every field of what decodes must not
 fail. Inputs: random JSON and bytes, realistic payloads (the benchmarks', the Run-layer tests'
@@ -24,11 +24,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from benchmarks._payloads import openai_run_json
-from runbind import ApiError, DecodeError, Message, Run, RunStatus, RunStreamEvent, _json
-from runbind._json import MAX_JSON_DEPTH
-from runbind._retry import RetryPolicy
+from runbind import ApiError, DecodeError, Message, Run, RunStatus, RunStreamEvent
+from runbind._core import jsonio
+from runbind._core.jsonio import MAX_JSON_DEPTH
+from runbind._core.retry import RetryPolicy
 from runbind.openai import AsyncRuns
-from tests.runbind.test_openai import answer_message, completed_run, failed_run
+from tests.openai.test_adapter import answer_message, completed_run, failed_run
 
 from ._fuzz import FUZZ, canned_server, corpus, peak_memory, touch
 
@@ -91,7 +92,7 @@ def _event(name: str, data: Any) -> Callable[[Any], RunStreamEvent]:
 def _client_loads(text: str) -> Json:
     """The body as the OpenAI client decodes it (``AsyncRuns._request``)."""
     try:
-        return _json.loads(text)
+        return jsonio.loads(text)
     except ValueError as exc:
         raise DecodeError("openai", "get", "", f"response is not JSON: {exc}") from None
 
@@ -341,7 +342,7 @@ def test_a_huge_string_decodes_in_a_small_multiple_of_its_size() -> None:
     run = Run.from_openai(text)
     assert run.instructions == payload["instructions"]
     assert peak_memory(lambda: Run.from_openai(text)) < 6 * len(text)
-    assert peak_memory(lambda: Run.from_openai(_json.loads(text))) < 6 * len(text)
+    assert peak_memory(lambda: Run.from_openai(jsonio.loads(text))) < 6 * len(text)
 
 
 @pytest.mark.parametrize(
@@ -374,7 +375,7 @@ def test_invalid_json_is_a_decode_error_on_every_path(text: bytes) -> None:
     assert isinstance(_decode(Message.from_openai, text), DecodeError)
     assert isinstance(_decode(_event("thread.run.created", None), text), DecodeError)
     with pytest.raises(ValueError, match="line 1 column"):
-        _json.loads(text)
+        jsonio.loads(text)
 
 
 # ------------------------------------------------------------------------------------ nesting
@@ -409,9 +410,9 @@ def test_json_text_is_taken_at_max_depth_and_refused_one_deeper(kind: str) -> No
     error = decode_run(json.loads(too_deep))
     assert isinstance(error, DecodeError)
     assert "recursion limit" in error.reason
-    assert _json.loads(json.dumps(_deep(MAX_JSON_DEPTH, kind))) == _deep(MAX_JSON_DEPTH, kind)
+    assert jsonio.loads(json.dumps(_deep(MAX_JSON_DEPTH, kind))) == _deep(MAX_JSON_DEPTH, kind)
     with pytest.raises(ValueError, match="recursion limit"):
-        _json.loads(json.dumps(_deep(MAX_JSON_DEPTH + 1, kind)))
+        jsonio.loads(json.dumps(_deep(MAX_JSON_DEPTH + 1, kind)))
 
 
 @pytest.mark.parametrize("levels", [MAX_JSON_DEPTH + 2, 1_000, 100_000])
@@ -490,7 +491,7 @@ def test_the_corpus_replays_with_only_decode_errors(data: bytes) -> None:
     for build in (Run.from_openai, Message.from_openai, _event("thread.run.created", None)):
         _decode(build, data)
     try:
-        value = _json.loads(data)
+        value = jsonio.loads(data)
     except ValueError:
         return
     if isinstance(value, dict):

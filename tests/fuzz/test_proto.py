@@ -1,11 +1,12 @@
 """Fuzzing the protobuf decode of Yandex ``Run``, ``StreamEvent`` and ``Message``.
 
-Every input goes through the three public paths: the strict wire walk (``runbind._wire.decode``,
-whose only error is its ``WireError``), the gRPC client's ``ClientCodec`` and the adapters
-(``Run.from_yandex`` and friends), whose only error is :class:`~runbind.DecodeError`. The paths
-must agree on what is malformed and where, and reading every field of what decodes must not
-fail. Inputs: random bytes, truncations, bit flips and splices of realistic messages (the
-benchmark payloads), huge length prefixes and varints, and nesting at and past ``MAX_DEPTH``.
+Every input goes through the three public paths: the strict wire walk
+(``runbind.yandex._wire.decode``, whose only error is its ``WireError``), the gRPC client's
+``ClientCodec`` and the adapters (``Run.from_yandex`` and friends), whose only error is
+:class:`~runbind.DecodeError`. The paths must agree on what is malformed and where, and reading
+every field of what decodes must not fail. Inputs: random bytes, truncations, bit flips and
+splices of realistic messages (the benchmark payloads), huge length prefixes and varints, and
+nesting at and past ``MAX_DEPTH``.
 Examples per test: ``RUNBIND_FUZZ_EXAMPLES`` (see ``tests/fuzz/_fuzz.py``).
 """
 
@@ -36,9 +37,10 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import Messag
 from runbind_generated.proto.yandex.cloud.ai.common import Error as YError
 
 from benchmarks._payloads import yandex_run
-from runbind import DecodeError, Message, Run, RunStreamEvent, _wire
-from runbind._wire import MAX_DEPTH, WireError
+from runbind import DecodeError, Message, Run, RunStreamEvent
+from runbind.yandex import _wire
 from runbind.yandex._transport import ClientCodec
+from runbind.yandex._wire import MAX_DEPTH, WireError
 
 from ._fuzz import FUZZ, corpus, ld, peak_memory, touch, varint
 

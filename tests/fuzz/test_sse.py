@@ -1,4 +1,4 @@
-"""Fuzzing ``runbind._sse.parse_events`` and the OpenAI client's event decoding on top of it.
+"""Fuzzing ``runbind.openai._sse.parse_events`` and the OpenAI client's event decoding on top of it.
 
 An independent whole-input parser (:func:`reference`, regular expressions over the complete
 stream) is the oracle: for any bytes and any chunking, ``parse_events`` yields the same events,
@@ -23,9 +23,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runbind import DecodeError, RunStreamEvent
-from runbind._retry import RetryPolicy
-from runbind._sse import MAX_EVENT_SIZE, ServerSentEvent, parse_events
+from runbind._core.retry import RetryPolicy
 from runbind.openai import AsyncRuns
+from runbind.openai._sse import MAX_EVENT_SIZE, ServerSentEvent, parse_events
 
 from ._fuzz import FUZZ, canned_server, corpus, peak_memory
 

@@ -28,7 +28,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, searchindex
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads as ythreads
 
-from runbind import _wire
+from runbind.yandex import _wire
 from tests._proto_inputs import judge
 
 from .test_proto_wire import (

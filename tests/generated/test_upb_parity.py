@@ -2,7 +2,7 @@
 unknown fields upb keeps: a differential test on systematic edge cases and on random field soups.
 
 For every input (see ``tests/_proto_inputs.py``) upb (``google.protobuf`` 7), ``cls.parse`` and
-``runbind._wire.check`` accept or reject alike; for an accepted input, upb reads
+``runbind.yandex._wire.check`` accept or reject alike; for an accepted input, upb reads
 ``bytes(cls.parse(data))`` as it reads ``data``, unknown fields included, so nothing upb keeps is
 lost or moved (wrappers and map entries with unknown fields, groups, known numbers with another
 wire type). Google's classes come from the locked protos (the ``world`` fixture).

@@ -20,7 +20,7 @@ from runbind.openai import AsyncRuns, Runs
 from tests import _leaks as leaks
 from tests._hints import ODD_HINTS
 from tests._misbehaving import Server, http_answers, http_response
-from tests.runbind.test_openai import run_payload
+from tests.openai.test_adapter import run_payload
 
 FAST = RetryPolicy(attempts=3, initial=0.01, maximum=0.02)
 JSON = (("content-type", "application/json"),)

@@ -618,7 +618,13 @@ def _as_sync(annotation: Any) -> Any:
 
 
 def _public(cls: type) -> set[str]:
-    return {n for n, v in vars(cls).items() if not n.startswith("_") and callable(v)}
+    """Public methods, the inherited ones included."""
+    return {
+        n
+        for klass in cls.__mro__[:-1]
+        for n, v in vars(klass).items()
+        if not n.startswith("_") and callable(v)
+    }
 
 
 def _signature(fn: Any, *, sync: bool) -> list[tuple[str, Any, Any, Any]]:

@@ -1,4 +1,5 @@
-"""``runbind._sse.parse_events``: WHATWG server-sent events from any chunking, memory bounded."""
+"""``runbind.openai._sse.parse_events``: WHATWG server-sent events from any chunking, memory
+bounded."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 import pytest
 
 from runbind import DecodeError
-from runbind._sse import ServerSentEvent, parse_events
+from runbind.openai._sse import ServerSentEvent, parse_events
 
 Chunks = Iterable[bytes]
 

@@ -16,8 +16,8 @@ from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs as runs_pb
 
 from runbind import RunTimeoutError
-from runbind._offload import OFFLOAD_THRESHOLD
-from runbind._retry import Deadline
+from runbind._core.offload import OFFLOAD_THRESHOLD
+from runbind._core.retry import Deadline
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns
 from tests._misbehaving import Server, grpc_reply, slow_to_decode

@@ -12,7 +12,7 @@ from typing import TextIO
 from .. import RunStreamEvent, StreamEventKind, ToolCall
 from .. import openai as openai_client
 from .. import yandex as yandex_client
-from .._stream import AsyncRunStream
+from .._core.stream import AsyncRunStream
 from ._server import Emulator
 
 __all__ = ["demo"]

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from typing import Protocol
 
-from .._status import RunStatus
+from .._core.status import RunStatus
 from ._script import Script
 from ._state import Call, CoreMessage, CoreRun, Thread, new_id, now
 

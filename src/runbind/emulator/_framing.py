@@ -5,7 +5,7 @@ size, answers a compressed flag, a stream cut inside a message or a unary call w
 message with UNKNOWN and a logged traceback, and ignores what follows a unary call's message.
 Here each method's stream reads through a :class:`_Reader`: the size is refused on the prefix
 (RESOURCE_EXHAUSTED), malformed framing is INVALID_ARGUMENT, and a large message is decoded
-off the loop (:mod:`runbind._offload`) so that other calls are answered meanwhile.
+off the loop (:mod:`runbind._core.offload`) so that other calls are answered meanwhile.
 """
 
 from __future__ import annotations

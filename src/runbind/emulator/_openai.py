@@ -25,7 +25,7 @@ from runbind_generated.openai import (
     SubmitToolOutputsRunRequest,
 )
 
-from .._status import RunStatus
+from .._core.status import RunStatus
 from . import _engine
 from ._http import EventStream, Request, Response
 from ._openai_objects import (

@@ -23,7 +23,7 @@ from runbind_generated.openai import (
     ThreadObject,
 )
 
-from .._status import RunStatus
+from .._core.status import RunStatus
 from ._http import sse
 from ._state import Assistant, Call, CoreMessage, CoreRun, Thread, new_id, now
 

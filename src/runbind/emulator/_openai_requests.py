@@ -23,7 +23,7 @@ from runbind_generated.openai import (
 )
 from runbind_generated.openai._nullability import NOT_NULLABLE
 
-from .. import _offload
+from .._core import offload
 from ._http import Request, Response
 from ._openai_objects import Json, dump, plain, text_part
 from ._script import Script, script_for
@@ -181,10 +181,10 @@ def parse(cls: type[_M], raw: bytes) -> _M:
 
 
 async def parse_body(cls: type[_M], raw: bytes) -> _M:
-    """:func:`parse`, on a worker thread when the body is large (see :mod:`runbind._offload`):
+    """:func:`parse`, on a worker thread when the body is large (see :mod:`runbind._core.offload`):
     validating a megabyte of JSON takes a few hundred milliseconds, which on the loop would
     hold up every other call of both protocols."""
-    return await _offload.decode(lambda data: parse(cls, data), raw)
+    return await offload.decode(lambda data: parse(cls, data), raw)
 
 
 def _supported(values: Sequence[str]) -> str:

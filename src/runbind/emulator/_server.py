@@ -16,8 +16,8 @@ from typing import Any, Self
 import grpclib.server
 from grpclib.protocol import H2Protocol
 
-from .._net import is_loopback
-from .._sync import loop_thread
+from .._core.loop_thread import loop_thread
+from .._core.net import is_loopback
 from ._faults import Faults, drop_connection, grpc_hook, http_hook
 from ._framing import framed
 from ._http import EventStream, Handler, HttpServer, Request, Response, close_transports

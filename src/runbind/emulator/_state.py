@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from .._status import RunStatus
+from .._core.status import RunStatus
 from ._script import Script
 
 __all__ = ["Assistant", "Call", "CoreMessage", "CoreRun", "Store", "Thread", "new_id"]

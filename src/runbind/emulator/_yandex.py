@@ -26,8 +26,9 @@ from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 from runbind_generated.proto.yandex.cloud.ai.common import Error
 
-from .. import _offload, _wire
-from .._status import RunStatus
+from .._core import offload
+from .._core.status import RunStatus
+from ..yandex import _wire
 from . import _engine
 from ._script import script_for
 from ._state import Assistant, CoreMessage, CoreRun, FunctionSpec, Store, Thread, new_id, now
@@ -64,7 +65,7 @@ _metadata: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.Contex
 )
 
 
-class CheckedCodec(_offload.DecodeAhead, ProtoCodec):
+class CheckedCodec(offload.DecodeAhead, ProtoCodec):
     """The protobuf codec with a size limit and the strict wire check before parsing; the
     request reader (``_framing``) decodes ahead, off the loop when large."""
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 
-from .._errors import DecodeError
+from .._core.errors import DecodeError
 
 __all__ = ["ACCEPT_ENCODING", "PIECE", "body_pieces"]
 

@@ -8,8 +8,8 @@ from typing import Any
 import pydantic
 from runbind_generated.openai import CreateRunRequest
 
-from .._errors import InvalidArgumentError
-from .._models import PromptTruncationOptions, ResponseFormat, Tool
+from .._core.errors import InvalidArgumentError
+from .._core.models import PromptTruncationOptions, ResponseFormat, Tool
 
 __all__ = ["create_body"]
 

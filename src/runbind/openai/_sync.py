@@ -7,14 +7,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
-from .._client import DEFAULT_TIMEOUT
-from .._models import FunctionResultDict
-from .._paging import RunList
-from .._retry import RetryPolicy
-from .._run import Run, RunResult
-from .._status import RunStatus
-from .._stream import RunStream
-from .._sync import loop_thread
+from .._core.loop_thread import loop_thread
+from .._core.models import FunctionResultDict
+from .._core.paging import RunList
+from .._core.retry import DEFAULT_TIMEOUT, RetryPolicy
+from .._core.run import Run, RunResult
+from .._core.status import RunStatus
+from .._core.stream import RunStream
 from ._async import AsyncRuns, RunRef
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput
 

@@ -9,11 +9,11 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from .. import _json
-from .._client import Secret, SecretHeaders, Transient, hint_seconds, tls_failure
-from .._errors import ApiError, InvalidArgumentError, RunTimeoutError
-from .._net import is_loopback
-from .._secrets import clip
+from .._core import jsonio
+from .._core.credentials import Secret, SecretHeaders, clip
+from .._core.errors import ApiError, InvalidArgumentError, RunTimeoutError
+from .._core.net import is_loopback, tls_failure
+from .._core.retry import Transient, hint_seconds
 from ._content import ACCEPT_ENCODING
 
 __all__ = [
@@ -99,7 +99,7 @@ def _message(body: bytes, status: int, secret: Secret | None) -> str:
     """
     key = len(secret.reveal().encode()) if secret is not None else 0
     try:
-        decoded: Any = _json.loads(body)
+        decoded: Any = jsonio.loads(body)
         # As much as a key opening within the limit needs to be whole (and so redacted).
         text = str(decoded["error"]["message"])[: _MESSAGE_TEXT + key]
         limit = _MESSAGE_TEXT

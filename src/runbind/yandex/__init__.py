@@ -1,7 +1,20 @@
-"""The Yandex Cloud AI Assistants Runs client over gRPC: :class:`AsyncRuns` and :class:`Runs`."""
+"""The Yandex Cloud AI Assistants Runs client over gRPC: :class:`AsyncRuns` and :class:`Runs`.
 
-from ._async import AsyncRuns
-from ._sync import Runs
-from ._transport import DEFAULT_ENDPOINT
+Its names are imported on first access: the core imports only :mod:`._adapter` (through the
+seam), which must not cost grpclib.
+"""
+
+from typing import TYPE_CHECKING
+
+from .._core.lazy import attach
+
+if TYPE_CHECKING:
+    from ._async import AsyncRuns
+    from ._sync import Runs
+    from ._transport import DEFAULT_ENDPOINT
 
 __all__ = ["DEFAULT_ENDPOINT", "AsyncRuns", "Runs"]
+
+__getattr__, __dir__ = attach(
+    __name__, {"AsyncRuns": "._async", "Runs": "._sync", "DEFAULT_ENDPOINT": "._transport"}
+)

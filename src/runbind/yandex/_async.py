@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import ssl
-from collections import OrderedDict
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -16,31 +15,27 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from types import TracebackType
-from typing import Any, Literal, Self, TypeVar, cast, overload
+from typing import Any, Literal, TypeVar, cast, overload
 
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
-from .. import _offload
-from .._client import (
-    DEFAULT_TIMEOUT,
-    Secret,
-    SecretHeaders,
-    Transient,
-    call,
-    from_env,
-    run_id_of,
-    wait_for,
+from .._core import offload
+from .._core.client_base import ClientBase, Cursors, PerLoop, left, run_id_of, start_index
+from .._core.credentials import Secret, SecretHeaders, from_env, guard, guard_stream, guarded
+from .._core.errors import (
+    ApiError,
+    InvalidArgumentError,
+    RunTimeoutError,
+    UnsupportedOperationError,
 )
-from .._errors import ApiError, InvalidArgumentError, RunTimeoutError, UnsupportedOperationError
-from .._models import FunctionResultDict
-from .._paging import AsyncRunList, RunPage
-from .._retry import Deadline, RetryPolicy
-from .._run import Run, RunResult, RunStreamEvent
-from .._secrets import guard, guard_stream, guarded
-from .._status import RunStatus
-from .._stream import AsyncRunStream
-from .._tool_results import to_yandex_tool_results
+from .._core.models import FunctionResultDict
+from .._core.paging import AsyncRunList, RunPage
+from .._core.polling import wait_for
+from .._core.results import to_yandex_tool_results
+from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call
+from .._core.run import Run, RunResult, RunStreamEvent
+from .._core.status import RunStatus
+from .._core.stream import AsyncRunStream
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_request
 from ._transport import (
     DEFAULT_ENDPOINT,
@@ -56,13 +51,13 @@ from ._transport import (
 __all__ = ["AsyncRuns"]
 
 _T = TypeVar("_T")
-_MAX_CURSORS = 1024  # runs whose last stream position the client remembers
+_Connection = tuple[SecureChannel, runs.RunServiceStub]
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 RunRef = Run | str
 
 
-class AsyncRuns:
+class AsyncRuns(ClientBase):
     """Runs of Yandex Cloud AI Assistants, over gRPC (asyncio).
 
     Credentials come from ``api_key`` or ``iam_token``, else from ``YC_API_KEY`` /
@@ -90,13 +85,11 @@ class AsyncRuns:
         self._credentials: tuple[Secret | None, Secret | None] = (key, token)
         self.folder_id = folder_id if folder_id is not None else _env_folder()
         self._tls = tls_for(self._host, tls)
-        self.retry = retry or RetryPolicy()
+        super().__init__(retry)
         self._max_message_size = max_message_size
-        self._channel: SecureChannel | None = None
         self._codec = ClientCodec(max_message_size)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stub: runs.RunServiceStub | None = None
-        self._cursors: OrderedDict[str, int] = OrderedDict()
+        self._connection: PerLoop[_Connection] = PerLoop(self._open, _close)
+        self._cursors: Cursors[int] = Cursors()
 
     def __repr__(self) -> str:
         auth = (
@@ -111,25 +104,12 @@ class AsyncRuns:
 
     # plumbing
 
+    def _open(self) -> _Connection:
+        channel = SecureChannel(self._host, self._port, ssl=self._tls, codec=self._codec)
+        return channel, runs.RunServiceStub(channel)
+
     def _service(self) -> runs.RunServiceStub:
-        loop = asyncio.get_running_loop()
-        if self._stub is not None and self._loop is not loop:
-            # A channel belongs to the loop that opened it; a new loop (another asyncio.run)
-            # gets its own, the old one is closed.
-            if self._channel is not None:
-                with contextlib.suppress(RuntimeError):  # its loop may be closed already
-                    self._channel.close()
-            self._stub = None
-        if self._stub is None:
-            self._loop = loop
-            self._channel = SecureChannel(
-                self._host,
-                self._port,
-                ssl=self._tls,
-                codec=self._codec,
-            )
-            self._stub = runs.RunServiceStub(self._channel)
-        return self._stub
+        return self._connection.get()[1]
 
     def _metadata(self, idempotency_key: str | None = None) -> SecretHeaders:
         metadata = auth_metadata(*self._credentials)
@@ -153,7 +133,7 @@ class AsyncRuns:
         async def attempt(deadline: Deadline) -> _T:
             try:
                 with DeadlineGuard():
-                    return await send(_left(deadline, what), metadata)
+                    return await send(left(deadline, f"yandex {what}"), metadata)
             except Exception as exc:
                 raise translate(exc, what, *self._credentials) from None
 
@@ -167,16 +147,10 @@ class AsyncRuns:
         if not self._codec.came_large(message):
             return convert(message)
         try:
-            async with asyncio.timeout(_left(deadline, what)):
-                return await _offload.off_loop(convert, message)
+            async with asyncio.timeout(left(deadline, f"yandex {what}")):
+                return await offload.off_loop(convert, message)
         except TimeoutError:
             raise RunTimeoutError(f"yandex {what}: deadline exceeded") from None
-
-    def _remember(self, event: RunStreamEvent, run_id: str) -> None:
-        self._cursors[run_id] = event.event_index
-        self._cursors.move_to_end(run_id)
-        while len(self._cursors) > _MAX_CURSORS:
-            self._cursors.popitem(last=False)
 
     # calls
 
@@ -351,7 +325,7 @@ class AsyncRuns:
         A dropped stream is reopened after the last event seen, so no event is lost or repeated.
         ``timeout`` bounds the whole stream.
         """
-        start = _start_index(events_start_idx)
+        start = start_index(events_start_idx)
         run_id = run_id_of(run)
         first = run if isinstance(run, Run) else None
         events = self._events(run_id, start, Deadline(timeout))
@@ -370,7 +344,7 @@ class AsyncRuns:
             try:
                 request = runs.ListenRunRequest(run_id=run_id, events_start_idx=position)
                 stream = service.listen(
-                    request, timeout=_left(deadline, "listen"), metadata=metadata
+                    request, timeout=left(deadline, "yandex listen"), metadata=metadata
                 )
                 async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
                     while True:
@@ -386,7 +360,7 @@ class AsyncRuns:
                             continue  # already delivered before a reconnect
                         position = event.event_index + 1
                         failures = 0
-                        self._remember(event, run_id)
+                        self._cursors.put(run_id, event.event_index)
                         yield event
                         if event.is_finished or event.requires_action:
                             return
@@ -477,7 +451,7 @@ class AsyncRuns:
                         "listen or wait"
                     )
                 events_start_idx = seen + 1
-            start = _start_index(events_start_idx)
+            start = start_index(events_start_idx)
         deadline = Deadline(timeout)
         service = self._service()
         await self._unary(
@@ -532,41 +506,18 @@ class AsyncRuns:
 
     async def close(self) -> None:
         """Close the connection (calls after this reconnect)."""
-        if self._channel is not None:
-            channel, self._channel, self._stub = self._channel, None, None
+        connection = self._connection.take()
+        if connection is not None:
             with contextlib.suppress(RuntimeError):  # opened on a loop that is closed now
-                channel.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-
-def _left(deadline: Deadline, what: str) -> float:
-    """Seconds left for one attempt; a passed deadline is a timeout, not a zero-length call."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
-        raise RunTimeoutError(f"yandex {what}: deadline exceeded")
-    return remaining
+                _close(connection)
 
 
 def _runs_of(response: runs.ListRunsResponse) -> tuple[Run, ...]:
     return tuple(Run.from_yandex(r) for r in response.runs)
 
 
-def _start_index(events_start_idx: int) -> int:
-    if isinstance(events_start_idx, bool) or not isinstance(events_start_idx, int):
-        raise InvalidArgumentError("events_start_idx must be an int")
-    if events_start_idx < 0:
-        raise InvalidArgumentError(f"events_start_idx must be >= 0, got {events_start_idx}")
-    return events_start_idx
+def _close(connection: _Connection) -> None:
+    connection[0].close()
 
 
 def _env_folder() -> str | None:

@@ -8,8 +8,8 @@ from runbind_generated.proto.google.protobuf import Struct
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 
-from .._errors import InvalidArgumentError
-from .._models import PromptTruncationOptions, ResponseFormat, Tool
+from .._core.errors import InvalidArgumentError
+from .._core.models import PromptTruncationOptions, ResponseFormat, Tool
 
 __all__ = ["create_request"]
 

@@ -15,11 +15,12 @@ from grpclib.encoding.proto import ProtoCodec
 from grpclib.events import RecvTrailingMetadata, listen
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
-from .. import _offload, _wire
-from .._client import Secret, SecretHeaders, Transient, hint_seconds, tls_failure
-from .._errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
-from .._net import is_loopback
-from .._secrets import clip
+from .._core import offload
+from .._core.credentials import Secret, SecretHeaders, clip
+from .._core.errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
+from .._core.net import is_loopback, tls_failure
+from .._core.retry import Transient, hint_seconds
+from . import _wire
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -117,7 +118,7 @@ class _Reader:
     grpclib reads (and acknowledges) a whole message before the codec sees it, so a prefix of up
     to 4 GiB would be buffered: the size is checked on the prefix instead, and a compressed flag
     (never asked for) is refused there. A message is decoded here, on a worker thread when it is
-    large (:mod:`runbind._offload`), so that the call's deadline and the loop keep running;
+    large (:mod:`runbind._core.offload`), so that the call's deadline and the loop keep running;
     grpclib's own decode call then takes the result (:meth:`ClientCodec.decode`).
     """
 
@@ -201,7 +202,7 @@ class DeadlineGuard:
             task.uncancel()
 
 
-class ClientCodec(_offload.DecodeAhead, ProtoCodec):
+class ClientCodec(offload.DecodeAhead, ProtoCodec):
     """Protobuf with a size limit and the strict wire check before betterproto2 parses; a
     :class:`_Reader` decodes ahead (off the loop when large)."""
 

@@ -1,0 +1,87 @@
+"""Lazy, resumable listings: pages are fetched as the caller iterates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+
+from .loop_thread import LoopThread, SyncIterator
+from .run import Run
+
+__all__ = ["AsyncRunList", "RunList", "RunPage"]
+
+FetchPage = Callable[[str | None], Awaitable["RunPage"]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """One page of a listing; ``next_page_token`` fetches the next one (None: this is the last)."""
+
+    runs: tuple[Run, ...]
+    next_page_token: str | None
+
+
+class AsyncRunList(AsyncIterator[Run]):
+    """Runs of a listing, fetched page by page on demand.
+
+    ``next_page_token`` is the token of the page after the last one fetched (None once the
+    listing is exhausted): pass it as ``page_token`` to resume after the runs of the pages seen so
+    far. :meth:`pages` iterates whole pages, which makes resuming exact.
+    """
+
+    def __init__(self, fetch: FetchPage, page_token: str | None) -> None:
+        self._fetch = fetch
+        self._buffer: list[Run] = []
+        self._started = False
+        self.next_page_token: str | None = page_token or None
+
+    def _exhausted(self) -> bool:
+        return self._started and self.next_page_token is None
+
+    async def _page(self) -> RunPage | None:
+        if self._exhausted():
+            return None
+        page = await self._fetch(self.next_page_token)
+        self._started = True
+        self.next_page_token = page.next_page_token or None
+        return page
+
+    async def __anext__(self) -> Run:
+        while not self._buffer:
+            page = await self._page()
+            if page is None:
+                raise StopAsyncIteration
+            self._buffer = list(reversed(page.runs))
+        return self._buffer.pop()
+
+    async def pages(self) -> AsyncIterator[RunPage]:
+        """The remaining pages, one fetch each (runs already buffered come first as a page)."""
+        if self._buffer:
+            rest, self._buffer = tuple(reversed(self._buffer)), []
+            yield RunPage(rest, self.next_page_token)
+        while (page := await self._page()) is not None:
+            yield page
+
+
+class RunList(Iterator[Run]):
+    """The blocking form of :class:`AsyncRunList` (same attributes)."""
+
+    def __init__(self, runner: LoopThread, inner: AsyncRunList) -> None:
+        self._runner = runner
+        self._inner = inner
+        self._runs = SyncIterator(runner, lambda: inner)
+
+    @property
+    def next_page_token(self) -> str | None:
+        """Token of the page after the last one fetched (None once exhausted)."""
+        return self._inner.next_page_token
+
+    def __iter__(self) -> RunList:
+        return self
+
+    def __next__(self) -> Run:
+        return next(self._runs)
+
+    def pages(self) -> Iterator[RunPage]:
+        """The remaining pages, one fetch each."""
+        return SyncIterator(self._runner, self._inner.pages)

@@ -1,0 +1,166 @@
+"""Retries under one overall deadline per call: the policy, the deadline, the retry loop and
+the servers' wait hints."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_tz
+from typing import TypeVar
+
+from .errors import ApiError
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Deadline",
+    "RetryPolicy",
+    "Transient",
+    "call",
+    "hint_seconds",
+]
+
+_T = TypeVar("_T")
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds every call may take in total (retries included) unless the caller says otherwise."""
+
+_MAX_HINT = 60.0  # seconds: a server's retry or poll hint is capped at this
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a client retries a call that failed for a passing reason (UNAVAILABLE, 429, 5xx).
+
+    ``attempts`` bounds the tries of one call (1 = no retry); waits grow from ``initial`` by
+    ``multiplier`` up to ``maximum`` seconds, with equal jitter (each wait is drawn between half
+    its step and the whole step, so retries spread out yet never come at once). A server's
+    ``Retry-After`` is honoured when it fits in the call's deadline. Reads are retried;
+    ``create``, ``submit_tool_results`` and ``cancel`` only when the caller passes an
+    idempotency key.
+    """
+
+    attempts: int = 5
+    initial: float = 0.2
+    maximum: float = 5.0
+    multiplier: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        if not 0 < self.initial <= self.maximum or self.multiplier < 1:
+            raise ValueError("RetryPolicy needs 0 < initial <= maximum and multiplier >= 1")
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
+        ceiling = min(self.maximum, self.initial * self.multiplier ** (attempt - 1))
+        wait = random.uniform(ceiling / 2, ceiling)
+        return max(wait, retry_after) if retry_after is not None else wait
+
+
+class Deadline:
+    """An absolute point in time on the monotonic clock, from a timeout in seconds."""
+
+    __slots__ = ("at", "timeout")
+
+    def __init__(self, timeout: float) -> None:
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.timeout = timeout
+        self.at = time.monotonic() + timeout
+
+    def remaining(self) -> float:
+        """Seconds left (0 when passed)."""
+        return max(0.0, self.at - time.monotonic())
+
+    def expired(self) -> bool:
+        """Whether the deadline has passed."""
+        return time.monotonic() >= self.at
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds`` if they fit before the deadline; False (and no sleep) if not."""
+        import asyncio  # noqa: PLC0415 - only clients sleep; `import runbind` stays without it
+
+        if seconds >= self.remaining():
+            return False
+        await asyncio.sleep(seconds)
+        return True
+
+
+def hint_seconds(value: str | None, scale: float = 1.0) -> float | None:
+    """Seconds a server's wait hint asks for: a number of ``1/scale`` seconds or an HTTP date.
+
+    A hint that is neither (or not ASCII) is ignored; the result is clamped to 0-60 s so that a
+    hostile server cannot park a caller. Never raises: a hint is advice, not a reason to fail.
+    """
+    if not value or not value.isascii():
+        return None
+    text = value.strip(" \t")  # the optional whitespace around an HTTP field value
+    if _DECIMAL.fullmatch(text):
+        seconds: float | None = float(text) / scale  # digits only: at worst inf, never nan
+    else:
+        seconds = _seconds_until(text)
+    return None if seconds is None else min(max(seconds, 0.0), _MAX_HINT)
+
+
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_MAX_ZONE = 24 * 3600  # seconds: a zone offset this far from UTC is no zone
+
+
+def _seconds_until(text: str) -> float | None:
+    """Seconds from now until the HTTP date ``text`` (RFC 9110: IMF-fixdate, RFC 850 or asctime,
+    and what ``email.utils`` reads besides); ``None`` when it is no date.
+
+    A date without a known zone (asctime, ``-0000``, a military letter) is UTC, as RFC 9110 and
+    RFC 5322 read them; a field out of range (day 32, hour 25, year 10000, a zone of +9999)
+    makes it no date.
+    """
+    try:
+        parts = parsedate_tz(text)
+    except (ValueError, TypeError, IndexError, OverflowError):  # pragma: no cover - defensive
+        return None
+    if parts is None:
+        return None
+    year, month, day, hour, minute, second = parts[:6]
+    offset = parts[9] or 0  # None: "-0000", a military letter, an unknown zone or none: UTC
+    leap = second == 60  # a leap second (RFC 9110 allows 60)
+    if abs(offset) >= _MAX_ZONE:
+        return None
+    try:
+        when = datetime(year, month, day, hour, minute, second - leap, tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+    return (when - datetime.now(UTC)).total_seconds() + leap - offset
+
+
+class Transient(Exception):
+    """Internal: an attempt failed for a passing reason; ``error`` is raised if retries run out."""
+
+    def __init__(self, error: ApiError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+async def call(
+    attempt: Callable[[Deadline], Awaitable[_T]],
+    deadline: Deadline,
+    policy: RetryPolicy,
+    *,
+    retry: bool,
+) -> _T:
+    """``attempt(deadline)``, retried on :class:`Transient` while ``retry``, the policy and the
+    deadline allow; the last transient error is raised as its :class:`ApiError`."""
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return await attempt(deadline)
+        except Transient as exc:
+            if not retry or tries >= policy.attempts:
+                raise exc.error from None
+            if not await deadline.sleep(policy.backoff(tries, exc.retry_after)):
+                raise exc.error from None

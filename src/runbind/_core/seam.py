@@ -1,0 +1,64 @@
+"""The one seam between the neutral core and the providers: an :class:`Adapter` per provider.
+
+The core never imports a provider. ``runbind/__init__.py`` registers each provider's adapter
+module by name; the module is imported on the first conversion for that provider and exposes
+``ADAPTER``. A new provider is a package with an adapter module and one :func:`register` line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from .models import Message
+    from .run import Run, RunStreamEvent
+
+__all__ = ["Adapter", "adapter", "register"]
+
+
+@dataclass(frozen=True, slots=True)
+class Adapter:
+    """How one provider's wire objects become runbind's and back (pure functions, no I/O)."""
+
+    run: Callable[[Any], Run]
+    """A wire run (message, model, JSON text or bytes) as a :class:`Run`."""
+    event: Callable[..., RunStreamEvent]
+    """A wire stream event as a :class:`RunStreamEvent` (extra arguments are the provider's)."""
+    message: Callable[[Any], Message]
+    """A wire message as a :class:`Message`."""
+    tool_results: Callable[..., Any]
+    """Tool results as the provider's submit request (``ToolCall.result(...)`` dicts in)."""
+    deferred: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    """Builders of the ``Run`` fields this provider's runs leave unset until first read (see
+    :data:`runbind._core.run.DEFERRABLE_FIELDS`), each called with ``run.raw``."""
+
+
+_modules: dict[str, str] = {}
+_adapters: dict[str, Adapter] = {}
+
+
+def register(provider: str, module: str) -> None:
+    """Name the module (imported on first use) whose ``ADAPTER`` converts ``provider``'s runs."""
+    _modules[provider] = module
+    _adapters.pop(provider, None)
+
+
+def adapter(provider: str) -> Adapter:
+    """``provider``'s adapter, its module imported on the first call."""
+    found = _adapters.get(provider)
+    if found is not None:
+        return found
+    module = _modules.get(provider)
+    if module is None:
+        known = ", ".join(sorted(_modules)) or "none"
+        raise InvalidArgumentError(f"no adapter for provider {provider!r} (registered: {known})")
+    found = importlib.import_module(module).ADAPTER
+    if not isinstance(found, Adapter):
+        raise TypeError(f"{module}.ADAPTER is not a runbind adapter")
+    _adapters[provider] = found
+    return found

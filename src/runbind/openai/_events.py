@@ -1,0 +1,200 @@
+"""OpenAI run events: the server-sent stream of a streaming call and, when it drops, the same
+run followed by polling from what was delivered, without repeats."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .._core.client_base import Cursors, left
+from .._core.errors import ApiError, DecodeError, RunTimeoutError
+from .._core.retry import Deadline, Transient
+from .._core.run import Run, RunStreamEvent
+from .._core.status import RunStatus
+from ._content import body_pieces
+from ._http import Json, OpenAIHttp
+from ._sse import parse_events
+from ._transport import check_response, check_status, headers, poll_hint, translate
+
+__all__ = ["OpenAIEvents", "Resume", "first_key", "state"]
+
+_STREAM_POLL = 0.25  # seconds between polls once a dropped stream goes on by polling
+_DRAIN = 0.25  # seconds a stream may take to end after `done` and keep its connection
+
+
+def first_key(body: Any) -> Any:
+    """A listing's ``data``, if the body is a JSON object."""
+    return body.get("data") if isinstance(body, dict) else None
+
+
+def state(run: Run) -> str:
+    """What a poll compares to tell a change: the status, and for requires_action the calls."""
+    if run.requires_action:
+        return f"{run.status_raw}:" + ",".join(str(call.id) for call in run.tool_calls)
+    return str(run.status_raw)
+
+
+class Resume:
+    """What a stream has delivered, so that polling can go on from there without repeats."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.status: str | None = None
+        self.messages: set[str] = set()
+        self.run_id: str | None = None
+
+    def saw(self, event: RunStreamEvent) -> None:
+        """Note ``event`` as delivered."""
+        self.index = event.event_index + 1
+        if event.run is not None:
+            self.run_id = event.run.id
+            self.status = state(event.run)
+        raw = event.raw
+        data = getattr(raw, "data", None)
+        if event.status_raw == "thread.message.completed" and data is not None:
+            self.messages.add(str(getattr(data, "id", "")))
+
+
+class OpenAIEvents:
+    """Event streams of one client: each remembers where it got to in the client's cursors."""
+
+    def __init__(self, http: OpenAIHttp, cursors: Cursors[Resume]) -> None:
+        self._http = http
+        self._cursors = cursors
+
+    def _keep(self, resume: Resume) -> None:
+        if resume.run_id is not None:
+            self._cursors.put(resume.run_id, resume)
+
+    async def sse(
+        self,
+        what: str,
+        url: str,
+        body: Json,
+        deadline: Deadline,
+        resume: Resume,
+        thread_id: str,
+        idempotency_key: str | None,
+    ) -> AsyncIterator[RunStreamEvent]:
+        """Events of a streaming POST; if it drops, the run is followed by polling instead."""
+        http = self._http
+        request_headers = headers(http.api_key, idempotency_key)
+        request_headers["Accept"] = "text/event-stream"
+        started = False
+        try:
+            request = http.client().build_request(
+                "POST",
+                url,
+                json=body,
+                headers=request_headers,
+                timeout=left(deadline, f"openai {what}"),
+            )
+            async with asyncio.timeout(left(deadline, f"openai {what}")):
+                response = await http.client().send(request, stream=True)
+            try:
+                check_status(response, http.api_key)
+                if response.status_code >= 400:
+                    async with asyncio.timeout(left(deadline, f"openai {what}")):
+                        error_body = await http.read(response)
+                    check_response(response, error_body, http.api_key)
+                started = True
+                events = parse_events(_bounded(body_pieces(response), deadline, what))
+                async for sse in events:
+                    data: Any = sse.data
+                    event = RunStreamEvent.from_openai(
+                        {"event": sse.event, "data": data}, event_index=resume.index
+                    )
+                    resume.saw(event)
+                    self._keep(resume)
+                    yield event
+                    if sse.event == "done":
+                        await _drain(events)
+                        return
+            finally:
+                await response.aclose()
+        except Transient as exc:
+            raise exc.error from None  # the call itself failed: nothing was streamed
+        except (DecodeError, ApiError, RunTimeoutError):
+            raise
+        except Exception as exc:
+            translated = translate(exc, what)
+            if not isinstance(translated, Transient):
+                raise translated from None
+            if not started or resume.run_id is None:
+                raise translated.error from None
+        # The stream ended without `done` (dropped, or cut short by the server): polling goes on
+        # from what was delivered, and ends with `done` even when the run had already finished.
+        if resume.run_id is None:
+            raise ApiError("openai", "connection_error", "the stream ended before the run started")
+        async for event in self.poll(thread_id, resume.run_id, resume, deadline):
+            yield event
+
+    async def poll(
+        self, thread_id: str, run_id: str, resume: Resume, deadline: Deadline
+    ) -> AsyncIterator[RunStreamEvent]:
+        """A stream made by polling: one run event per status change, the answer, then done."""
+        resume.run_id = run_id
+        interval = _STREAM_POLL
+        url = self._http.url("threads", thread_id, "runs", run_id)
+        while True:
+            data, response = await self._http.request("listen", "GET", url, deadline)
+            current = Run.from_openai(data)
+            status = str(current.status_raw)
+            if state(current) != resume.status:
+                yield self._event(f"thread.run.{status}", data, resume)
+            if current.is_finished or current.requires_action:
+                if current.status in (RunStatus.COMPLETED, RunStatus.INCOMPLETE):
+                    message = await self.answer(thread_id, run_id, deadline)
+                    if message is not None and message.get("id") not in resume.messages:
+                        yield self._event("thread.message.completed", message, resume)
+                yield self._event("done", "[DONE]", resume)
+                return
+            pause = max(interval, poll_hint(response) or 0.0)
+            if not await deadline.sleep(pause):
+                raise RunTimeoutError(f"openai listen: run {run_id} still {status}", current)
+
+    def _event(self, name: str, data: Any, resume: Resume) -> RunStreamEvent:
+        event = RunStreamEvent.from_openai({"event": name, "data": data}, event_index=resume.index)
+        resume.saw(event)
+        self._keep(resume)
+        return event
+
+    async def answer(self, thread_id: str, run_id: str, deadline: Deadline) -> Json | None:
+        """The newest assistant message the run wrote, if any."""
+        data, _ = await self._http.request(
+            "get_result",
+            "GET",
+            self._http.url("threads", thread_id, "messages"),
+            deadline,
+            params={"run_id": run_id, "order": "desc", "limit": "20"},
+        )
+        items = first_key(data)
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("role") == "assistant":
+                return item
+        return None
+
+
+async def _drain(rest: AsyncIterator[Any]) -> None:
+    """Read the little a stream has left after ``done`` (its body's end), so that its connection
+    goes back to the pool instead of being closed; one that goes on longer is closed as before."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(_DRAIN):
+            async for _ in rest:
+                pass
+
+
+async def _bounded(
+    chunks: AsyncIterator[bytes], deadline: Deadline, what: str
+) -> AsyncIterator[bytes]:
+    """``chunks`` until the deadline: httpx's timeout bounds each read, so a stream that drips
+    just inside it would otherwise go on past the caller's deadline."""
+    while True:
+        try:
+            async with asyncio.timeout(left(deadline, f"openai {what}")):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        yield chunk
