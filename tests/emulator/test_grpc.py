@@ -21,7 +21,7 @@ import pytest
 from google.protobuf import json_format
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads as threads_pb
 
-from runbind import _offload as offload
+from runbind._core import offload
 from runbind.emulator import Emulator, parse_script
 from tests._misbehaving import grpc_frame, slow_to_decode
 
