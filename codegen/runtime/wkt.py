@@ -6,7 +6,9 @@ copies the source text of the methods listed in :data:`METHODS` into that class 
 betterproto2's method of the same name, else appended), and the helpers listed in
 :data:`HELPERS` to the end of the module, with ``inspect.getsource``: what runs there is what
 is type-checked and tested here. The spliced code may use only this module's imports, which the
-generated module has (:data:`SPLICED_IMPORTS` are added when missing).
+generated module has (:data:`SPLICED_IMPORTS` are added when missing). No class derives from
+another (``UInt64Value`` from ``Int64Value``, say): betterproto2 caches a class's field metadata
+on first use, and a subclass would read its parent's.
 """
 
 from __future__ import annotations
@@ -194,10 +196,27 @@ class Int64Value(betterproto2.Message):
 
 
 @dataclass(eq=False, repr=False)
-class UInt64Value(Int64Value):
-    """As :class:`Int64Value` (its methods are the ones spliced)."""
+class UInt64Value(betterproto2.Message):
+    """As :class:`Int64Value`."""
 
     value: int = betterproto2.field(1, betterproto2.TYPE_UINT64)
+
+    def to_dict(
+        self,
+        *,
+        output_format: betterproto2.OutputFormat = betterproto2.OutputFormat.PROTO_JSON,
+        casing: betterproto2.Casing = betterproto2.Casing.CAMEL,
+        include_default_values: bool = False,
+    ) -> dict[str, typing.Any] | typing.Any:
+        """The proto3 JSON form of the wrapped value (runbind post-processing)."""
+        return str(self.value)
+
+    @classmethod
+    def from_dict(cls, value: typing.Any, *, ignore_unknown_fields: bool = False) -> Self:
+        """The proto3 JSON form of the wrapped value (runbind post-processing)."""
+        if isinstance(value, dict):
+            return super().from_dict(value, ignore_unknown_fields=ignore_unknown_fields)
+        return cls(value=int(value))
 
 
 @dataclass(eq=False, repr=False)
@@ -225,10 +244,27 @@ class Int32Value(betterproto2.Message):
 
 
 @dataclass(eq=False, repr=False)
-class UInt32Value(Int32Value):
-    """As :class:`Int32Value` (its methods are the ones spliced)."""
+class UInt32Value(betterproto2.Message):
+    """As :class:`Int32Value`."""
 
     value: int = betterproto2.field(1, betterproto2.TYPE_UINT32)
+
+    def to_dict(
+        self,
+        *,
+        output_format: betterproto2.OutputFormat = betterproto2.OutputFormat.PROTO_JSON,
+        casing: betterproto2.Casing = betterproto2.Casing.CAMEL,
+        include_default_values: bool = False,
+    ) -> dict[str, typing.Any] | typing.Any:
+        """The proto3 JSON form of the wrapped value (runbind post-processing)."""
+        return self.value
+
+    @classmethod
+    def from_dict(cls, value: typing.Any, *, ignore_unknown_fields: bool = False) -> Self:
+        """The proto3 JSON form of the wrapped value (runbind post-processing)."""
+        if isinstance(value, dict):
+            return super().from_dict(value, ignore_unknown_fields=ignore_unknown_fields)
+        return cls(value=int(value))
 
 
 @dataclass(eq=False, repr=False)
@@ -262,10 +298,27 @@ class FloatValue(betterproto2.Message):
 
 
 @dataclass(eq=False, repr=False)
-class DoubleValue(FloatValue):
-    """As :class:`FloatValue` (whose JSON methods are the ones spliced), 8 bytes on the wire."""
+class DoubleValue(betterproto2.Message):
+    """As :class:`FloatValue`, with 8 bytes on the wire."""
 
     value: float = betterproto2.field(1, betterproto2.TYPE_DOUBLE)
+
+    def to_dict(
+        self,
+        *,
+        output_format: betterproto2.OutputFormat = betterproto2.OutputFormat.PROTO_JSON,
+        casing: betterproto2.Casing = betterproto2.Casing.CAMEL,
+        include_default_values: bool = False,
+    ) -> dict[str, typing.Any] | typing.Any:
+        """The proto3 JSON form of the wrapped value (runbind post-processing)."""
+        return _json_float(self.value)
+
+    @classmethod
+    def from_dict(cls, value: typing.Any, *, ignore_unknown_fields: bool = False) -> Self:
+        """The proto3 JSON form of the wrapped value (runbind post-processing)."""
+        if isinstance(value, dict):
+            return super().from_dict(value, ignore_unknown_fields=ignore_unknown_fields)
+        return cls(value=float(value))
 
     def __bytes__(self) -> bytes:
         """Keep the sign of -0.0 (betterproto2 drops it as a default; runbind post-processing)."""
