@@ -17,6 +17,7 @@ import pytest
 from google.protobuf import duration_pb2, field_mask_pb2, json_format, timestamp_pb2, wrappers_pb2
 
 from codegen import protos
+from codegen.errors import GenerationError
 from codegen.runtime import wkt
 
 
@@ -81,7 +82,10 @@ def test_a_json_object_goes_to_betterproto2s_own_reader() -> None:
     assert wkt.Timestamp.from_dict({"seconds": 5, "nanos": 6}).nanos == 6
     assert wkt.Duration.from_dict({"seconds": -5}).seconds == -5
     assert wkt.FieldMask.from_dict({"paths": ["a_b"]}).paths == ["a_b"]
-    assert wkt.Int64Value.from_dict({"value": "7"}).value == 7
+    for cls in (wkt.Int64Value, wkt.UInt64Value, wkt.Int32Value, wkt.UInt32Value):
+        assert cls.from_dict({"value": "7"}).value == 7
+    for fcls in (wkt.FloatValue, wkt.DoubleValue):
+        assert fcls.from_dict({"value": "NaN"}).value != fcls.from_dict({"value": 1.5}).value == 1.5
     assert wkt.BytesValue.from_dict({"value": "AP8="}).value == b"\x00\xff"
 
 
@@ -212,6 +216,20 @@ def test_helpers_are_spliced_in_order() -> None:
         if isinstance(node, ast.FunctionDef | ast.Assign)
     ]
     assert names == list(wkt.HELPERS)
+
+
+def test_a_helper_missing_here_is_a_generation_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wkt, "HELPERS", (*wkt.HELPERS, "_gone"))
+    with pytest.raises(GenerationError, match=r"codegen\.runtime\.wkt defines no top-level _gone"):
+        protos._wkt_helpers()
+
+
+def test_helper_imports_go_before_betterproto2_once() -> None:
+    code = "import base64\nimport betterproto2\n"
+    assert protos._ensure_imports(code, ["import base64"]) == code
+    assert protos._ensure_imports(code, ["import math"]).startswith("import base64\nimport math\n")
+    with pytest.raises(ValueError, match="'import betterproto2' not found"):
+        protos._ensure_imports("import typing\n", ["import math"])
 
 
 def test_the_generated_well_known_types_hold_this_source_verbatim() -> None:
