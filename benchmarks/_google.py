@@ -19,7 +19,7 @@ from types import ModuleType
 
 import grpc_tools
 
-from codegen import lock, protos, sync
+from codegen import fetch, lock, protos
 
 __all__ = ["RUN_SERVICE", "GoogleModules", "modules", "spec_root"]
 
@@ -38,7 +38,7 @@ class GoogleModules:
 
 def spec_root() -> Path:
     """The synced, verified cloudapi tree (``specs/upstream/cloudapi``; synced when missing)."""
-    return sync.sync_source(lock.load().by_kind("proto"))
+    return fetch.fetch_source(lock.load().by_kind("proto"))
 
 
 def _names(spec: Path) -> list[str]:

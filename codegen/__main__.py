@@ -10,10 +10,10 @@ from codegen.errors import CodegenError
 
 
 def _sync() -> int:
-    from codegen import lock, sync  # noqa: PLC0415
+    from codegen import fetch, lock  # noqa: PLC0415
 
     try:
-        dirs = sync.sync(lock.load())
+        dirs = fetch.fetch(lock.load())
     except CodegenError as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -22,7 +22,7 @@ from pathlib import Path
 from codegen import lock as lockmod
 from codegen import pipeline, report
 from codegen.errors import CodegenError
-from codegen.sync import mirror_root, sync_source
+from codegen.fetch import fetch_source, mirror_root
 
 __all__ = ["BUF_ENV", "CHANGELOG", "CHANGES_DIR", "bump", "commit_date", "write_changelog"]
 
@@ -74,7 +74,7 @@ def _buf_findings(
     from codegen import protos  # noqa: PLC0415 - generator imports stay off the no-op path
 
     with tempfile.TemporaryDirectory(prefix="runbind-buf-") as tmp:
-        old_dir = sync_source(old, Path(tmp) / "upstream")
+        old_dir = fetch_source(old, Path(tmp) / "upstream")
         images = {}
         for label, source, spec_dir in (("old", old, old_dir), ("new", new, new_dir)):
             image = Path(tmp) / f"{label}.binpb"

@@ -38,8 +38,9 @@ replaced (the float wrappers) keep it.
 
 The step runs in a fresh interpreter that imports the just-built package (field metadata,
 classes and enums come from betterproto2 itself), writes ``_codec.py`` next to each generated
-module and ``_codec_runtime.py`` at the package root, and appends one import line to each
-generated module so that importing it installs its codecs.
+module and ``_codec_runtime.py`` (a verbatim copy of :mod:`codegen.runtime.codec`, the helpers
+the codecs call) at the package root, and appends one import line to each generated module so
+that importing it installs its codecs.
 """
 
 from __future__ import annotations
@@ -55,10 +56,13 @@ from typing import Any
 
 from codegen.errors import GenerationError
 from codegen.headers import python_header
+from codegen.patch import replace_once
+from codegen.runtime import codec as runtime
 
 RUNTIME_MODULE = "_codec_runtime"
+"""The generated package's copy of :mod:`codegen.runtime.codec`, at ``proto/`` level."""
 CODEC_MODULE = "_codec"
-MAX_DEPTH = 100
+MAX_DEPTH = runtime.MAX_DEPTH
 INSTALL_LINE = f"from . import {CODEC_MODULE} as {CODEC_MODULE}  # installs the fast paths"
 
 _VARINT_KINDS = frozenset(
@@ -85,318 +89,6 @@ _MULTI_CONV = {
     "sint64": f"v & {_M64}",
     "bool": f"v & {_M64}",
 }
-
-
-# --------------------------------------------------------------------------- the runtime
-
-RUNTIME = '''
-"""What every generated codec shares: varints, skipping unknown fields, errors, installing."""
-
-import math
-import struct
-import threading
-from typing import Any
-
-import betterproto2
-
-MAX_DEPTH = __MAX_DEPTH__
-"""Deepest nesting below the top message (Google's protobuf, upb, uses the same default)."""
-
-_PLAIN_PARSE = betterproto2.Message.parse.__func__  # type: ignore[attr-defined]
-_PLAIN_BYTES = betterproto2.Message.__bytes__
-_new = object.__new__
-
-U_d = struct.Struct("<d").unpack_from
-U_f = struct.Struct("<f").unpack_from
-U_Q = struct.Struct("<Q").unpack_from
-U_q = struct.Struct("<q").unpack_from
-U_I = struct.Struct("<I").unpack_from
-U_i = struct.Struct("<i").unpack_from
-P_d = struct.Struct("<d").pack
-P_f = struct.Struct("<f").pack
-P_Q = struct.Struct("<Q").pack
-P_q = struct.Struct("<q").pack
-P_I = struct.Struct("<I").pack
-P_i = struct.Struct("<i").pack
-unpack_from = struct.unpack_from
-pack = struct.pack
-copysign = math.copysign
-
-MERGING = object()
-"""A decoder's oneof state while it merges into an object: which member is set is not known."""
-
-
-class WireError(ValueError):
-    """The bytes are not a well-formed message of the type being parsed."""
-
-
-def varint(buf, pos, end):
-    """The varint at ``pos`` (at most 10 bytes, before ``end``) and the position after it; bits
-    past the 64th are kept here and cut by the caller, as upb cuts them."""
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise WireError("truncated varint")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 128:
-            return result, pos
-        shift += 7
-        if shift >= 70:
-            raise WireError("varint longer than 10 bytes")
-
-
-def tag(buf, pos, end):
-    """The tag at ``pos`` and the position after it: like upb, at most 5 bytes and 32 bits."""
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise WireError("truncated tag")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 128:
-            if result > 0xFFFFFFFF:
-                raise WireError("tag over 32 bits (field number past 2^29 - 1)")
-            return result, pos
-        shift += 7
-        if shift >= 35:
-            raise WireError("tag longer than 5 bytes")
-
-
-def size(buf, pos, end):
-    """The length prefix at ``pos`` and the position after it: like upb, at most 5 bytes and
-    2^31 - 1."""
-    result = 0
-    shift = 0
-    while True:
-        if pos >= end:
-            raise WireError("truncated length")
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 128:
-            if result > 0x7FFFFFFF:
-                raise WireError(f"length {result} exceeds the limit of 2^31 - 1 bytes")
-            return result, pos
-        shift += 7
-        if shift >= 35:
-            raise WireError("length longer than 5 bytes")
-
-
-def skip(buf, pos, end, tag, depth):
-    """The position after the value of an unknown field (a field this type does not have, or
-    one on the wire with another wire type, which upb keeps as unknown too) in a message
-    ``depth`` levels deep; field number 0 is an error."""
-    if tag < 8:
-        raise WireError("field number 0")
-    return skip_value(buf, pos, end, tag, depth)
-
-
-def skip_value(buf, pos, end, tag, depth):
-    """As :func:`skip`, for any field number: upb checks none inside a group, nor in a message
-    that has no fields. A stray end of group and wire types 6 and 7 are errors; a group is
-    skipped to its end, each level of it counting as one of nesting."""
-    number = tag >> 3
-    wire = tag & 7
-    if wire == 0:
-        stop = pos + 10
-        while pos < end:
-            if buf[pos] < 128:
-                return pos + 1
-            pos += 1
-            if pos == stop:
-                raise WireError("varint longer than 10 bytes")
-        raise WireError("truncated varint")
-    if wire == 2:
-        n, pos = size(buf, pos, end)
-        pos += n
-    elif wire == 1:
-        pos += 8
-    elif wire == 5:
-        pos += 4
-    elif wire == 3:
-        return group(buf, pos, end, number, depth + 1)
-    elif wire == 4:
-        raise WireError(f"end of group {number} without its start")
-    else:
-        raise WireError(f"invalid wire type {wire}")
-    if pos > end:
-        raise WireError(f"field {number} runs past the end of its message")
-    return pos
-
-
-def group(buf, pos, end, number, depth):
-    """The position after the end tag of the unknown group ``number`` whose fields start at
-    ``pos``, ``depth`` levels deep."""
-    if depth > MAX_DEPTH:
-        raise too_deep()
-    while pos < end:
-        t = buf[pos]
-        if t < 128:
-            pos += 1
-        else:
-            t, pos = tag(buf, pos, end)
-        if t & 7 == 4:
-            if t >> 3 == number:
-                return pos
-            raise WireError(f"end of group {t >> 3} inside group {number}")
-        pos = skip_value(buf, pos, end, t, depth)
-    raise WireError(f"group {number} without its end")
-
-
-_state = threading.local()
-"""Per thread, the objects whose unknown fields grew in place during the running decode."""
-
-
-def keep(u, piece):
-    """``u`` (None or the unknown fields collected so far) with ``piece`` appended."""
-    if u is None:
-        return bytearray(piece)
-    u += piece
-    return u
-
-
-def grow(obj, more):
-    """Append ``more`` to the unknown fields of ``obj``, a message merged into (a singular
-    sub-message seen again): in place in a bytearray, so that a field seen n times costs
-    O(n), not O(n^2); :func:`run` makes them bytes again when the decode ends."""
-    old = obj._unknown_fields
-    if not old:
-        obj._unknown_fields = bytes(more)
-    elif type(old) is bytearray:
-        old += more
-    else:
-        obj._unknown_fields = grown = bytearray(old)
-        grown += more
-        try:
-            _state.grown.append(obj)
-        except AttributeError:
-            _state.grown = [obj]
-
-
-def unset(obj, was, members, keep):
-    """Clear the oneof member ``was`` (every member but ``keep`` when merging): last one wins."""
-    if was is MERGING:
-        for name in members:
-            if name != keep:
-                setattr(obj, name, None)
-    else:
-        setattr(obj, was, None)
-
-
-def too_long(number):
-    """The error for a length-delimited field that overruns its message."""
-    return WireError(f"field {number}: length exceeds the bytes left")
-
-
-def overrun():
-    """The error for a value that runs past the end of its message."""
-    return WireError("a value runs past the end of its message")
-
-
-def too_deep():
-    """The error for nesting beyond MAX_DEPTH."""
-    return WireError(f"messages nested deeper than {MAX_DEPTH}")
-
-
-def bad_packed(number, size):
-    """The error for packed fixed-size data that is not a whole number of values."""
-    return WireError(f"field {number}: packed data of {size} bytes")
-
-
-_SMALL = [bytes((i,)) for i in range(128)]
-
-
-def varint_bytes(value):
-    """``value`` as a varint (negative numbers as 64-bit two's complement)."""
-    if 0 <= value < 128:
-        return _SMALL[value]
-    if value < 0:
-        if value < -(1 << 63):
-            raise ValueError(
-                "Negative value is not representable as a 64-bit integer - unable to encode "
-                "a varint within 10 bytes."
-            )
-        value += 1 << 64
-    out = bytearray()
-    while value > 127:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-class EnumTable(dict[int, Any]):
-    """Enum members by number; a number the enum does not list becomes betterproto2's open
-    ``UNKNOWN`` member of that value. Such a member takes about 280 bytes: one made for each
-    one-byte varint of a packed list would be 280 bytes a byte, so those of 0 to 127 are kept
-    once made (128 at most, so hostile input cannot grow the table); larger numbers take two
-    bytes or more on the wire and are made each time."""
-
-    __slots__ = ("enum",)
-
-    def __init__(self, enum: Any) -> None:
-        super().__init__((int(member), member) for member in enum)
-        self.enum = enum
-
-    def __missing__(self, number: int) -> Any:
-        member = self.enum(number)
-        if 0 <= number < 128:
-            self[number] = member
-        return member
-
-
-_ERRORS = (IndexError, ValueError, struct.error, OverflowError, RecursionError)
-
-
-def run(decode, data):
-    """``decode`` applied to all of ``data``; any malformation is one WireError."""
-    if type(data) is not bytes:
-        if not isinstance(data, (bytearray, memoryview)):
-            raise TypeError(f"expected bytes, got {type(data).__name__}")
-        data = bytes(data)
-    try:
-        return decode(data, 0, len(data), 0, None)
-    except WireError:
-        raise
-    except UnicodeDecodeError as exc:
-        raise WireError(f"invalid UTF-8 at byte {exc.start} of a string") from None
-    except _ERRORS as exc:
-        raise WireError(f"malformed message ({type(exc).__name__}: {exc})") from None
-    finally:
-        grown = _state.__dict__.pop("grown", None)
-        if grown is not None:
-            for obj in grown:
-                obj._unknown_fields = bytes(obj._unknown_fields)
-
-
-def install(cls, decode, encode):
-    """Make ``decode`` / ``encode`` the ``parse``, ``FromString`` and ``__bytes__`` of ``cls``
-    (subclasses keep betterproto2's own); ``encode`` None keeps the class's ``__bytes__``."""
-
-    def parse(klass, data):
-        if klass is not cls:
-            return _PLAIN_PARSE(klass, data)
-        return run(decode, data)
-
-    parse.__doc__ = f"Parse binary protobuf into a {cls.__name__} (malformed input: WireError)."
-    cls.parse = classmethod(parse)
-    cls.FromString = classmethod(parse)
-    cls._fast_decode = staticmethod(decode)
-    if encode is not None:
-
-        def to_bytes(self):
-            if type(self) is not cls:
-                return _PLAIN_BYTES(self)
-            return bytes(encode(self))
-
-        to_bytes.__doc__ = f"The binary protobuf encoding of this {cls.__name__}."
-        cls.__bytes__ = to_bytes
-'''
 
 
 # --------------------------------------------------------------------------- model
@@ -872,7 +564,7 @@ def _decoder(message: _Message, names: _Names) -> str:
         first = len(c.lines)
         for f in sorted(message.fields, key=lambda f: f.number):
             _decode_field(c, f, names, message)
-        c.lines[first] = c.lines[first].replace("elif ", "if ", 1)
+        c.lines[first] = replace_once(c.lines[first], "elif ", "if ", what="first field test")
         c.dedent()
     # An unknown field (or a known one with another wire type, as upb reads it) is kept. A
     # varint of one byte, or a length of one byte and its data, is skipped here (beyond
@@ -1057,6 +749,11 @@ def _source_label(path: Path) -> str:
     return lines[1].removeprefix("# source: ") if len(lines) > 1 else "betterproto2 output"
 
 
+def runtime_source() -> str:
+    """The text of :mod:`codegen.runtime.codec`, which the generated package gets verbatim."""
+    return Path(runtime.__file__).read_text(encoding="utf-8")
+
+
 def write(parent: Path, package: str) -> int:
     """Write every codec module of ``package`` (imported from ``parent``); how many messages."""
     import betterproto2  # noqa: PLC0415 - only in the generator's own interpreter
@@ -1079,11 +776,10 @@ def write(parent: Path, package: str) -> int:
         plans.append((Path(module.__file__ or ""), module.__name__, messages))
         count += len(messages)
     label = _source_label(parent / package / "proto" / "__init__.py")
-    runtime = python_header(f"{label} (codec runtime)") + RUNTIME.replace(
-        "__MAX_DEPTH__", str(MAX_DEPTH)
-    )
     (parent / package / "proto" / f"{RUNTIME_MODULE}.py").write_text(
-        runtime, encoding="utf-8", newline="\n"
+        python_header(f"{label} (codec runtime)") + "\n" + runtime_source(),
+        encoding="utf-8",
+        newline="\n",
     )
     for path, module, messages in plans:
         if path.name != "__init__.py":

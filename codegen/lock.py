@@ -2,7 +2,7 @@
 
 The lock is the only committed trace of the upstream specs: repository, commit, commit
 date, include globs and the sha256 of every file the pipeline reads. The files themselves
-are materialised by :mod:`codegen.sync` into the git-ignored ``specs/upstream/``.
+are materialised by :mod:`codegen.fetch` into the git-ignored ``specs/upstream/``.
 """
 
 from __future__ import annotations
@@ -192,11 +192,11 @@ def resolve_files(kind: str, include: Sequence[str], tree: Path) -> dict[str, st
 def relock(lock: Lock, name: str, commit: str, committed: str) -> Lock:
     """Return ``lock`` with source ``name`` moved to ``commit``: file list and hashes recomputed.
 
-    The tree comes from the mirror or the archive (:func:`codegen.sync.upstream_tree`).
+    The tree comes from the mirror or the archive (:func:`codegen.fetch.upstream_tree`).
     """
     import dataclasses  # noqa: PLC0415
 
-    from codegen.sync import upstream_tree  # noqa: PLC0415 - sync imports this module
+    from codegen.fetch import upstream_tree  # noqa: PLC0415 - fetch imports this module
 
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
         raise CodegenError(f"lock: {commit!r} is not a full 40-hex commit id")

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from codegen import breaks, headers
 from codegen.errors import CodegenError, GenerationError
+from codegen.fetch import UPSTREAM_DIR, fetch
 from codegen.lock import LOCK_PATH, PROJECT_ROOT, Lock, Source, load
-from codegen.sync import UPSTREAM_DIR, sync
 
 GENERATED_DIR = PROJECT_ROOT / "generated"
 PACKAGE = "runbind_generated"
@@ -296,7 +296,7 @@ def generate(
         and stamp.get("output") == tree_digest(target)
     ):
         return Result(noop=True, seconds=time.perf_counter() - started)
-    spec_dirs = sync(lock, upstream_dir)
+    spec_dirs = fetch(lock, upstream_dir)
     generated_dir.mkdir(parents=True, exist_ok=True)
     parent = Path(tempfile.mkdtemp(prefix=".build-", dir=generated_dir))
     try:
@@ -333,7 +333,7 @@ def check(
     _pin_environment()
     lock = load()
     check_tools(lock)
-    spec_dirs = sync(lock, upstream_dir)
+    spec_dirs = fetch(lock, upstream_dir)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="runbind-check-") as tmp:
         first = build(lock, spec_dirs, Path(tmp) / "a", root)

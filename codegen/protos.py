@@ -33,12 +33,17 @@ in proto3 JSON):
    to bind one name, and the now unused ``dateutil`` import is dropped (no stubs needed).
 7. Headers: betterproto2's own banner is replaced by the fixed runbind header naming the
    upstream, commit and source files (no absolute paths, no timestamps).
+
+The methods of fixes 2-5 are ordinary code in :mod:`codegen.runtime.wkt`, spliced with
+``inspect.getsource``; every text patch goes through :mod:`codegen.patch`, so one whose target
+has moved upstream fails the build instead of silently changing nothing.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.metadata
+import inspect
 import os
 import re
 import shutil
@@ -55,6 +60,8 @@ from google.protobuf import descriptor_pb2
 
 from codegen.errors import GenerationError
 from codegen.headers import python_header
+from codegen.patch import replace_once, sub_once
+from codegen.runtime import wkt
 
 PLUGIN_NAME = "protoc-gen-python_betterproto2"
 PLUGIN_OPTIONS = "client_generation=async,server_generation=async"
@@ -325,19 +332,32 @@ def _unwrap_time_fields(code: str) -> str:
         if match is None:
             continue
         alias, kind = match.group(2), match.group(3)
-        segment = _TIME_UNWRAP_RE.sub("", segment)
-        segment = segment.replace(_PY_TIME_TYPE[kind], f"{alias}.{kind}")
+        segment = sub_once(_TIME_UNWRAP_RE, "", segment, what=f"{kind} field: drop unwrap=")
+        segment = replace_once(
+            segment, _PY_TIME_TYPE[kind], f"{alias}.{kind}", what=f"{kind} field: its type"
+        )
         edits.append((start, end, segment))
     for start, end, segment in sorted(edits, reverse=True):
         lines[start:end] = segment.split("\n")
     code = "\n".join(lines)
     if edits and not re.search(r"\bdatetime\.", _strip_import(code)):
-        code = re.sub(r"^import datetime\n", "", code, count=1, flags=re.MULTILINE)
+        code = sub_once(
+            r"^import datetime\n",
+            "",
+            code,
+            flags=re.MULTILINE,
+            what="drop the unused datetime import",
+        )
     return code
 
 
 def _strip_import(code: str) -> str:
     return re.sub(r"^import datetime$", "", code, flags=re.MULTILINE)
+
+
+_HELPERS_COMMENT = (
+    "# runbind post-processing: helpers of the exact Timestamp / Duration JSON forms."
+)
 
 
 def _patch_well_known_types(code: str) -> str:
@@ -346,7 +366,7 @@ def _patch_well_known_types(code: str) -> str:
     lines = code.split("\n")
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     edits: list[tuple[int, int, str]] = []
-    for class_name, methods in _WKT_METHODS.items():
+    for class_name, methods in _wkt_methods().items():
         cls = classes.get(class_name)
         if cls is None:
             continue
@@ -368,17 +388,24 @@ def _patch_well_known_types(code: str) -> str:
         lines[start:end] = source.rstrip("\n").split("\n")
     code = "\n".join(lines)
     ast.parse(code)  # the patched module must still be valid Python
-    code = code.replace(  # mypy: "Alternative patterns bind different names"
-        "case Value(number_value=int(num)) | Value(number_value=float(num)):",
-        "case Value(number_value=int() | float() as num):",
-    )
-    if not re.search(r"\bdateutil\.", re.sub(r"^import dateutil.*$", "", code, flags=re.M)):
-        code = re.sub(r"^import dateutil\.parser\n", "", code, flags=re.MULTILINE)
-    code = code.rstrip("\n") + "\n" + _MODULE_HELPERS.rstrip("\n")
-    return _ensure_imports(code, _HELPER_IMPORTS)
-
-
-_HELPER_IMPORTS = ("import base64", "import math", "import re as _re", "import struct")
+    if "Value" in classes:
+        code = replace_once(
+            code,
+            "case Value(number_value=int(num)) | Value(number_value=float(num)):",
+            "case Value(number_value=int() | float() as num):",
+            what="Value.to_dict: an or-pattern binding one name (mypy)",
+        )
+    without_import = re.sub(r"^import dateutil.*$", "", code, flags=re.M)
+    if "dateutil" in code and not re.search(r"\bdateutil\.", without_import):
+        code = sub_once(
+            r"^import dateutil\.parser\n",
+            "",
+            code,
+            flags=re.MULTILINE,
+            what="drop the unused dateutil import",
+        )
+    code = code.rstrip("\n") + "\n\n\n" + _HELPERS_COMMENT + "\n" + _wkt_helpers()
+    return _ensure_imports(code, wkt.SPLICED_IMPORTS)
 
 
 def _ensure_imports(code: str, imports: Iterable[str]) -> str:
@@ -391,180 +418,37 @@ def _ensure_imports(code: str, imports: Iterable[str]) -> str:
     return code[: anchor.start()] + "\n".join(missing) + "\n" + code[anchor.start() :]
 
 
-def _indent(source: str) -> str:
-    return "\n".join(("    " + line) if line else "" for line in source.strip("\n").split("\n"))
+def _wkt_methods() -> dict[str, dict[str, str]]:
+    """Generated class name: {method name: its source} from :mod:`codegen.runtime.wkt`.
+
+    ``inspect.getsource`` gives each method with its decorators, indented as in a class body.
+    """
+    return {
+        name: {
+            method: inspect.getsource(getattr(getattr(wkt, name), method)).rstrip("\n")
+            for method in methods
+        }
+        for name, methods in wkt.METHODS.items()
+    }
 
 
-# The signature of betterproto2's own ``to_dict``; the replacements keep it.
-_TO_DICT_SIGNATURE = """
-def to_dict(
-    self,
-    *,
-    output_format: betterproto2.OutputFormat = betterproto2.OutputFormat.PROTO_JSON,
-    casing: betterproto2.Casing = betterproto2.Casing.CAMEL,
-    include_default_values: bool = False,
-) -> dict[str, typing.Any] | typing.Any:
-"""
-
-_TS_TO_DICT = (
-    _TO_DICT_SIGNATURE
-    + '''    """RFC 3339 in UTC, exact to the nanosecond (runbind post-processing)."""
-    if not -62135596800 <= self.seconds <= 253402300799 or not 0 <= self.nanos <= 999999999:
-        raise ValueError(f"Timestamp out of range for JSON: {self.seconds}s {self.nanos}ns")
-    day = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=self.seconds)
-    return day.isoformat() + _fraction(self.nanos) + "Z"
-'''
-)
-
-_TS_FROM_DICT = '''
-@classmethod
-def from_dict(cls, value, *, ignore_unknown_fields: bool = False) -> Self:
-    """RFC 3339 with any offset and up to 9 fractional digits (runbind post-processing)."""
-    if not isinstance(value, str):
-        return super().from_dict(value, ignore_unknown_fields=ignore_unknown_fields)
-    match = _TIMESTAMP_RE.fullmatch(value)
-    if match is None:
-        raise ValueError(f"invalid RFC 3339 timestamp: {value!r}")
-    date, frac, zone = match.group(1), match.group(2) or "", match.group(3)
-    naive = datetime.datetime.fromisoformat(date)
-    seconds = (naive - datetime.datetime(1970, 1, 1)).days * 86400 + (
-        naive.hour * 3600 + naive.minute * 60 + naive.second
-    )
-    if zone not in ("Z", "z"):
-        sign = 1 if zone[0] == "+" else -1
-        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    return cls(seconds=seconds, nanos=int((frac + "000000000")[:9]))
-'''
-
-_DUR_TO_DICT = (
-    _TO_DICT_SIGNATURE
-    + '''    """Seconds with 0, 3, 6 or 9 fractional digits and an ``s`` (runbind post-process)."""
-    if (self.seconds < 0 < self.nanos) or (self.nanos < 0 < self.seconds):
-        raise ValueError("Duration seconds and nanos have different signs")
-    sign = "-" if self.seconds < 0 or self.nanos < 0 else ""
-    return f"{sign}{abs(self.seconds)}{_fraction(abs(self.nanos))}s"
-'''
-)
-
-_DUR_FROM_DICT = '''
-@classmethod
-def from_dict(cls, value, *, ignore_unknown_fields: bool = False) -> Self:
-    """``"-1.000000001s"`` and friends, exact to the nanosecond (runbind post-processing)."""
-    if not isinstance(value, str):
-        return super().from_dict(value, ignore_unknown_fields=ignore_unknown_fields)
-    match = _re.fullmatch(r"(-?)(\\d+)(?:\\.(\\d{1,9}))?s", value)
-    if match is None:
-        raise ValueError(f"invalid Duration: {value!r}")
-    sign = -1 if match.group(1) else 1
-    nanos = int(((match.group(3) or "") + "000000000")[:9])
-    return cls(seconds=sign * int(match.group(2)), nanos=sign * nanos)
-'''
-
-_FM_TO_DICT = (
-    _TO_DICT_SIGNATURE
-    + '''    """Comma-separated lowerCamel paths (runbind post-processing)."""
-    out = []
-    for path in self.paths:
-        if _re.search(r"[A-Z]|_(?![a-z])", path):
-            raise ValueError(f"FieldMask path {path!r} cannot be written as lowerCamel JSON")
-        out.append(_re.sub(r"_([a-z])", lambda m: m.group(1).upper(), path))
-    return ",".join(out)
-'''
-)
-
-_FM_FROM_DICT = '''
-@classmethod
-def from_dict(cls, value, *, ignore_unknown_fields: bool = False) -> Self:
-    """Comma-separated lowerCamel paths (runbind post-processing)."""
-    if not isinstance(value, str):
-        return super().from_dict(value, ignore_unknown_fields=ignore_unknown_fields)
-    paths = [_re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), p) for p in value.split(",")]
-    return cls(paths=[p for p in paths if p])
-'''
-
-
-def _wrapper_methods(kind: str) -> dict[str, str]:
-    """to_dict/from_dict for a wrapper; ``kind`` is int64, int32, float, double or bytes."""
-    to_expr = {
-        "int64": "str(self.value)",
-        "int32": "self.value",
-        "float": "_json_float(self.value)",
-        "double": "_json_float(self.value)",
-        "bytes": 'base64.b64encode(self.value).decode("ascii")',
-    }[kind]
-    from_expr = {
-        "int64": "int(value)",
-        "int32": "int(value)",
-        "float": "float(value)",
-        "double": "float(value)",
-        "bytes": "base64.b64decode(value)",
-    }[kind]
-    to_dict = (
-        _TO_DICT_SIGNATURE
-        + '    """The proto3 JSON form of the wrapped value (runbind post-processing)."""\n'
-        + f"    return {to_expr}\n"
-    )
-    from_dict = f'''
-@classmethod
-def from_dict(cls, value, *, ignore_unknown_fields: bool = False) -> Self:
-    """The proto3 JSON form of the wrapped value (runbind post-processing)."""
-    if isinstance(value, dict):
-        return super().from_dict(value, ignore_unknown_fields=ignore_unknown_fields)
-    return cls(value={from_expr})
-'''
-    methods = {"to_dict": _indent(to_dict), "from_dict": _indent(from_dict)}
-    if kind in ("float", "double"):
-        tag, fmt = ("\\x0d", "<f") if kind == "float" else ("\\x09", "<d")
-        methods["__bytes__"] = _indent(_SIGNED_ZERO_BYTES.replace("TAG", tag).replace("FMT", fmt))
-    return methods
-
-
-_SIGNED_ZERO_BYTES = '''
-def __bytes__(self) -> bytes:
-    """Keep the sign of -0.0, which betterproto2 drops as a default (runbind post-processing)."""
-    if self.value == 0 and math.copysign(1.0, self.value) < 0:
-        return b"TAG" + struct.pack("FMT", self.value) + self._unknown_fields
-    return super().__bytes__()
-'''
-
-_WKT_METHODS: dict[str, dict[str, str]] = {
-    "Timestamp": {"to_dict": _indent(_TS_TO_DICT), "from_dict": _indent(_TS_FROM_DICT)},
-    "Duration": {"to_dict": _indent(_DUR_TO_DICT), "from_dict": _indent(_DUR_FROM_DICT)},
-    "FieldMask": {"to_dict": _indent(_FM_TO_DICT), "from_dict": _indent(_FM_FROM_DICT)},
-    "Int64Value": _wrapper_methods("int64"),
-    "UInt64Value": _wrapper_methods("int64"),
-    "Int32Value": _wrapper_methods("int32"),
-    "UInt32Value": _wrapper_methods("int32"),
-    "FloatValue": _wrapper_methods("float"),
-    "DoubleValue": _wrapper_methods("double"),
-    "BytesValue": _wrapper_methods("bytes"),
-}
-
-_MODULE_HELPERS = """
-
-# runbind post-processing: helpers of the exact Timestamp / Duration JSON forms.
-_TIMESTAMP_RE = _re.compile(
-    r"(\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2})(?:\\.(\\d{1,9}))?([Zz]|[+-]\\d{2}:\\d{2})"
-)
-
-
-def _json_float(value: float) -> float | str:
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
-
-
-def _fraction(nanos: int) -> str:
-    if nanos == 0:
-        return ""
-    if nanos % 1000000 == 0:
-        return f".{nanos // 1000000:03d}"
-    if nanos % 1000 == 0:
-        return f".{nanos // 1000:06d}"
-    return f".{nanos:09d}"
-"""
+def _wkt_helpers() -> str:
+    """The module-level helpers of :mod:`codegen.runtime.wkt` (``wkt.HELPERS``), in order."""
+    source = inspect.getsource(wkt)
+    found: dict[str, str] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            names = [node.name]
+        elif isinstance(node, ast.Assign):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        else:
+            continue
+        for name in names:
+            found[name] = ast.get_source_segment(source, node) or ""
+    missing = [name for name in wkt.HELPERS if not found.get(name)]
+    if missing:
+        raise GenerationError(f"codegen.runtime.wkt defines no top-level {', '.join(missing)}")
+    return "\n\n\n".join(found[name] for name in wkt.HELPERS)
 
 
 # --------------------------------------------------------------------------- surface

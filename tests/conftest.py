@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen import lock, sync
+from codegen import fetch, lock
 
 
 @pytest.fixture(scope="session")
@@ -19,4 +19,4 @@ def the_lock() -> lock.Lock:
 @pytest.fixture(scope="session")
 def spec_dirs(the_lock: lock.Lock) -> Mapping[str, Path]:
     """``{source name: folder}`` of the synced, verified upstream files."""
-    return sync.sync(the_lock)
+    return fetch.fetch(the_lock)

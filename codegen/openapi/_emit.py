@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.errors import GenerationError
+from codegen.patch import replace_once
 
 from ._shape import ALLOWED_TRAILING_DIGITS, NUMBERED, Shaped, Union
 
@@ -307,7 +308,10 @@ def postprocess(code: str, shaped: Shaped) -> str:
                     raise GenerationError(
                         f"openapi: enum {name}: unexpected class line {header.strip()!r}"
                     )
-                edits.append((first, first + 1, header.replace("(StrEnum)", "(OpenStrEnum)")))
+                opened = replace_once(
+                    header, "(StrEnum)", "(OpenStrEnum)", what=f"open enum {name}"
+                )
+                edits.append((first, first + 1, opened))
                 seen_enums.add(name)
         elif (
             isinstance(node, ast.Assign)

@@ -17,9 +17,9 @@ import pytest
 from codegen import breaks, lock, pipeline
 from codegen.bump import bump, commit_date, write_changelog
 from codegen.errors import CodegenError
+from codegen.fetch import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV
 from codegen.lock import PROJECT_ROOT
 from codegen.report import Change, Report
-from codegen.sync import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV
 
 BUF = os.environ.get("RUNBIND_BUF") or None
 needs_buf = pytest.mark.skipif(BUF is None, reason="RUNBIND_BUF is not set (buf findings)")

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from codegen import headers, lock, pipeline, sync
+from codegen import fetch, headers, lock, pipeline
 from codegen.errors import GenerationError, SyncError
-from tests.codegen.test_sync import make_mirror
+from tests.codegen.test_fetch import make_mirror
 
 GENERATED = pipeline.GENERATED_DIR / pipeline.PACKAGE
 
@@ -111,7 +111,7 @@ def _copy_lock_with(
     mirror = tmp_path / "mirror"
     sources = dict(the_lock.sources)
     for name, src in the_lock.sources.items():
-        base = make_mirror(mirror, src, sync.sync_source(src))
+        base = make_mirror(mirror, src, fetch.fetch_source(src))
         if name == source_name:
             files = dict(src.files)
             for rel, data in changes.items():
@@ -244,8 +244,8 @@ def _generate_broken(
     mirror, lock_path = _copy_lock_with(the_lock, tmp_path, source, changes)
     if alone:
         _lock_only(lock_path, source)
-    monkeypatch.setenv(sync.MIRROR_ENV, str(mirror))
-    monkeypatch.setenv(sync.NETWORK_ENV, "0")
+    monkeypatch.setenv(fetch.MIRROR_ENV, str(mirror))
+    monkeypatch.setenv(fetch.NETWORK_ENV, "0")
     gen = _previous_output(tmp_path)
     digest = pipeline.tree_digest(gen / pipeline.PACKAGE)
     with pytest.raises(GenerationError) as err:
@@ -272,7 +272,7 @@ def test_a_broken_spec_fails_with_one_line_and_leaves_generated_intact(
     case: str,
 ) -> None:
     source, mutate, message = BROKEN[case]
-    locked = sync.sync_source(the_lock.source(source))
+    locked = fetch.fetch_source(the_lock.source(source))
     changes = mutate(lambda rel: (locked / rel).read_bytes())
     assert all(
         not (locked / rel).is_file() or data != (locked / rel).read_bytes()
@@ -291,8 +291,8 @@ def test_hash_mismatch_refuses_to_generate(
     src = the_lock.source("cloudapi")
     victim = mirror / src.owner_repo / src.commit / "yandex/cloud/ai/assistants/v1/runs/run.proto"
     victim.write_bytes(victim.read_bytes().replace(b"Run", b"Rum", 1))
-    monkeypatch.setenv(sync.MIRROR_ENV, str(mirror))
-    monkeypatch.setenv(sync.NETWORK_ENV, "0")
+    monkeypatch.setenv(fetch.MIRROR_ENV, str(mirror))
+    monkeypatch.setenv(fetch.NETWORK_ENV, "0")
     gen = _previous_output(tmp_path)
     digest = pipeline.tree_digest(gen / pipeline.PACKAGE)
     with pytest.raises(SyncError, match=r"runs/run\.proto: sha256 mismatch in mirror"):
@@ -426,8 +426,8 @@ def test_a_recursive_schema_through_properties_generates_a_working_recursive_mod
         the_lock, tmp_path, "openai-openapi", {"openapi.yaml": _openapi_bytes(doc)}
     )
     _lock_only(lock_path, "openai-openapi")
-    monkeypatch.setenv(sync.MIRROR_ENV, str(mirror))
-    monkeypatch.setenv(sync.NETWORK_ENV, "0")
+    monkeypatch.setenv(fetch.MIRROR_ENV, str(mirror))
+    monkeypatch.setenv(fetch.NETWORK_ENV, "0")
     gen = tmp_path / "generated"
     result = pipeline.generate(
         force=True,
@@ -552,8 +552,8 @@ def _cli_generate_fails(project: Path, mirror: Path, scratch_tmp: Path) -> str:
     env = {
         "PATH": str(Path(sys.executable).parent),
         "TMPDIR": str(scratch_tmp),
-        sync.MIRROR_ENV: str(mirror),
-        sync.NETWORK_ENV: "0",
+        fetch.MIRROR_ENV: str(mirror),
+        fetch.NETWORK_ENV: "0",
     }
     proc = subprocess.run(
         [sys.executable, "-m", "codegen", "generate", "--force"],
@@ -607,7 +607,7 @@ def test_the_command_line_reports_a_proto_name_clash_in_one_line(
     the_lock: lock.Lock, tmp_path: Path, scratch_tmp: Path
 ) -> None:
     _, mutate, message = BROKEN["proto-name-clash"]
-    locked = sync.sync_source(the_lock.source("cloudapi"))
+    locked = fetch.fetch_source(the_lock.source("cloudapi"))
     changes = mutate(lambda rel: (locked / rel).read_bytes())
     mirror, lock_path = _copy_lock_with(the_lock, tmp_path, "cloudapi", changes)
     line = _cli_generate_fails(_scratch_project(tmp_path, lock_path), mirror, scratch_tmp)

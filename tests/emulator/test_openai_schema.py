@@ -2,7 +2,7 @@
 
 The document is the Assistants slice that ``codegen.openapi`` cuts from the locked upstream
 ``openapi.yaml`` (overlay applied, nullability in the 3.1 form: what the generator reads), the
-upstream file materialised at run time by ``codegen.sync``; nothing of it is committed here.
+upstream file materialised at run time by ``codegen.fetch``; nothing of it is committed here.
 Every operation the emulator serves (:data:`COVERED`) is fuzzed against a real emulator on
 127.0.0.1 that requires an API key: schema-valid requests (positive mode) and invalid ones
 (negative mode, for the operations with a body or a query), about half of them on real

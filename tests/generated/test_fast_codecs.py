@@ -14,6 +14,7 @@ import math
 import pkgutil
 import struct
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import betterproto2
@@ -28,6 +29,8 @@ from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, searchindex
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads as ythreads
 
+from codegen import fastproto
+from codegen.headers import HEADER_FIRST_LINE
 from runbind.yandex import _wire
 from tests._proto_inputs import judge
 
@@ -112,6 +115,15 @@ def test_every_generated_message_has_its_fast_codecs() -> None:
             own_bytes.append(cls.__name__)
     # The post-processed float wrappers keep their own encoder (it writes -0.0).
     assert sorted(own_bytes) == ["DoubleValue", "FloatValue"]
+
+
+def test_the_runtime_is_codegen_runtime_codec_verbatim() -> None:
+    """The generated copy is the linted, type-checked module, only under the generated header."""
+    text = Path(_codec_runtime.__file__ or "").read_text(encoding="utf-8")
+    header, blank, body = text.partition("\n\n")
+    assert blank
+    assert header.startswith(HEADER_FIRST_LINE)
+    assert body == fastproto.runtime_source()
 
 
 def test_a_subclass_keeps_betterproto2s_own_codecs() -> None:

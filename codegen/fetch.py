@@ -1,4 +1,7 @@
-"""Materialise the locked upstream files into ``specs/upstream/<source>/`` and verify them.
+"""Fetch: materialise the locked upstream files into ``specs/upstream/<source>/``, verified.
+
+This is the pipeline's ``sync`` step (``python -m codegen sync``, ``nox -s sync``), which
+:func:`fetch` runs, as ``generate`` and ``check`` do before they build.
 
 Sources are tried in order: a mirror folder laid out as ``<owner>/<repo>/<commit>/<path>``
 (``$RUNBIND_SPECS_MIRROR``, else ``../shared/specs-mirror`` beside the project when it
@@ -58,7 +61,7 @@ def source_dir(source: Source, upstream_dir: Path = UPSTREAM_DIR) -> Path:
     return upstream_dir / source.name
 
 
-def is_synced(source: Source, upstream_dir: Path = UPSTREAM_DIR) -> bool:
+def is_fetched(source: Source, upstream_dir: Path = UPSTREAM_DIR) -> bool:
     """True when the materialised folder holds exactly this lock entry, hashes verified."""
     target = source_dir(source, upstream_dir)
     stamp = target / _STAMP
@@ -141,10 +144,10 @@ def _from_archive(source: Source, stage: Path) -> None:
         raise SyncError(f"sync: {source.name}: {min(wanted)}: missing in archive {url}")
 
 
-def sync_source(source: Source, upstream_dir: Path = UPSTREAM_DIR) -> Path:
-    """Materialise one source (no-op when already synced) and return its folder."""
+def fetch_source(source: Source, upstream_dir: Path = UPSTREAM_DIR) -> Path:
+    """Materialise one source (no-op when already fetched) and return its folder."""
     target = source_dir(source, upstream_dir)
-    if is_synced(source, upstream_dir):
+    if is_fetched(source, upstream_dir):
         return target
     upstream_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{source.name}-", dir=upstream_dir))
@@ -177,9 +180,9 @@ def sync_source(source: Source, upstream_dir: Path = UPSTREAM_DIR) -> Path:
     return target
 
 
-def sync(lock: Lock, upstream_dir: Path = UPSTREAM_DIR) -> Mapping[str, Path]:
+def fetch(lock: Lock, upstream_dir: Path = UPSTREAM_DIR) -> Mapping[str, Path]:
     """Materialise every source of the lock; return ``{source name: folder}``."""
-    return {name: sync_source(src, upstream_dir) for name, src in sorted(lock.sources.items())}
+    return {name: fetch_source(src, upstream_dir) for name, src in sorted(lock.sources.items())}
 
 
 @contextlib.contextmanager

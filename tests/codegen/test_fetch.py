@@ -1,4 +1,4 @@
-"""Sync: mirror first, then the archive; every hash verified; failures are one clear line."""
+"""Fetch (the ``sync`` step): mirror first, then the archive; hashes verified; one-line errors."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen import lock, sync
+from codegen import fetch, lock
 from codegen.errors import SyncError
 
 
@@ -42,21 +42,21 @@ def _use_mirror(monkeypatch: pytest.MonkeyPatch, base: Path, source: lock.Source
     root = base
     for _ in [*source.owner_repo.split("/"), source.commit]:
         root = root.parent
-    monkeypatch.setenv(sync.MIRROR_ENV, str(root))
-    monkeypatch.setenv(sync.NETWORK_ENV, "0")
+    monkeypatch.setenv(fetch.MIRROR_ENV, str(root))
+    monkeypatch.setenv(fetch.NETWORK_ENV, "0")
 
 
-def test_sync_from_mirror_verifies_and_is_idempotent(
+def test_fetch_from_mirror_verifies_and_is_idempotent(
     tmp_path: Path, mirror: Path, cloudapi: lock.Source, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _use_mirror(monkeypatch, mirror, cloudapi)
-    out = sync.sync_source(cloudapi, tmp_path / "up")
+    out = fetch.fetch_source(cloudapi, tmp_path / "up")
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == sorted(
         [*cloudapi.files, ".runbind-sync"]
     )
-    assert sync.is_synced(cloudapi, tmp_path / "up")
+    assert fetch.is_fetched(cloudapi, tmp_path / "up")
     stamp_mtime = (out / ".runbind-sync").stat().st_mtime_ns
-    sync.sync_source(cloudapi, tmp_path / "up")
+    fetch.fetch_source(cloudapi, tmp_path / "up")
     assert (out / ".runbind-sync").stat().st_mtime_ns == stamp_mtime
 
 
@@ -67,7 +67,7 @@ def test_hash_mismatch_is_refused_and_names_file_and_source(
     victim = "yandex/cloud/ai/assistants/v1/runs/run.proto"
     (mirror / victim).write_bytes((mirror / victim).read_bytes() + b"\n// tampered\n")
     with pytest.raises(SyncError) as err:
-        sync.sync_source(cloudapi, tmp_path / "up")
+        fetch.fetch_source(cloudapi, tmp_path / "up")
     message = str(err.value)
     assert "\n" not in message
     assert victim in message
@@ -76,15 +76,15 @@ def test_hash_mismatch_is_refused_and_names_file_and_source(
     assert not (tmp_path / "up" / "cloudapi").exists()
 
 
-def test_a_failed_sync_keeps_the_previous_materialisation(
+def test_a_failed_fetch_keeps_the_previous_materialisation(
     tmp_path: Path, mirror: Path, cloudapi: lock.Source, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _use_mirror(monkeypatch, mirror, cloudapi)
-    out = sync.sync_source(cloudapi, tmp_path / "up")
+    out = fetch.fetch_source(cloudapi, tmp_path / "up")
     (out / ".runbind-sync").write_text("stale\n")  # force a re-sync
     (mirror / "LICENSE").write_bytes(b"changed")
     with pytest.raises(SyncError, match="LICENSE: sha256 mismatch"):
-        sync.sync_source(cloudapi, tmp_path / "up")
+        fetch.fetch_source(cloudapi, tmp_path / "up")
     assert (out / ".runbind-sync").read_text() == "stale\n"
     assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["cloudapi"]
 
@@ -95,16 +95,16 @@ def test_missing_file_in_mirror(
     _use_mirror(monkeypatch, mirror, cloudapi)
     (mirror / "yandex/cloud/validation.proto").unlink()
     with pytest.raises(SyncError, match=r"yandex/cloud/validation\.proto: missing in mirror"):
-        sync.sync_source(cloudapi, tmp_path / "up")
+        fetch.fetch_source(cloudapi, tmp_path / "up")
 
 
 def test_no_source_and_network_disabled(
     tmp_path: Path, cloudapi: lock.Source, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(sync.MIRROR_ENV, str(tmp_path / "empty-mirror"))
-    monkeypatch.setenv(sync.NETWORK_ENV, "0")
+    monkeypatch.setenv(fetch.MIRROR_ENV, str(tmp_path / "empty-mirror"))
+    monkeypatch.setenv(fetch.NETWORK_ENV, "0")
     with pytest.raises(SyncError, match=r"^sync: cloudapi: commit 00e9ff043f54 not found"):
-        sync.sync_source(cloudapi, tmp_path / "up")
+        fetch.fetch_source(cloudapi, tmp_path / "up")
 
 
 class _ArchiveHandler(http.server.BaseHTTPRequestHandler):
@@ -143,10 +143,10 @@ def archive_server(cloudapi: lock.Source, spec_dirs: Mapping[str, Path]) -> Iter
 def test_archive_fallback_when_mirror_lacks_the_commit(
     tmp_path: Path, cloudapi: lock.Source, archive_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(sync.MIRROR_ENV, str(tmp_path / "empty-mirror"))
-    monkeypatch.setenv(sync.NETWORK_ENV, "1")
+    monkeypatch.setenv(fetch.MIRROR_ENV, str(tmp_path / "empty-mirror"))
+    monkeypatch.setenv(fetch.NETWORK_ENV, "1")
     local = dataclasses.replace(cloudapi, repository=archive_server)
-    out = sync.sync_source(local, tmp_path / "up")
+    out = fetch.fetch_source(local, tmp_path / "up")
     for rel, digest in cloudapi.files.items():
         assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == digest
 
@@ -154,25 +154,25 @@ def test_archive_fallback_when_mirror_lacks_the_commit(
 def test_archive_with_a_tampered_file_is_refused(
     tmp_path: Path, cloudapi: lock.Source, archive_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(sync.MIRROR_ENV, "")
+    monkeypatch.setenv(fetch.MIRROR_ENV, "")
     files = dict(cloudapi.files)
     files["LICENSE"] = "0" * 64
     local = dataclasses.replace(cloudapi, repository=archive_server, files=files)
     with pytest.raises(SyncError, match=r"LICENSE: sha256 mismatch in archive http://127\.0\.0\.1"):
-        sync.sync_source(local, tmp_path / "up")
+        fetch.fetch_source(local, tmp_path / "up")
     assert not (tmp_path / "up" / "cloudapi").exists()
 
 
 def test_unreachable_archive_is_one_line(
     tmp_path: Path, cloudapi: lock.Source, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(sync.MIRROR_ENV, "")
+    monkeypatch.setenv(fetch.MIRROR_ENV, "")
     # A loopback port nobody listens on: the connection is refused at once.
     local = dataclasses.replace(
         cloudapi, repository=f"http://127.0.0.1:{_closed_port()}/o/cloudapi"
     )
     with pytest.raises(SyncError) as err:
-        sync.sync_source(local, tmp_path / "up")
+        fetch.fetch_source(local, tmp_path / "up")
     assert "\n" not in str(err.value)
     assert "unreachable" in str(err.value)
     assert "no mirror configured" in str(err.value)
