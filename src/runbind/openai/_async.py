@@ -39,6 +39,11 @@ class AsyncRuns(ClientBase):
     retries included.
     """
 
+    base_url: str
+    """The API base URL the client talks to."""
+    retry: RetryPolicy
+    """How failed calls are retried."""
+
     def __init__(
         self,
         *,

@@ -48,12 +48,12 @@ class Runs:
 
     @property
     def base_url(self) -> str:
-        """The wrapped client's :attr:`AsyncRuns.base_url`."""
+        """The API base URL the client talks to."""
         return self._async.base_url
 
     @property
     def retry(self) -> RetryPolicy:
-        """The wrapped client's :attr:`AsyncRuns.retry`."""
+        """How failed calls are retried."""
         return self._async.retry
 
     def __repr__(self) -> str:

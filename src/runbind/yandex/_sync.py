@@ -53,17 +53,17 @@ class Runs:
 
     @property
     def endpoint(self) -> str:
-        """The wrapped client's :attr:`AsyncRuns.endpoint`."""
+        """The ``host:port`` the client talks to."""
         return self._async.endpoint
 
     @property
     def folder_id(self) -> str | None:
-        """The wrapped client's :attr:`AsyncRuns.folder_id`."""
+        """The folder :meth:`list` uses by default."""
         return self._async.folder_id
 
     @property
     def retry(self) -> RetryPolicy:
-        """The wrapped client's :attr:`AsyncRuns.retry`."""
+        """How failed calls are retried."""
         return self._async.retry
 
     def __repr__(self) -> str:
