@@ -41,8 +41,6 @@ class AsyncRuns(ClientBase):
 
     base_url: str
     """The API base URL the client talks to."""
-    retry: RetryPolicy
-    """How failed calls are retried."""
 
     def __init__(
         self,

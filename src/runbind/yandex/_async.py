@@ -69,8 +69,6 @@ class AsyncRuns(ClientBase):
     """The ``host:port`` the client talks to."""
     folder_id: str | None
     """The folder :meth:`list` uses by default."""
-    retry: RetryPolicy
-    """How failed calls are retried."""
 
     def __init__(
         self,
