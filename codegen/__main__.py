@@ -1,9 +1,10 @@
-"""``python -m codegen {sync,generate,check}``: the pipeline's command line (nox calls it)."""
+"""``python -m codegen {sync,generate,twins,check}``: the pipeline's command line (nox calls it)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from codegen import pipeline
 from codegen.errors import CodegenError
@@ -59,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sync", help="materialise and verify the locked upstream files")
     gen = sub.add_parser("generate", help="regenerate generated/ (no-op when inputs unchanged)")
     gen.add_argument("--force", action="store_true", help="regenerate even when up to date")
-    sub.add_parser("check", help="prove determinism and that the surface index is current")
+    twins = sub.add_parser("twins", help="write the blocking Runs clients from the async ones")
+    twins.add_argument("--check", action="store_true", help="only name the stale ones (exit 1)")
+    twins.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
+    sub.add_parser(
+        "check", help="prove determinism, that the surface index and the sync twins are current"
+    )
     rel = sub.add_parser("relock", help="move one source to another commit (hashes recomputed)")
     rel.add_argument("source", help="source name in specs/lock.toml, e.g. cloudapi")
     rel.add_argument("commit", help="full 40-hex commit id")
@@ -84,7 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         return _sync()
     if args.command == "generate":
         return pipeline.main_generate(force=args.force)
-    return pipeline.main_check()
+    from codegen import twins as twins_  # noqa: PLC0415
+
+    if args.command == "twins":
+        return twins_.main(check=args.check, root=args.root)
+    stale_twins = twins_.main(check=True)
+    return pipeline.main_check() or stale_twins
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class ClientBase:
     ``async with``. Errors leaving a client must not show :attr:`_secrets`."""
 
     retry: RetryPolicy
+    """How failed calls are retried."""
 
     def __init__(self, retry: RetryPolicy | None) -> None:
         self.retry = retry or RetryPolicy()

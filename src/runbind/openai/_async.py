@@ -39,6 +39,9 @@ class AsyncRuns(ClientBase):
     retries included.
     """
 
+    base_url: str
+    """The API base URL the client talks to."""
+
     def __init__(
         self,
         *,

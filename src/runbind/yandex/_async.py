@@ -65,6 +65,11 @@ class AsyncRuns(ClientBase):
     the endpoint is loopback. Every call takes ``timeout`` seconds in total, retries included.
     """
 
+    endpoint: str
+    """The ``host:port`` the client talks to."""
+    folder_id: str | None
+    """The folder :meth:`list` uses by default."""
+
     def __init__(
         self,
         *,
