@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from runbind._core.retry import hint_seconds
+from runbind._core.hints import hint_seconds
 from tests._hints import ODD_HINTS
 from tests.fuzz._fuzz import FUZZ
 

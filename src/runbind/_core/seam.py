@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidArgumentError
@@ -21,21 +20,32 @@ if TYPE_CHECKING:
 __all__ = ["Adapter", "adapter", "register"]
 
 
-@dataclass(frozen=True, slots=True)
 class Adapter:
-    """How one provider's wire objects become runbind's and back (pure functions, no I/O)."""
+    """How one provider's wire objects become runbind's and back (pure functions, no I/O).
 
-    run: Callable[[Any], Run]
-    """A wire run (message, model, JSON text or bytes) as a :class:`Run`."""
-    event: Callable[..., RunStreamEvent]
-    """A wire stream event as a :class:`RunStreamEvent` (extra arguments are the provider's)."""
-    message: Callable[[Any], Message]
-    """A wire message as a :class:`Message`."""
-    tool_results: Callable[..., Any]
-    """Tool results as the provider's submit request (``ToolCall.result(...)`` dicts in)."""
-    deferred: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
-    """Builders of the ``Run`` fields this provider's runs leave unset until first read (see
-    :data:`runbind._core.run.DEFERRABLE_FIELDS`), each called with ``run.raw``."""
+    ``run``, ``event`` and ``message`` convert a wire run, stream event (extra arguments are
+    the provider's) and message; ``tool_results`` makes the provider's submit request from
+    ``ToolCall.result(...)`` dicts; ``deferred`` builds, from ``run.raw``, the ``Run`` fields
+    this provider's runs leave unset until first read (see ``run.DEFERRABLE_FIELDS``).
+    """
+
+    __slots__ = ("deferred", "event", "message", "run", "tool_results")
+
+    def __init__(
+        self,
+        *,
+        run: Callable[[Any], Run],
+        event: Callable[..., RunStreamEvent],
+        message: Callable[[Any], Message],
+        tool_results: Callable[..., Any],
+        deferred: Mapping[str, Callable[[Any], Any]] | None = None,
+    ) -> None:
+        # A plain class: a dataclass costs `import runbind` most of a millisecond.
+        self.run = run
+        self.event = event
+        self.message = message
+        self.tool_results = tool_results
+        self.deferred: Mapping[str, Callable[[Any], Any]] = deferred or {}
 
 
 _modules: dict[str, str] = {}

@@ -12,8 +12,9 @@ import httpx
 from .._core import jsonio
 from .._core.credentials import Secret, SecretHeaders, clip
 from .._core.errors import ApiError, InvalidArgumentError, RunTimeoutError
+from .._core.hints import hint_seconds
 from .._core.net import is_loopback, tls_failure
-from .._core.retry import Transient, hint_seconds
+from .._core.retry import Transient
 from ._content import ACCEPT_ENCODING
 
 __all__ = [

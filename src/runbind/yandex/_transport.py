@@ -18,8 +18,9 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 from .._core import offload
 from .._core.credentials import Secret, SecretHeaders, clip
 from .._core.errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
+from .._core.hints import hint_seconds
 from .._core.net import is_loopback, tls_failure
-from .._core.retry import Transient, hint_seconds
+from .._core.retry import Transient
 from . import _wire
 
 __all__ = [
