@@ -18,7 +18,7 @@ import grpclib.server
 from grpclib import GRPCError
 from grpclib.const import Status
 
-from ._yandex import CheckedCodec
+from ._yandex_hooks import CheckedCodec, too_large
 
 __all__ = ["framed"]
 
@@ -92,10 +92,7 @@ class _Reader:
             _invalid(f"compressed flag {flag} (must be 0 or 1)")
         limit = self._codec.max_message_size
         if length > limit:
-            raise GRPCError(
-                Status.RESOURCE_EXHAUSTED,
-                f"message of {length} bytes exceeds the limit of {limit}",
-            )
+            too_large(length, limit)
         self._body = length
         return prefix
 

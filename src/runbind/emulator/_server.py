@@ -25,7 +25,8 @@ from ._openai import OpenAIApp
 from ._openai_requests import error_body
 from ._seed import Provider, seed
 from ._state import Store
-from ._yandex import CheckedCodec, keep_metadata, require_key, services
+from ._yandex_hooks import CheckedCodec, keep_metadata, require_key
+from ._yandex_services import services
 
 __all__ = ["Emulator"]
 

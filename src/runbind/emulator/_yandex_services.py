@@ -1,121 +1,43 @@
-"""The Yandex side: RunService, ThreadService, MessageService and AssistantService over grpclib.
+"""The Yandex side's gRPC services: RunService, ThreadService, MessageService and
+AssistantService over grpclib, on the generated server bases.
 
-Built on the generated server bases. Requests are wire-checked before they are parsed (a
-malformed frame is INVALID_ARGUMENT naming the field), bounded in size, and authenticated when
-the emulator has a key.
+They check each request (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, ...), change the core
+state, start the scripted runs and answer with the messages of ``_yandex_objects``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import hmac
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-import grpclib.const
-import grpclib.events
-import grpclib.server
 from betterproto2.grpclib import ServiceBase
 from grpclib import GRPCError
 from grpclib.const import Status
-from grpclib.encoding.proto import ProtoCodec
-from runbind_generated.proto.google.protobuf import Struct, Timestamp
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
-from runbind_generated.proto.yandex.cloud.ai.common import Error
 
-from .._core import offload
-from .._core.status import RunStatus
-from ..yandex import _wire
 from . import _engine
 from ._script import script_for
 from ._state import Assistant, CoreMessage, CoreRun, FunctionSpec, Store, Thread, new_id, now
+from ._yandex_hooks import metadata_value
+from ._yandex_objects import (
+    YandexRenderer,
+    assistant_object,
+    message_object,
+    run_object,
+    thread_object,
+)
 
 if TYPE_CHECKING:
     from grpclib._typing import IServable
 
-__all__ = ["YANDEX_ERROR_CODES", "CheckedCodec", "YandexRenderer", "keep_metadata", "services"]
+__all__ = ["services"]
 
-YANDEX_ERROR_CODES = {
-    "server_error": 13,
-    "rate_limit_exceeded": 8,
-    "invalid_prompt": 3,
-    "expired": 4,
-}
-"""Numeric codes (gRPC numbering) of the scripted error codes in a Yandex ``Error``."""
-
-_RUN_STATUS = {
-    RunStatus.QUEUED: runs.RunStateRunStatus.PENDING,
-    RunStatus.IN_PROGRESS: runs.RunStateRunStatus.IN_PROGRESS,
-    RunStatus.CANCELLING: runs.RunStateRunStatus.IN_PROGRESS,
-    RunStatus.REQUIRES_ACTION: runs.RunStateRunStatus.TOOL_CALLS,
-    RunStatus.COMPLETED: runs.RunStateRunStatus.COMPLETED,
-    RunStatus.INCOMPLETE: runs.RunStateRunStatus.COMPLETED,  # with a TRUNCATED message
-    RunStatus.FAILED: runs.RunStateRunStatus.FAILED,
-    RunStatus.EXPIRED: runs.RunStateRunStatus.FAILED,
-    RunStatus.CANCELLED: runs.RunStateRunStatus.FAILED,
-}
 _Owned = TypeVar("_Owned", Assistant, Thread, CoreRun)
 _DEFAULT_PAGE = 50
 _MAX_PAGE = 1000
-_metadata: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
-    "runbind_emulator_metadata", default=None
-)
-
-
-class CheckedCodec(offload.DecodeAhead, ProtoCodec):
-    """The protobuf codec with a size limit and the strict wire check before parsing; the
-    request reader (``_framing``) decodes ahead, off the loop when large."""
-
-    def __init__(self, max_message_size: int) -> None:
-        self.max_message_size = max_message_size
-
-    def parse(self, data: bytes, message_type: Any) -> Any:
-        """Parse ``data`` or fail with INVALID_ARGUMENT / RESOURCE_EXHAUSTED."""
-        if len(data) > self.max_message_size:
-            raise GRPCError(
-                Status.RESOURCE_EXHAUSTED,
-                f"message of {len(data)} bytes exceeds the limit of {self.max_message_size}",
-            )
-        try:
-            return _wire.decode(message_type, data)
-        except _wire.WireError as exc:
-            where = f" at {exc.path}" if exc.path else ""
-            raise GRPCError(
-                Status.INVALID_ARGUMENT, f"malformed {message_type.__name__}{where}: {exc.reason}"
-            ) from None
-
-
-def require_key(server: grpclib.server.Server, api_key: str) -> None:
-    """Refuse calls whose ``authorization`` metadata is not ``Api-Key <key>`` / ``Bearer <key>``."""
-
-    async def check(event: grpclib.events.RecvRequest) -> None:
-        header = event.metadata.get("authorization")
-        value = header if isinstance(header, str) else ""
-        scheme, _, token = value.partition(" ")
-        good = scheme in ("Api-Key", "Bearer") and hmac.compare_digest(
-            token.encode(), api_key.encode()
-        )
-        if not good:
-            raise GRPCError(Status.UNAUTHENTICATED, "missing or wrong credentials")
-
-    grpclib.events.listen(server, grpclib.events.RecvRequest, check)
-
-
-def keep_metadata(server: grpclib.server.Server) -> None:
-    """Let the services read the invocation metadata of the call they handle."""
-
-    async def keep(event: grpclib.events.RecvRequest) -> None:
-        _metadata.set(event.metadata)  # the handler runs in this same task, so it sees it
-
-    grpclib.events.listen(server, grpclib.events.RecvRequest, keep)
-
-
-def _metadata_value(name: str) -> str | None:
-    value = (_metadata.get() or {}).get(name)
-    return value if isinstance(value, str) and value else None
 
 
 def _fail(status: Status, message: str) -> NoReturn:
@@ -128,18 +50,29 @@ def _required(value: str, field: str) -> str:
     return value
 
 
-def _ts(seconds: int | None) -> Timestamp | None:
-    return None if seconds is None else Timestamp(seconds=seconds)
-
-
-def _content(text: str) -> threads.MessageContent:
-    return threads.MessageContent(content=[threads.ContentPart(text=threads.Text(content=text))])
-
-
 def _text_of(content: threads.MessageContent | None, field: str) -> str:
     if content is None or not content.content:
         _fail(Status.INVALID_ARGUMENT, f"{field} must have at least one part")
     return "\n".join(p.text.content for p in content.content if p.text is not None)
+
+
+def _new_message(
+    thread_id: str,
+    data: threads.MessageData | threads.CreateMessageRequest,
+    field: str,
+    default_author_id: str = "",
+) -> CoreMessage:
+    """A message a client adds to a thread (``field`` names its content in errors)."""
+    author = data.author
+    return CoreMessage(
+        id=new_id("fvtmsg"),
+        thread_id=thread_id,
+        role=author.role if author and author.role else "user",
+        text=_text_of(data.content, field),
+        created_at=now(),
+        labels=dict(data.labels),
+        author_id=author.id if author else default_author_id,
+    )
 
 
 def _page(items: Sequence[Any], page_size: int, page_token: str) -> tuple[list[Any], str]:
@@ -155,165 +88,6 @@ def _page(items: Sequence[Any], page_size: int, page_token: str) -> tuple[list[A
     page = list(items[start : start + size])
     rest = items[start + size : start + size + 1]
     return page, rest[0].id if rest else ""
-
-
-class YandexRenderer:
-    """Yandex stream events: partial messages (if streaming), tool calls, error, done."""
-
-    id_prefix = "fvtmsg"
-
-    def _add(self, run: CoreRun, event: runs.StreamEvent) -> None:
-        event.stream_cursor = runs.StreamCursor(
-            current_event_idx=len(run.events), num_user_events_received=run.results_received
-        )
-        run.events.append(event)
-
-    def status(self, run: CoreRun) -> None:
-        """Status changes are not events on Yandex."""
-
-    def message_created(self, run: CoreRun, message: CoreMessage) -> None:
-        """Nothing: the message shows up in partial messages."""
-
-    def partial(self, run: CoreRun, message: CoreMessage, delta: str) -> None:
-        """A PARTIAL_MESSAGE with the text so far (only for streaming runs)."""
-        if run.stream:
-            self._add(
-                run,
-                runs.StreamEvent(
-                    event_type=runs.StreamEventEventType.PARTIAL_MESSAGE,
-                    partial_message=_content(message.text),
-                ),
-            )
-
-    def message_done(self, run: CoreRun, message: CoreMessage) -> None:
-        """Nothing: DONE carries the completed message."""
-
-    def tool_calls(self, run: CoreRun) -> None:
-        """A TOOL_CALLS event."""
-        self._add(
-            run,
-            runs.StreamEvent(
-                event_type=runs.StreamEventEventType.TOOL_CALLS, tool_call_list=_calls(run)
-            ),
-        )
-
-    def finished(self, run: CoreRun) -> None:
-        """DONE with the answer, or ERROR."""
-        if run.status in (RunStatus.COMPLETED, RunStatus.INCOMPLETE) and run.answer is not None:
-            self._add(
-                run,
-                runs.StreamEvent(
-                    event_type=runs.StreamEventEventType.DONE,
-                    completed_message=_message(run.answer),
-                ),
-            )
-        else:
-            self._add(
-                run, runs.StreamEvent(event_type=runs.StreamEventEventType.ERROR, error=_error(run))
-            )
-
-
-def _calls(run: CoreRun) -> v1.ToolCallList:
-    return v1.ToolCallList(
-        tool_calls=[
-            v1.ToolCall(
-                function_call=v1.FunctionCall(name=c.name, arguments=Struct.from_dict(c.arguments))
-            )
-            for c in run.calls
-        ]
-    )
-
-
-def _error(run: CoreRun) -> Error:
-    if run.status is RunStatus.EXPIRED:
-        return Error(code=YANDEX_ERROR_CODES["expired"], message="no tool results in time")
-    if run.status is RunStatus.CANCELLED:
-        return Error(code=1, message="cancelled")
-    code, message = run.error or ("server_error", "failed")
-    number = int(code) if code.isdigit() else YANDEX_ERROR_CODES.get(code, 2)
-    return Error(code=number, message=message)
-
-
-def _message(message: CoreMessage) -> threads.Message:
-    status = {
-        "completed": threads.MessageMessageStatus.COMPLETED,
-        "incomplete": threads.MessageMessageStatus.TRUNCATED,
-    }.get(message.status, threads.MessageMessageStatus.MESSAGE_STATUS_UNSPECIFIED)
-    return threads.Message(
-        id=message.id,
-        thread_id=message.thread_id,
-        created_by=message.author_id or "emulator",
-        created_at=_ts(message.created_at),
-        author=threads.Author(
-            id=message.author_id or message.assistant_id or "", role=message.role
-        ),
-        labels=dict(message.labels),
-        content=_content(message.text),
-        status=status,
-    )
-
-
-def _run(run: CoreRun) -> runs.Run:
-    request: runs.CreateRunRequest = run.options["request"]
-    state = runs.RunState(status=_RUN_STATUS.get(run.status, runs.RunStateRunStatus.IN_PROGRESS))
-    if run.status is RunStatus.REQUIRES_ACTION:
-        state.tool_call_list = _calls(run)
-    elif run.status in (RunStatus.COMPLETED, RunStatus.INCOMPLETE) and run.answer is not None:
-        state.completed_message = _message(run.answer)
-    elif run.status.is_failed:
-        state.error = _error(run)
-    usage = None
-    if run.usage is not None:
-        prompt, completion = run.usage
-        usage = runs.ContentUsage(
-            prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
-        )
-    return runs.Run(
-        id=run.id,
-        assistant_id=run.assistant_id,
-        thread_id=run.thread_id,
-        created_by="emulator",
-        created_at=_ts(run.created_at),
-        labels=dict(run.labels),
-        state=state,
-        usage=usage,
-        custom_prompt_truncation_options=request.custom_prompt_truncation_options,
-        custom_completion_options=request.custom_completion_options,
-        tools=list(request.tools),
-        custom_response_format=request.custom_response_format,
-    )
-
-
-def _thread(thread: Thread, folder_id: str) -> threads.Thread:
-    return threads.Thread(
-        id=thread.id,
-        folder_id=folder_id,
-        name=thread.name,
-        created_by="emulator",
-        created_at=_ts(thread.created_at),
-        updated_at=_ts(thread.created_at),
-        labels=dict(thread.labels),
-    )
-
-
-def _assistant(assistant: Assistant) -> v1.Assistant:
-    request: v1.CreateAssistantRequest = assistant.raw
-    return v1.Assistant(
-        id=assistant.id,
-        folder_id=request.folder_id,
-        name=assistant.name,
-        description=request.description,
-        created_by="emulator",
-        created_at=_ts(assistant.created_at),
-        updated_at=_ts(assistant.created_at),
-        labels=dict(assistant.labels),
-        model_uri=assistant.model,
-        instruction=assistant.instructions,
-        prompt_truncation_options=request.prompt_truncation_options,
-        completion_options=request.completion_options,
-        tools=list(request.tools),
-        response_format=request.response_format,
-    )
 
 
 def _functions(tools: Sequence[v1.Tool]) -> list[FunctionSpec]:
@@ -414,7 +188,7 @@ class RunService(runs.RunServiceBase):
         (ALREADY_EXISTS when it was for another thread or assistant), whether or not it streams:
         Create itself is unary either way.
         """
-        key = _metadata_value("idempotency-key")
+        key = metadata_value("idempotency-key")
         if key is not None and key in self.s.idempotent:
             known = self.s.store.runs.get(self.s.idempotent[key])
             same = (message.thread_id, message.assistant_id)
@@ -423,25 +197,14 @@ class RunService(runs.RunServiceBase):
                     Status.ALREADY_EXISTS,
                     f"idempotency-key {key!r} was already used for a different request",
                 )
-            return _run(known)
+            return run_object(known)
         assistant = self.s.assistant(message.assistant_id)
         thread = self.s.thread(message.thread_id)
         if self.s.store.active_run(thread.id) is not None:
             _fail(Status.FAILED_PRECONDITION, f"thread {thread.id} already has an active run")
         for index, data in enumerate(message.additional_messages):
-            text = _text_of(data.content, f"additional_messages[{index}].content")
-            author = data.author
-            thread.messages.append(
-                CoreMessage(
-                    id=new_id("fvtmsg"),
-                    thread_id=thread.id,
-                    role=author.role if author and author.role else "user",
-                    text=text,
-                    created_at=now(),
-                    labels=dict(data.labels),
-                    author_id=author.id if author else "",
-                )
-            )
+            field = f"additional_messages[{index}].content"
+            thread.messages.append(_new_message(thread.id, data, field))
         functions = _functions(message.tools) or assistant.functions
         run = CoreRun(
             id=new_id("fvtrun"),
@@ -460,11 +223,11 @@ class RunService(runs.RunServiceBase):
         run.task = task
         self.s.tasks.add(task)
         task.add_done_callback(self.s.tasks.discard)
-        return _run(run)
+        return run_object(run)
 
     async def get(self, message: runs.GetRunRequest) -> runs.Run:
         """One run."""
-        return _run(self.s.run(message.run_id))
+        return run_object(self.s.run(message.run_id))
 
     async def get_last_by_thread(self, message: runs.GetLastRunByThreadRequest) -> runs.Run:
         """The newest run of a thread."""
@@ -472,13 +235,13 @@ class RunService(runs.RunServiceBase):
         found = self.s.store.runs_of(thread.id)
         if not found:
             _fail(Status.NOT_FOUND, f"thread {thread.id} has no runs")
-        return _run(found[-1])
+        return run_object(found[-1])
 
     async def list(self, message: runs.ListRunsRequest) -> runs.ListRunsResponse:
         """Runs of a folder (all runs when no folder is given), oldest first, paged."""
         items = self.s.in_folder(self.s.store.runs.values(), message.folder_id)
         page, token = _page(items, message.page_size, message.page_token)
-        return runs.ListRunsResponse(runs=[_run(r) for r in page], next_page_token=token)
+        return runs.ListRunsResponse(runs=[run_object(r) for r in page], next_page_token=token)
 
     async def listen(self, message: runs.ListenRunRequest) -> AsyncIterator[runs.StreamEvent]:
         """The run's events from ``events_start_idx`` on, until it has finished."""
@@ -543,33 +306,23 @@ class ThreadService(threads.ThreadServiceBase):
             id=new_id("fvtthr"), created_at=now(), name=message.name, labels=dict(message.labels)
         )
         for index, data in enumerate(message.messages):
-            author = data.author
-            thread.messages.append(
-                CoreMessage(
-                    id=new_id("fvtmsg"),
-                    thread_id=thread.id,
-                    role=author.role if author and author.role else "user",
-                    text=_text_of(data.content, f"messages[{index}].content"),
-                    created_at=now(),
-                    labels=dict(data.labels),
-                    author_id=author.id if author else message.default_message_author_id,
-                )
-            )
+            field, author_id = f"messages[{index}].content", message.default_message_author_id
+            thread.messages.append(_new_message(thread.id, data, field, author_id))
         self.s.store.threads.add(thread.id, thread)
         self.s.folders[thread.id] = message.folder_id
-        return _thread(thread, message.folder_id)
+        return thread_object(thread, message.folder_id)
 
     async def get(self, message: threads.GetThreadRequest) -> threads.Thread:
         """One thread."""
         thread = self.s.thread(message.thread_id)
-        return _thread(thread, self.s.folders.get(thread.id, ""))
+        return thread_object(thread, self.s.folders.get(thread.id, ""))
 
     async def list(self, message: threads.ListThreadsRequest) -> threads.ListThreadsResponse:
         """Threads of a folder, paged."""
         items = self.s.in_folder(self.s.store.threads.values(), message.folder_id)
         page, token = _page(items, message.page_size, message.page_token)
         return threads.ListThreadsResponse(
-            threads=[_thread(t, self.s.folders.get(t.id, "")) for t in page],
+            threads=[thread_object(t, self.s.folders.get(t.id, "")) for t in page],
             next_page_token=token,
         )
 
@@ -589,18 +342,9 @@ class MessageService(threads.MessageServiceBase):
     async def create(self, message: threads.CreateMessageRequest) -> threads.Message:
         """Append a message to a thread."""
         thread = self.s.thread(message.thread_id)
-        author = message.author
-        core = CoreMessage(
-            id=new_id("fvtmsg"),
-            thread_id=thread.id,
-            role=author.role if author and author.role else "user",
-            text=_text_of(message.content, "content"),
-            created_at=now(),
-            labels=dict(message.labels),
-            author_id=author.id if author else "",
-        )
+        core = _new_message(thread.id, message, "content")
         thread.messages.append(core)
-        return _message(core)
+        return message_object(core)
 
     async def get(self, message: threads.GetMessageRequest) -> threads.Message:
         """One message of a thread."""
@@ -608,14 +352,14 @@ class MessageService(threads.MessageServiceBase):
         _required(message.message_id, "message_id")
         for core in thread.messages:
             if core.id == message.message_id:
-                return _message(core)
+                return message_object(core)
         _fail(Status.NOT_FOUND, f"message {message.message_id} not found")
 
     async def list(self, message: threads.ListMessagesRequest) -> AsyncIterator[threads.Message]:
         """Every message of a thread, oldest first."""
         thread = self.s.thread(message.thread_id)
         for core in list(thread.messages):
-            yield _message(core)
+            yield message_object(core)
 
 
 class AssistantService(v1.AssistantServiceBase):
@@ -643,18 +387,18 @@ class AssistantService(v1.AssistantServiceBase):
         )
         self.s.store.assistants.add(assistant.id, assistant)
         self.s.folders[assistant.id] = message.folder_id
-        return _assistant(assistant)
+        return assistant_object(assistant)
 
     async def get(self, message: v1.GetAssistantRequest) -> v1.Assistant:
         """One assistant."""
-        return _assistant(self.s.assistant(message.assistant_id))
+        return assistant_object(self.s.assistant(message.assistant_id))
 
     async def list(self, message: v1.ListAssistantsRequest) -> v1.ListAssistantsResponse:
         """Assistants of a folder, paged."""
         items = self.s.in_folder(self.s.store.assistants.values(), message.folder_id)
         page, token = _page(items, message.page_size, message.page_token)
         return v1.ListAssistantsResponse(
-            assistants=[_assistant(a) for a in page], next_page_token=token
+            assistants=[assistant_object(a) for a in page], next_page_token=token
         )
 
     async def delete(self, message: v1.DeleteAssistantRequest) -> v1.DeleteAssistantResponse:

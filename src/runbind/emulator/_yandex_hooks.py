@@ -1,0 +1,87 @@
+"""The Yandex side's grpclib hooks: the checked request codec, the API-key check and the call's
+metadata kept for the services.
+
+The codec bounds and wire-checks every request before it is parsed (a malformed frame is
+INVALID_ARGUMENT naming the field); the hooks are ``RecvRequest`` listeners on the server.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hmac
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import grpclib.events
+import grpclib.server
+from grpclib import GRPCError
+from grpclib.const import Status
+from grpclib.encoding.proto import ProtoCodec
+
+from .._core import offload
+from .._core.errors import FieldError
+from ..yandex import _wire
+
+__all__ = ["CheckedCodec", "keep_metadata", "metadata_value", "require_key", "too_large"]
+
+_metadata: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar(
+    "runbind_emulator_metadata", default=None
+)
+
+
+def too_large(size: int, limit: int) -> NoReturn:
+    """Refuse a message of ``size`` bytes over ``limit`` with RESOURCE_EXHAUSTED."""
+    raise GRPCError(
+        Status.RESOURCE_EXHAUSTED, f"message of {size} bytes exceeds the limit of {limit}"
+    )
+
+
+class CheckedCodec(offload.DecodeAhead, ProtoCodec):
+    """The protobuf codec with a size limit and the strict wire check before parsing; the
+    request reader (``_framing``) decodes ahead, off the loop when large."""
+
+    def __init__(self, max_message_size: int) -> None:
+        self.max_message_size = max_message_size
+
+    def parse(self, data: bytes, message_type: Any) -> Any:
+        """Parse ``data`` or fail with INVALID_ARGUMENT / RESOURCE_EXHAUSTED."""
+        if len(data) > self.max_message_size:
+            too_large(len(data), self.max_message_size)
+        try:
+            return _wire.decode(message_type, data)
+        except FieldError as exc:
+            where = f" at {exc.path}" if exc.path else ""
+            raise GRPCError(
+                Status.INVALID_ARGUMENT, f"malformed {message_type.__name__}{where}: {exc.reason}"
+            ) from None
+
+
+def require_key(server: grpclib.server.Server, api_key: str) -> None:
+    """Refuse calls whose ``authorization`` metadata is not ``Api-Key <key>`` / ``Bearer <key>``."""
+
+    async def check(event: grpclib.events.RecvRequest) -> None:
+        header = event.metadata.get("authorization")
+        value = header if isinstance(header, str) else ""
+        scheme, _, token = value.partition(" ")
+        good = scheme in ("Api-Key", "Bearer") and hmac.compare_digest(
+            token.encode(), api_key.encode()
+        )
+        if not good:
+            raise GRPCError(Status.UNAUTHENTICATED, "missing or wrong credentials")
+
+    grpclib.events.listen(server, grpclib.events.RecvRequest, check)
+
+
+def keep_metadata(server: grpclib.server.Server) -> None:
+    """Let the services read the invocation metadata of the call they handle."""
+
+    async def keep(event: grpclib.events.RecvRequest) -> None:
+        _metadata.set(event.metadata)  # the handler runs in this same task, so it sees it
+
+    grpclib.events.listen(server, grpclib.events.RecvRequest, keep)
+
+
+def metadata_value(name: str) -> str | None:
+    """The non-empty text value of ``name`` in the current call's metadata, or None."""
+    value = (_metadata.get() or {}).get(name)
+    return value if isinstance(value, str) and value else None
