@@ -15,8 +15,9 @@ import pytest
 from runbind import ApiError, RetryPolicy, RunStatus, RunStreamEvent, RunTimeoutError
 from runbind.emulator import Emulator
 from tests import _leaks as leaks
+from tests._flavours import AsyncFlavour, Connect, Flavour, Stream, stop
 
-from .conftest import AsyncFlavour, Connect, Flavour, Stream, make, stop
+from .conftest import make
 
 TEXT = "hello there world"
 SCRIPT = "echo chunks=9"  # 7 opening events + 9 deltas + 4 closing events = 20

@@ -18,9 +18,10 @@ import pytest
 from runbind import ApiError, DecodeError, RetryPolicy, RunTimeoutError
 from runbind.emulator import Emulator
 from runbind.openai._content import PIECE
+from tests._flavours import Connect
 from tests._misbehaving import Server, http_answers, http_response
 
-from .conftest import Connect, make
+from .conftest import make
 from .test_transport_faults import no_leaks, run_body, url
 
 ONCE = RetryPolicy(attempts=3, initial=0.01, maximum=0.02)  # a retry would show as a 2nd request

@@ -9,8 +9,9 @@ import pytest
 from runbind import RunStatus
 from runbind.emulator import Emulator
 from runbind.openai import AsyncRuns
+from tests._flavours import TIMEOUT, Flavour
 
-from .conftest import TIMEOUT, Flavour, make
+from .conftest import make
 
 COUNT = 250
 PAGE = 7

@@ -34,8 +34,9 @@ from runbind import (
 )
 from runbind.emulator import Emulator
 from runbind.openai import AsyncRuns, Runs
+from tests._flavours import Connect, Flavour, stop
 
-from .conftest import Connect, Flavour, make, new_thread, stop, thread_texts
+from .conftest import make, new_thread, thread_texts
 
 TEXT = "hello there world"
 

@@ -19,6 +19,7 @@ from runbind import ApiError, RetryPolicy, RunStatus, RunStreamEvent, RunTimeout
 from runbind.emulator import Emulator
 from runbind.openai import AsyncRuns
 from tests import _leaks as leaks
+from tests._flavours import AsyncFlavour, Connect, Flavour, Stream
 from tests._misbehaving import (
     Plan,
     Proxy,
@@ -30,7 +31,7 @@ from tests._misbehaving import (
     tls_contexts,
 )
 
-from .conftest import AsyncFlavour, Connect, Flavour, Stream, make
+from .conftest import make
 from .test_faults import EVENTS, SCRIPT, TEXT, key, problems
 
 FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05)

@@ -23,8 +23,9 @@ from runbind import (
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns
 from tests import _leaks as leaks
+from tests._flavours import AsyncFlavour, Connect, Flavour
 
-from .conftest import AsyncFlavour, Connect, Flavour, make
+from .conftest import make
 
 PARTIAL = StreamEventKind.PARTIAL_MESSAGE
 DONE = StreamEventKind.DONE

@@ -13,8 +13,9 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs as yruns
 from runbind import ApiError, Run, RunPage
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns
+from tests._flavours import TIMEOUT, Connect, Flavour
 
-from .conftest import TIMEOUT, Connect, Flavour, make_many
+from .conftest import make_many
 
 FOLDER = "paging"
 COUNT = 250

@@ -29,8 +29,9 @@ from runbind import (
 )
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns, Runs
+from tests._flavours import POLL, TIMEOUT, Connect, Flavour, stop
 
-from .conftest import POLL, TIMEOUT, Connect, Flavour, content, make, stop
+from .conftest import content, make
 
 PARTIAL = StreamEventKind.PARTIAL_MESSAGE
 DONE = StreamEventKind.DONE

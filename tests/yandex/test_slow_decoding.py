@@ -20,9 +20,9 @@ from runbind._core.offload import OFFLOAD_THRESHOLD
 from runbind._core.retry import Deadline
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns
+from tests._flavours import Connect
 from tests._misbehaving import Server, grpc_reply, slow_to_decode
 
-from .conftest import Connect
 from .test_transport_faults import FAST, attempt, elapsed_since, endpoint, no_leaks
 
 

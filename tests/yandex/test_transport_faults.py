@@ -26,6 +26,7 @@ from runbind import (
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns
 from tests import _leaks as leaks
+from tests._flavours import AsyncFlavour, Connect, Flavour, Stream
 from tests._misbehaving import (
     GRPC_HEADERS,
     H2Act,
@@ -38,7 +39,7 @@ from tests._misbehaving import (
     tls_contexts,
 )
 
-from .conftest import AsyncFlavour, Connect, Flavour, Stream, make
+from .conftest import make
 from .test_faults import EVENTS, SCRIPT, TEXT, Key, key, keys
 
 FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05)
