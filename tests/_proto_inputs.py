@@ -22,6 +22,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError as GoogleDecodeError
 from hypothesis import strategies as st
 
+from runbind._core.errors import FieldError
 from runbind.yandex import _wire
 
 __all__ = ["Verdict", "cases", "judge", "key", "ld", "soup", "varint"]
@@ -419,7 +420,7 @@ def judge(google_cls: Any, ours_cls: Any, data: bytes) -> Verdict:
     try:
         _wire.check(ours_cls, data)
         walk = True
-    except _wire.WireError:
+    except FieldError:
         walk = False
     verdict = Verdict(expected is not None, ours is not None, walk)
     assert verdict.upb == verdict.fast == verdict.walk, (verdict, data.hex())

@@ -1,7 +1,7 @@
 """Fuzzing the protobuf decode of Yandex ``Run``, ``StreamEvent`` and ``Message``.
 
 Every input goes through the three public paths: the strict wire walk
-(``runbind.yandex._wire.decode``, whose only error is its ``WireError``), the gRPC client's
+(``runbind.yandex._wire.decode``, whose only error is ``FieldError``), the gRPC client's
 ``ClientCodec`` and the adapters (``Run.from_yandex`` and friends), whose only error is
 :class:`~runbind.DecodeError`. The paths must agree on what is malformed and where, and reading
 every field of what decodes must not fail. Inputs: random bytes, truncations, bit flips and
@@ -38,9 +38,10 @@ from runbind_generated.proto.yandex.cloud.ai.common import Error as YError
 
 from benchmarks._payloads import yandex_run
 from runbind import DecodeError, Message, Run, RunStreamEvent
+from runbind._core.errors import FieldError
 from runbind.yandex import _wire
 from runbind.yandex._transport import ClientCodec
-from runbind.yandex._wire import MAX_DEPTH, WireError
+from runbind.yandex._wire import MAX_DEPTH
 
 from ._fuzz import FUZZ, corpus, ld, peak_memory, touch, varint
 
@@ -59,16 +60,16 @@ CODEC_LIMIT = 1 << 20
 _CODEC = ClientCodec(CODEC_LIMIT)
 
 
-def decode_everywhere(type_name: str, data: bytes) -> WireError | None:
+def decode_everywhere(type_name: str, data: bytes) -> FieldError | None:
     """Decode ``data`` as ``type_name`` by every path; they agree and raise only typed errors.
 
     Returns the wire error (None when the bytes are well-formed).
     """
     cls, adapt = TYPES[type_name]
-    wire: WireError | None = None
+    wire: FieldError | None = None
     try:
         parsed = _wire.decode(cls, data)
-    except WireError as exc:
+    except FieldError as exc:
         wire = exc
     else:
         assert isinstance(parsed, cls)

@@ -31,6 +31,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads as yth
 
 from codegen import fastproto
 from codegen.headers import HEADER_FIRST_LINE
+from runbind._core.errors import FieldError
 from runbind.yandex import _wire
 from tests._proto_inputs import judge
 
@@ -335,7 +336,7 @@ def test_malformed_input_raises_wire_error_and_the_walk_agrees(name: str) -> Non
     data = BAD[name]
     with pytest.raises(WireError):
         runs.Run.parse(data)
-    with pytest.raises(_wire.WireError):
+    with pytest.raises(FieldError):
         _wire.check(runs.Run, data)
 
 
@@ -364,7 +365,7 @@ def test_nesting_is_bounded() -> None:
     assert wkt.Value.parse(nested(49)) is not None
     with pytest.raises(WireError, match="nested deeper than 100"):
         wkt.Value.parse(nested(60))
-    with pytest.raises(_wire.WireError):
+    with pytest.raises(FieldError):
         _wire.check(wkt.Value, nested(60))
 
 
@@ -379,7 +380,7 @@ def _accepts_fast(cls: Any, data: bytes) -> bool:
 def _accepts_walk(cls: Any, data: bytes) -> bool:
     try:
         _wire.check(cls, data)
-    except _wire.WireError:
+    except FieldError:
         return False
     return True
 

@@ -26,8 +26,9 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.searchindex import (
     MeanCombinationStrategy,
 )
 
+from runbind._core.errors import FieldError
 from runbind.yandex import _wire
-from runbind.yandex._wire import WireError, check
+from runbind.yandex._wire import check
 
 
 def _varint(value: int) -> bytes:
@@ -51,8 +52,8 @@ def _ld(number: int, payload: bytes) -> bytes:
     return _tag(number, 2) + _varint(len(payload)) + payload
 
 
-def _wire_error(cls: Any, data: bytes) -> WireError:
-    with pytest.raises(WireError) as info:
+def _wire_error(cls: Any, data: bytes) -> FieldError:
+    with pytest.raises(FieldError) as info:
         check(cls, data)
     err = info.value
     assert str(err) == f"{err.path}: {err.reason}"
@@ -446,7 +447,7 @@ def test_ten_byte_varints_pass_eleven_do_not() -> None:
 
 
 def test_wire_error_attributes() -> None:
-    err = WireError("state.error.message", "invalid UTF-8 at byte 3")
+    err = FieldError("state.error.message", "invalid UTF-8 at byte 3")
     assert err.path == "state.error.message"
     assert err.reason == "invalid UTF-8 at byte 3"
     assert str(err) == "state.error.message: invalid UTF-8 at byte 3"

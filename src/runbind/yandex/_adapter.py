@@ -98,7 +98,7 @@ def _decode(cls: type[_M], value: _M | bytes | bytearray | memoryview) -> _M:
     data = bytes(value)
     try:
         return cast("_M", _wire.decode(cls, data))
-    except _wire.WireError as exc:
+    except FieldError as exc:
         raise DecodeError("yandex", cls.__name__, exc.path, exc.reason) from None
     except (*_CONVERSION_ERRORS, EOFError) as exc:  # unreachable: the wire check comes first
         raise DecodeError("yandex", cls.__name__, "", f"{type(exc).__name__}: {exc}") from None

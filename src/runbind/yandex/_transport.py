@@ -17,7 +17,7 @@ from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from .._core import offload
 from .._core.credentials import Secret, SecretHeaders, clip
-from .._core.errors import ApiError, DecodeError, InvalidArgumentError, RunTimeoutError
+from .._core.errors import ApiError, DecodeError, FieldError, InvalidArgumentError, RunTimeoutError
 from .._core.hints import hint_seconds
 from .._core.net import is_loopback, tls_failure
 from .._core.retry import Transient
@@ -219,7 +219,7 @@ class ClientCodec(offload.DecodeAhead, ProtoCodec):
             )
         try:
             return _wire.decode(message_type, data)
-        except _wire.WireError as exc:
+        except FieldError as exc:
             raise DecodeError("yandex", name, exc.path, exc.reason) from None
 
 

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from .._core.errors import FieldError
 
-__all__ = ["MAX_DEPTH", "WireError", "check", "decode"]
+__all__ = ["MAX_DEPTH", "check", "decode"]
 
 MAX_DEPTH: Final = 100
 """Deepest nesting below the top message, groups included (upb's default, which it counts so)."""
@@ -30,17 +30,15 @@ _FIXED32_TYPES: Final = frozenset({"fixed32", "sfixed32", "float"})
 _PACKABLE: Final = _VARINT_TYPES | _FIXED64_TYPES | _FIXED32_TYPES
 
 
-WireError = FieldError
-"""Malformed bytes at ``path`` (a FieldError, which the adapters turn into a DecodeError)."""
-
-
 def check(cls: Any, data: bytes) -> None:
-    """Raise :class:`WireError` unless ``data`` is a well-formed ``cls`` message."""
+    """Raise a :class:`FieldError` naming the field unless ``data`` is a well-formed ``cls``
+    message."""
     _message(cls, data, 0, len(data), "", 0)
 
 
 def decode(cls: Any, data: bytes) -> Any:
-    """``data`` parsed as ``cls``, strictly; malformed bytes raise :class:`WireError`.
+    """``data`` parsed as ``cls``, strictly; malformed bytes raise a :class:`FieldError` naming
+    the field.
 
     Generated classes parse with their generated fast codec, which rejects exactly what
     :func:`check` rejects; only on failure does the slower walk run, to name the field.
@@ -52,7 +50,7 @@ def decode(cls: Any, data: bytes) -> Any:
         return cls.parse(data)
     except ValueError as exc:  # the codec's WireError (or an error it converted)
         check(cls, data)
-        raise WireError("", str(exc)) from None
+        raise FieldError("", str(exc)) from None
 
 
 def _varint(buf: bytes, pos: int, end: int, path: str) -> tuple[int, int]:
@@ -60,7 +58,7 @@ def _varint(buf: bytes, pos: int, end: int, path: str) -> tuple[int, int]:
     shift = 0
     while True:
         if pos >= end:
-            raise WireError(path, "truncated varint")
+            raise FieldError(path, "truncated varint")
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -68,7 +66,7 @@ def _varint(buf: bytes, pos: int, end: int, path: str) -> tuple[int, int]:
             return result, pos
         shift += 7
         if shift >= 70:
-            raise WireError(path, "varint longer than 10 bytes")
+            raise FieldError(path, "varint longer than 10 bytes")
 
 
 def _bounded(buf: bytes, pos: int, end: int, path: str, what: str) -> tuple[int, int]:
@@ -78,19 +76,19 @@ def _bounded(buf: bytes, pos: int, end: int, path: str, what: str) -> tuple[int,
     shift = 0
     while True:
         if pos >= end:
-            raise WireError(path, f"truncated {what}")
+            raise FieldError(path, f"truncated {what}")
         byte = buf[pos]
         pos += 1
         result |= (byte & 0x7F) << shift
         if not byte & 0x80:
             if what == "tag" and result > 0xFFFFFFFF:
-                raise WireError(path, "tag over 32 bits (field number past 2^29 - 1)")
+                raise FieldError(path, "tag over 32 bits (field number past 2^29 - 1)")
             if what == "length" and result > 0x7FFFFFFF:
-                raise WireError(path, f"length {result} exceeds the limit of 2^31 - 1 bytes")
+                raise FieldError(path, f"length {result} exceeds the limit of 2^31 - 1 bytes")
             return result, pos
         shift += 7
         if shift >= 35:
-            raise WireError(path, f"{what} longer than 5 bytes")
+            raise FieldError(path, f"{what} longer than 5 bytes")
 
 
 def _tag(buf: bytes, pos: int, end: int, path: str) -> tuple[int, int]:
@@ -107,33 +105,33 @@ def _value(buf: bytes, pos: int, end: int, tag: int, path: str, depth: int) -> t
     if wire in (1, 5):
         size = 8 if wire == 1 else 4
         if pos + size > end:
-            raise WireError(path, f"truncated fixed{size * 8} value")
+            raise FieldError(path, f"truncated fixed{size * 8} value")
         return pos + size, pos + size, pos + size
     if wire == 2:
         length, pos = _bounded(buf, pos, end, path, "length")
         if length > end - pos:
-            raise WireError(path, f"length {length} exceeds the {end - pos} bytes left")
+            raise FieldError(path, f"length {length} exceeds the {end - pos} bytes left")
         return pos, pos + length, pos + length
     if wire == 3:
         stop = _group(buf, pos, end, tag >> 3, path, depth + 1)
         return pos, stop, stop
     if wire == 4:
-        raise WireError(path, f"end of group {tag >> 3} without its start")
-    raise WireError(path, f"invalid wire type {wire}")
+        raise FieldError(path, f"end of group {tag >> 3} without its start")
+    raise FieldError(path, f"invalid wire type {wire}")
 
 
 def _group(buf: bytes, pos: int, end: int, number: int, path: str, depth: int) -> int:
     """The position after the end tag of group ``number`` (an unknown field) from ``pos``."""
     if depth > MAX_DEPTH:
-        raise WireError(path, f"messages nested deeper than {MAX_DEPTH}")
+        raise FieldError(path, f"messages nested deeper than {MAX_DEPTH}")
     while pos < end:  # upb checks no field number here, 0 included
         tag, pos = _tag(buf, pos, end, path)
         if tag & 7 == 4:
             if tag >> 3 == number:
                 return pos
-            raise WireError(path, f"end of group {tag >> 3} inside group {number}")
+            raise FieldError(path, f"end of group {tag >> 3} inside group {number}")
         _, _, pos = _value(buf, pos, end, tag, path, depth)
-    raise WireError(path, f"group {number} without its end")
+    raise FieldError(path, f"group {number} without its end")
 
 
 def _wire_matches(fmeta: Any, wire: int) -> bool:
@@ -157,7 +155,7 @@ def _join(path: str, name: str) -> str:
 
 def _message(cls: Any, buf: bytes, pos: int, end: int, path: str, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise WireError(path, f"messages nested deeper than {MAX_DEPTH}")
+        raise FieldError(path, f"messages nested deeper than {MAX_DEPTH}")
     meta = cls._betterproto
     names: dict[int, str] = meta.field_name_by_number
     seen: dict[int, int] = {}
@@ -167,7 +165,7 @@ def _message(cls: Any, buf: bytes, pos: int, end: int, path: str, depth: int) ->
         name = names.get(number)
         fpath = _join(path, name or f"<{number}>")
         if number == 0 and names:  # upb skips a message without fields whole, unchecked
-            raise WireError(fpath, "field number 0")
+            raise FieldError(fpath, "field number 0")
         fmeta = None if name is None else meta.meta_by_field_name[name]
         if fmeta is not None and not _wire_matches(fmeta, wire):
             fmeta = None  # kept as an unknown field (its path still names the field)
@@ -203,7 +201,7 @@ def _field(
         try:
             buf[start:stop].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise WireError(path, f"invalid UTF-8 at byte {exc.start}") from None
+            raise FieldError(path, f"invalid UTF-8 at byte {exc.start}") from None
     elif kind == "message":
         sub = fmeta.unwrap() if fmeta.unwrap is not None else meta.cls_by_field[name]
         _message(sub, buf, start, stop, path, depth + 1)
@@ -219,7 +217,7 @@ def _packed(kind: str, buf: bytes, start: int, stop: int, path: str) -> None:
         return
     size = 8 if kind in _FIXED64_TYPES else 4
     if (stop - start) % size:
-        raise WireError(path, f"packed {kind} data of {stop - start} bytes")
+        raise FieldError(path, f"packed {kind} data of {stop - start} bytes")
 
 
 def _map_entry(
@@ -228,7 +226,7 @@ def _map_entry(
     """An entry is a message of its own: its key and value are checked, anything else is
     skipped (the codecs then keep the whole entry as an unknown field, as upb does)."""
     if depth > MAX_DEPTH:
-        raise WireError(path, f"messages nested deeper than {MAX_DEPTH}")
+        raise FieldError(path, f"messages nested deeper than {MAX_DEPTH}")
     key_meta, value_meta = fmeta.map_meta
     parts = {1: ("key", key_meta), 2: ("value", value_meta)}
     while pos < end:
@@ -236,7 +234,7 @@ def _map_entry(
         number, wire = key >> 3, key & 7
         part = parts.get(number)
         if number == 0:
-            raise WireError(path, "map entry field number 0")
+            raise FieldError(path, "map entry field number 0")
         if part is not None and not _wire_matches(part[1], wire):
             part = None
         start, stop, pos = _value(buf, pos, end, key, path, depth)
