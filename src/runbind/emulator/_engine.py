@@ -14,7 +14,7 @@ from .._core.status import RunStatus
 from ._script import Script
 from ._state import Call, CoreMessage, CoreRun, Thread, new_id, now
 
-__all__ = ["Renderer", "drive", "submit"]
+__all__ = ["Renderer", "drive", "start", "submit"]
 
 _MAX_WAIT_FOR_RESULTS = 600.0  # seconds a run waits for tool results unless its script says less
 
@@ -45,6 +45,16 @@ class Renderer(Protocol):
 
 class _Cancelled(Exception):
     pass
+
+
+def start(
+    run: CoreRun, thread: Thread, script: Script, renderer: Renderer, tasks: set[asyncio.Task[None]]
+) -> None:
+    """Drive ``run`` on a task of its own (``run.task``), held in ``tasks`` until it ends."""
+    task = asyncio.create_task(drive(run, thread, script, renderer))
+    run.task = task
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 async def drive(run: CoreRun, thread: Thread, script: Script, renderer: Renderer) -> None:

@@ -223,16 +223,21 @@ class _Connection:
         """
         return self.fed - len(self.conn._receive_buffer)
 
+    async def _feed(self, until: float) -> None:
+        """Give h11 the next chunk of the connection, read by the loop time ``until``
+        (TimeoutError), and count it in :attr:`fed`."""
+        async with asyncio.timeout_at(until):
+            data = await self.reader.read(_READ_CHUNK)
+        self.fed += len(data)
+        self.conn.receive_data(data)
+
     async def _next(self, until: float) -> Any:
         """The next h11 event; reading stops at the loop time ``until`` (TimeoutError)."""
         while True:
             event = self.conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
-            async with asyncio.timeout_at(until):
-                data = await self.reader.read(_READ_CHUNK)
-            self.fed += len(data)
-            self.conn.receive_data(data)
+            await self._feed(until)
 
     async def _send(self, *events: Any) -> None:
         for event in events:
@@ -256,10 +261,7 @@ class _Connection:
             event = self.conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
-            async with asyncio.timeout(IDLE_TIMEOUT):
-                data = await self.reader.read(_READ_CHUNK)
-            self.fed += len(data)
-            self.conn.receive_data(data)
+            await self._feed(asyncio.get_running_loop().time() + IDLE_TIMEOUT)
         return await self._next(asyncio.get_running_loop().time() + HEAD_TIMEOUT)
 
     async def serve(self) -> None:

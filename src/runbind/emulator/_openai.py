@@ -300,10 +300,7 @@ class OpenAIApp:
         run.options["openai"] = View(echo=echo(body, assistant))
         self.store.runs.add(run.id, run)
         self.renderer.created(run, thread_event)
-        task = asyncio.create_task(_engine.drive(run, thread, assistant.script, self.renderer))
-        run.task = task
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        _engine.start(run, thread, assistant.script, self.renderer, self.tasks)
         return run
 
     @staticmethod

@@ -4,6 +4,7 @@ generated response models so they conform to the pinned spec; :class:`OpenAIRend
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -477,21 +478,13 @@ class OpenAIRenderer:
 
 async def frames(run: CoreRun, start: int) -> AsyncGenerator[bytes, None]:
     """SSE frames of the run's events from ``start``, live, until the run pauses or ends."""
-    index = start
-    while True:
-        while index < len(run.events):
-            name, data = run.events[index]
-            index += 1
+    async with contextlib.aclosing(run.follow(start, lambda: stopped(run))) as events:
+        async for name, data in events:
             yield sse(name, data)
             if name in _STREAM_ENDS:
                 yield _DONE
                 return
-        if stopped(run):
-            yield _DONE
-            return
-        async with run.changed:
-            if index >= len(run.events) and not stopped(run):
-                await run.changed.wait()
+    yield _DONE
 
 
 def stopped(run: CoreRun) -> bool:

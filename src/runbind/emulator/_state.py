@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import secrets
 import time
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -130,6 +131,22 @@ class CoreRun:
         """Wake every stream waiting for a new event or status."""
         async with self.changed:
             self.changed.notify_all()
+
+    async def follow(
+        self, start: int, ended: Callable[[], bool], stop: Callable[[], bool] = lambda: False
+    ) -> AsyncGenerator[Any, None]:
+        """The events from ``start`` on, live, each as it is added, until ``ended()`` holds once
+        all are given (or ``stop()``, checked before each batch, holds)."""
+        index = start
+        while not stop():
+            while index < len(self.events):
+                yield self.events[index]
+                index += 1
+            if ended():
+                return
+            async with self.changed:
+                if index >= len(self.events) and not ended() and not stop():
+                    await self.changed.wait()
 
 
 class Table(Generic[_T]):

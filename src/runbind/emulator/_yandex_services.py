@@ -134,22 +134,13 @@ class _Services:
             _fail(Status.NOT_FOUND, f"assistant {assistant_id} not found")
         return assistant
 
-    async def events(
+    def events(
         self, run: CoreRun, start: int, stop: Callable[[], bool] = lambda: False
     ) -> AsyncIterator[runs.StreamEvent]:
         """The run's events from ``start`` on, live, until the run has finished (or ``stop()``)."""
         if start < 0:
             _fail(Status.INVALID_ARGUMENT, "events_start_idx must not be negative")
-        index = start
-        while not stop():
-            while index < len(run.events):
-                yield run.events[index]
-                index += 1
-            if run.task is None or run.task.done():
-                return
-            async with run.changed:
-                if index >= len(run.events) and not run.task.done() and not stop():
-                    await run.changed.wait()
+        return run.follow(start, lambda: run.task is None or run.task.done(), stop)
 
     async def submit(self, run: CoreRun, results: v1.ToolResultList | None) -> None:
         if not run.waiting_for_results:
@@ -219,10 +210,7 @@ class RunService(runs.RunServiceBase):
         self.s.folders[run.id] = self.s.folders.get(assistant.id, "")
         if key is not None:
             self.s.idempotent[key] = run.id
-        task = asyncio.create_task(_engine.drive(run, thread, assistant.script, self.s.renderer))
-        run.task = task
-        self.s.tasks.add(task)
-        task.add_done_callback(self.s.tasks.discard)
+        _engine.start(run, thread, assistant.script, self.s.renderer, self.s.tasks)
         return run_object(run)
 
     async def get(self, message: runs.GetRunRequest) -> runs.Run:
