@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 from types import TracebackType
@@ -57,19 +58,25 @@ class ClientBase:
 
 class PerLoop(Generic[_C]):
     """A connection that belongs to the event loop that opened it: a call on another loop
-    (another ``asyncio.run``) opens its own, and the old one is let go."""
+    (another ``asyncio.run``) opens its own, and the old one is let go.
 
-    __slots__ = ("_drop", "_loop", "_open", "value")
+    In a forked child the parent's connection is neither used nor closed (closing it would
+    close it for the parent too): the child opens its own.
+    """
+
+    __slots__ = ("_drop", "_loop", "_open", "_pid", "value")
 
     def __init__(self, open_: Callable[[], _C], drop: Callable[[_C], object] | None = None) -> None:
         self._open = open_
         self._drop = drop
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = os.getpid()
         self.value: _C | None = None
 
     def get(self) -> _C:
         """The running loop's connection, opened on first use."""
         loop = asyncio.get_running_loop()
+        self._leave_parents()
         if self.value is not None and self._loop is not loop:
             old, self.value = self.value, None
             if self._drop is not None:
@@ -82,8 +89,21 @@ class PerLoop(Generic[_C]):
 
     def take(self) -> _C | None:
         """The open connection, if any, for the caller to close; the next :meth:`get` opens one."""
+        self._leave_parents()
         value, self.value = self.value, None
         return value
+
+    def _leave_parents(self) -> None:
+        """In a forked child, forget the parent's connection (kept, so never collected)."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            if self.value is not None:
+                _INHERITED.append(self.value)
+                self.value = None
+
+
+_INHERITED: list[object] = []
+"""Connections a forked child got from its parent: never used, closed or collected there."""
 
 
 class Cursors(Generic[_V]):
