@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 from collections import OrderedDict
 from collections.abc import Callable
@@ -13,16 +14,32 @@ from typing import Generic, Self, TypeVar
 
 from .credentials import Secret
 from .errors import InvalidArgumentError, RunTimeoutError
-from .retry import Deadline, RetryPolicy
+from .retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy
 from .run import Run, RunStreamEvent
 
-__all__ = ["ClientBase", "Cursors", "PerLoop", "left", "run_id_of", "start_index"]
+__all__ = [
+    "STREAM_IDLE_TIMEOUT",
+    "ClientBase",
+    "Cursors",
+    "PerLoop",
+    "call_timeout",
+    "finite",
+    "left",
+    "run_id_of",
+    "seconds",
+    "start_index",
+]
 
 _C = TypeVar("_C")
 _V = TypeVar("_V")
 
 MAX_CURSORS = 1024
 """Runs whose last stream position a client remembers (the oldest are forgotten first)."""
+
+STREAM_IDLE_TIMEOUT = 120.0
+"""Seconds a stream may go without a sign of life from the server (an event, a chunk of one, a
+poll's answer) before it fails: long enough for a model that thinks before it answers, short
+enough that a dead connection is noticed within two minutes."""
 
 
 class ClientBase:
@@ -31,9 +48,33 @@ class ClientBase:
 
     retry: RetryPolicy
     """How failed calls are retried."""
+    timeout: float
+    """Seconds a call may take in total, retries included, when it does not say otherwise."""
+    stream_idle_timeout: float | None
+    """Seconds a stream may go without a sign of life from the server (None: no limit)."""
 
-    def __init__(self, retry: RetryPolicy | None) -> None:
+    def __init__(
+        self,
+        retry: RetryPolicy | None,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+    ) -> None:
         self.retry = retry or RetryPolicy()
+        self.timeout = seconds(timeout, "timeout")
+        self.stream_idle_timeout = (
+            None
+            if stream_idle_timeout is None
+            else seconds(stream_idle_timeout, "stream_idle_timeout")
+        )
+
+    def _deadline(self, timeout: float | None) -> Deadline:
+        """The deadline of one call: ``timeout`` seconds, or the client's :attr:`timeout`."""
+        return Deadline(self.timeout if timeout is None else seconds(timeout, "timeout"))
+
+    def _stream_deadline(self, timeout: float | None) -> Deadline:
+        """The deadline of a whole stream: ``timeout`` seconds if the caller gave one, else
+        none (the stream's idle timeout then bounds each wait)."""
+        return Deadline(math.inf if timeout is None else seconds(timeout, "timeout"))
 
     @property
     def _secrets(self) -> tuple[Secret | None, ...]:
@@ -133,6 +174,25 @@ def left(deadline: Deadline, what: str) -> float:
     if remaining <= 0:
         raise RunTimeoutError(f"{what}: deadline exceeded")
     return remaining
+
+
+def call_timeout(deadline: Deadline, default: float) -> float:
+    """Seconds one call inside a stream may take: what is left of the stream's deadline, or
+    ``default`` (the client's timeout) when the stream has none."""
+    remaining = deadline.remaining()
+    return default if math.isinf(remaining) else max(remaining, 0.001)
+
+
+def finite(seconds: float) -> float | None:
+    """``seconds`` as grpclib, httpx and ``asyncio.timeout`` take a limit: None for none."""
+    return None if math.isinf(seconds) else seconds
+
+
+def seconds(value: float, name: str) -> float:
+    """``value`` checked as a timeout: a positive number of seconds (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def start_index(events_start_idx: int) -> int:

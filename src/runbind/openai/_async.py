@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, overload
 
-from .._core.client_base import ClientBase, Cursors, start_index
+from .._core.client_base import STREAM_IDLE_TIMEOUT, ClientBase, Cursors, start_index
 from .._core.credentials import Secret, from_env, guard, guard_stream, guarded
 from .._core.errors import ApiError, DecodeError, InvalidArgumentError
 from .._core.models import FunctionResultDict
@@ -17,7 +17,7 @@ from .._core.results import to_openai_tool_outputs
 from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy
 from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
-from .._core.stream import AsyncRunStream
+from .._core.stream import AsyncRunStream, Pulse
 from ._events import OpenAIEvents, Resume, first_key, state
 from ._http import Json, OpenAIHttp
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
@@ -35,8 +35,10 @@ class AsyncRuns(ClientBase):
 
     The key comes from ``api_key``, else ``OPENAI_API_KEY``; ``base_url`` from the argument,
     else ``OPENAI_BASE_URL``, else the OpenAI API. TLS certificates are verified unless
-    ``verify`` says otherwise (which is logged). Every call takes ``timeout`` seconds in total,
-    retries included.
+    ``verify`` says otherwise (which is logged). A call takes at most ``timeout`` seconds in
+    total, retries included (the client's ``timeout`` unless the call passes its own). A
+    stream is bounded by the ``timeout`` its call passes, if any; otherwise it fails only when
+    the server has sent nothing for ``stream_idle_timeout`` seconds.
     """
 
     base_url: str
@@ -50,17 +52,20 @@ class AsyncRuns(ClientBase):
         verify: bool | ssl.SSLContext = True,
         retry: RetryPolicy | None = None,
         max_response_size: int = _MAX_BODY,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
     ) -> None:
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = check_base_url(url, verify)
         self._api_key: Secret | None = from_env(api_key, "OPENAI_API_KEY")
-        super().__init__(retry)
+        super().__init__(retry, timeout, stream_idle_timeout)
         self._http = OpenAIHttp(
             self.base_url,
             self._api_key,
             verify=verify,
             max_body=max_response_size,
             policy=lambda: self.retry,
+            timeout=lambda: self.timeout,
         )
         self._cursors: Cursors[Resume] = Cursors()
         self._events = OpenAIEvents(self._http, self._cursors)
@@ -105,7 +110,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run: ...
 
     @overload
@@ -123,7 +128,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: Literal[True],
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> AsyncRunStream: ...
 
     @overload
@@ -141,7 +146,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: bool,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run | AsyncRunStream: ...
 
     @guarded
@@ -159,7 +164,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = None,
         stream: bool = False,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run | AsyncRunStream:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
@@ -181,18 +186,25 @@ class AsyncRuns(ClientBase):
             custom_response_format=custom_response_format,
             stream=stream,
         )
-        deadline = Deadline(timeout)
         url = self._http.url("threads", thread_id, "runs")
         if stream:
+            pulse = Pulse(self.stream_idle_timeout, "openai create")
             events = self._events.sse(
-                "create", url, body, deadline, Resume(0), thread_id, idempotency_key
+                "create",
+                url,
+                body,
+                self._stream_deadline(timeout),
+                Resume(0),
+                thread_id,
+                idempotency_key,
+                pulse,
             )
-            return AsyncRunStream(None, guard_stream(events, self._secrets))
+            return AsyncRunStream(None, guard_stream(events, self._secrets), pulse)
         data, _ = await self._http.request(
             "create",
             "POST",
             url,
-            deadline,
+            self._deadline(timeout),
             body=body,
             retry=idempotency_key is not None,
             idempotency_key=idempotency_key,
@@ -201,10 +213,10 @@ class AsyncRuns(ClientBase):
 
     @guarded
     async def get(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> Run:
         """The run as it is now (a run id needs its ``thread_id``)."""
-        return (await self._get(run, thread_id, Deadline(timeout)))[0]
+        return (await self._get(run, thread_id, self._deadline(timeout)))[0]
 
     async def _get(
         self, run: RunRef, thread_id: str | None, deadline: Deadline
@@ -215,7 +227,7 @@ class AsyncRuns(ClientBase):
         return Run.from_openai(data), poll_hint(response)
 
     @guarded
-    async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    async def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run:
         """The thread's most recent run (a one-item, newest-first listing)."""
         if not isinstance(thread_id, str) or not thread_id:
             raise InvalidArgumentError("thread_id must be a non-empty string")
@@ -223,7 +235,7 @@ class AsyncRuns(ClientBase):
             "get_last_by_thread",
             "GET",
             self._http.url("threads", thread_id, "runs"),
-            Deadline(timeout),
+            self._deadline(timeout),
             params={"limit": "1", "order": "desc"},
         )
         items = first_key(data)
@@ -237,7 +249,7 @@ class AsyncRuns(ClientBase):
         *,
         page_size: int = 20,
         page_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> AsyncRunList:
         """Runs of the thread, newest first, fetched ``page_size`` (1..100) at a time.
 
@@ -256,7 +268,9 @@ class AsyncRuns(ClientBase):
             params = {"limit": str(page_size), "order": "desc"}
             if token:
                 params["after"] = token
-            data, _ = await self._http.request("list", "GET", url, Deadline(timeout), params=params)
+            data, _ = await self._http.request(
+                "list", "GET", url, self._deadline(timeout), params=params
+            )
             items = first_key(data)
             if not isinstance(items, list):
                 raise DecodeError("openai", "ListRunsResponse", "data", "not a list")
@@ -272,19 +286,21 @@ class AsyncRuns(ClientBase):
         *,
         thread_id: str | None = None,
         events_start_idx: int = 0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> AsyncRunStream:
         """The run's events by polling, until it finishes or asks for tool results.
 
         OpenAI keeps no event log to replay: this yields one run event per status change seen,
         the answer message once it completes, then ``done``, numbered from
-        ``events_start_idx``. ``timeout`` bounds the whole stream.
+        ``events_start_idx``. A ``timeout`` bounds the whole stream; without one, each poll's
+        answer counts as a sign of life for the idle timeout.
         """
         thread, run_id = self._ref(run, thread_id)
         resume = Resume(start_index(events_start_idx))
-        events = self._events.poll(thread, run_id, resume, Deadline(timeout))
+        pulse = Pulse(self.stream_idle_timeout, "openai listen")
+        events = self._events.poll(thread, run_id, resume, self._stream_deadline(timeout), pulse)
         return AsyncRunStream(
-            run if isinstance(run, Run) else None, guard_stream(events, self._secrets)
+            run if isinstance(run, Run) else None, guard_stream(events, self._secrets), pulse
         )
 
     @overload
@@ -297,7 +313,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[False] = ...,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run: ...
 
     @overload
@@ -310,7 +326,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[True],
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> AsyncRunStream: ...
 
     @overload
@@ -323,7 +339,7 @@ class AsyncRuns(ClientBase):
         stream: bool,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run | AsyncRunStream: ...
 
     @guarded
@@ -336,7 +352,7 @@ class AsyncRuns(ClientBase):
         stream: bool = False,
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run | AsyncRunStream:
         """Send the outputs of the run's tool calls; the run, or with ``stream`` its events.
 
@@ -347,14 +363,13 @@ class AsyncRuns(ClientBase):
         body: Json = to_openai_tool_outputs(results, stream=stream or None).model_dump(
             mode="json", by_alias=True, exclude_none=True
         )
-        deadline = Deadline(timeout)
         url = self._http.url("threads", thread, "runs", run_id, "submit_tool_outputs")
         if not stream:
             data, _ = await self._http.request(
                 "submit_tool_results",
                 "POST",
                 url,
-                deadline,
+                self._deadline(timeout),
                 body=body,
                 retry=idempotency_key is not None,
                 idempotency_key=idempotency_key,
@@ -374,34 +389,44 @@ class AsyncRuns(ClientBase):
         else:
             resume.status = seen.status
         first = run if isinstance(run, Run) else None
+        pulse = Pulse(self.stream_idle_timeout, "openai submit_tool_results")
         events = self._events.sse(
-            "submit_tool_results", url, body, deadline, resume, thread, idempotency_key
+            "submit_tool_results",
+            url,
+            body,
+            self._stream_deadline(timeout),
+            resume,
+            thread,
+            idempotency_key,
+            pulse,
         )
-        return AsyncRunStream(first, guard_stream(events, self._secrets))
+        return AsyncRunStream(first, guard_stream(events, self._secrets), pulse)
 
     @guarded
     async def cancel(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> Run:
         """Ask the service to cancel the run; the run, now cancelling (or already ended)."""
         thread, run_id = self._ref(run, thread_id)
         url = self._http.url("threads", thread, "runs", run_id, "cancel")
-        data, _ = await self._http.request("cancel", "POST", url, Deadline(timeout), retry=False)
+        data, _ = await self._http.request(
+            "cancel", "POST", url, self._deadline(timeout), retry=False
+        )
         return Run.from_openai(data)
 
     @guarded
     async def get_status(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> RunStatus:
         """The run's current status."""
         return (await self.get(run, thread_id=thread_id, timeout=timeout)).status
 
     @guarded
     async def get_result(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> RunResult:
         """The run's current result, with its answer message once it has one."""
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         found, _ = await self._get(run, thread_id, deadline)
         return await self._result(found, deadline)
 
@@ -417,7 +442,7 @@ class AsyncRuns(ClientBase):
         run: RunRef,
         *,
         thread_id: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         poll_interval: float = 0.5,
     ) -> RunResult:
         """Poll until the run finishes or asks for tool outputs; its result.
@@ -433,7 +458,7 @@ class AsyncRuns(ClientBase):
         return await wait_for(
             poll,
             self._result,
-            timeout=timeout,
+            timeout=self._deadline(timeout).timeout,
             poll_interval=poll_interval,
             secrets=self._secrets,
         )

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from .._core import jsonio
-from .._core.client_base import PerLoop, left
+from .._core.client_base import PerLoop, call_timeout, finite, left
 from .._core.credentials import Secret
 from .._core.errors import ApiError, DecodeError
 from .._core.retry import Deadline, RetryPolicy, call
@@ -41,12 +41,14 @@ class OpenAIHttp:
         verify: bool | ssl.SSLContext,
         max_body: int,
         policy: Callable[[], RetryPolicy],
+        timeout: Callable[[], float],
     ) -> None:
         self.base_url = base_url
         self.api_key = api_key
         self._verify = verify
         self._max_body = max_body
         self._policy = policy
+        self._timeout = timeout
         self._pool: PerLoop[httpx.AsyncClient] = PerLoop(self._open)
 
     def _open(self) -> httpx.AsyncClient:
@@ -69,6 +71,11 @@ class OpenAIHttp:
         if pool is not None:
             with contextlib.suppress(Exception):
                 await pool.aclose()
+
+    def step(self, deadline: Deadline) -> Deadline:
+        """The deadline of one call inside a stream: the stream's, or the client's timeout
+        when the stream has none."""
+        return Deadline(call_timeout(deadline, self._timeout()))
 
     def url(self, *parts: str) -> str:
         """The URL of ``parts`` under the base URL, each part escaped whole."""
@@ -101,7 +108,7 @@ class OpenAIHttp:
 
         async def attempt(deadline: Deadline) -> tuple[Any, httpx.Response]:
             try:
-                timeout = left(deadline, f"openai {what}")
+                timeout = finite(left(deadline, f"openai {what}"))
                 # httpx's timeout bounds each read: a body dripped slowly would outlive it.
                 async with asyncio.timeout(timeout):
                     request = self.client().build_request(

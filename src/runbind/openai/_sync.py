@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
+from .._core.client_base import STREAM_IDLE_TIMEOUT
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
 from .._core.paging import RunList
@@ -37,6 +38,8 @@ class Runs:
         verify: bool | ssl.SSLContext = True,
         retry: RetryPolicy | None = None,
         max_response_size: int = 64 * 1024 * 1024,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
     ) -> None:
         self._loop = loop_thread()
         self._async = AsyncRuns(
@@ -45,6 +48,8 @@ class Runs:
             verify=verify,
             retry=retry,
             max_response_size=max_response_size,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
         )
 
     @property
@@ -56,6 +61,16 @@ class Runs:
     def retry(self) -> RetryPolicy:
         """How failed calls are retried."""
         return self._async.retry
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a call may take in total, retries included, when it does not say otherwise."""
+        return self._async.timeout
+
+    @property
+    def stream_idle_timeout(self) -> float | None:
+        """Seconds a stream may go without a sign of life from the server (None: no limit)."""
+        return self._async.stream_idle_timeout
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncRuns", "Runs", 1)
@@ -75,7 +90,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run: ...
 
     @overload
@@ -93,7 +108,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: Literal[True],
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> RunStream: ...
 
     @overload
@@ -111,7 +126,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: bool,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run | RunStream: ...
 
     def create(
@@ -128,7 +143,7 @@ class Runs:
         custom_response_format: FormatInput | None = None,
         stream: bool = False,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run | RunStream:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
@@ -155,12 +170,12 @@ class Runs:
         return value
 
     def get(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> Run:
         """The run as it is now (a run id needs its ``thread_id``)."""
         return self._loop.run(self._async.get(run, thread_id=thread_id, timeout=timeout))
 
-    def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run:
         """The thread's most recent run (a one-item, newest-first listing)."""
         return self._loop.run(self._async.get_last_by_thread(thread_id, timeout=timeout))
 
@@ -170,7 +185,7 @@ class Runs:
         *,
         page_size: int = 20,
         page_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> RunList:
         """Runs of the thread, newest first, fetched ``page_size`` (1..100) at a time.
 
@@ -189,7 +204,7 @@ class Runs:
         *,
         thread_id: str | None = None,
         events_start_idx: int = 0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> RunStream:
         """The run's events by polling, until it finishes or asks for tool results.
 
@@ -212,7 +227,7 @@ class Runs:
         stream: Literal[False] = ...,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run: ...
 
     @overload
@@ -225,7 +240,7 @@ class Runs:
         stream: Literal[True],
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> RunStream: ...
 
     @overload
@@ -238,7 +253,7 @@ class Runs:
         stream: bool,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run | RunStream: ...
 
     def submit_tool_results(
@@ -250,7 +265,7 @@ class Runs:
         stream: bool = False,
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run | RunStream:
         """Send the outputs of the run's tool calls; the run, or with ``stream`` its events.
 
@@ -272,19 +287,19 @@ class Runs:
         return value
 
     def cancel(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> Run:
         """Ask the service to cancel the run; the run, now cancelling (or already ended)."""
         return self._loop.run(self._async.cancel(run, thread_id=thread_id, timeout=timeout))
 
     def get_status(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> RunStatus:
         """The run's current status."""
         return self._loop.run(self._async.get_status(run, thread_id=thread_id, timeout=timeout))
 
     def get_result(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> RunResult:
         """The run's current result, with its answer message once it has one."""
         return self._loop.run(self._async.get_result(run, thread_id=thread_id, timeout=timeout))
@@ -294,7 +309,7 @@ class Runs:
         run: RunRef,
         *,
         thread_id: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         poll_interval: float = 0.5,
     ) -> RunResult:
         """Poll until the run finishes or asks for tool outputs; its result.

@@ -20,7 +20,17 @@ from typing import Any, Literal, TypeVar, cast, overload
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
 from .._core import offload
-from .._core.client_base import ClientBase, Cursors, PerLoop, left, run_id_of, start_index
+from .._core.client_base import (
+    STREAM_IDLE_TIMEOUT,
+    ClientBase,
+    Cursors,
+    PerLoop,
+    call_timeout,
+    finite,
+    left,
+    run_id_of,
+    start_index,
+)
 from .._core.credentials import Secret, SecretHeaders, from_env, guard, guard_stream, guarded
 from .._core.errors import (
     ApiError,
@@ -35,7 +45,7 @@ from .._core.results import to_yandex_tool_results
 from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call
 from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
-from .._core.stream import AsyncRunStream
+from .._core.stream import AsyncRunStream, Pulse
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_request
 from ._transport import (
     DEFAULT_ENDPOINT,
@@ -62,7 +72,10 @@ class AsyncRuns(ClientBase):
 
     Credentials come from ``api_key`` or ``iam_token``, else from ``YC_API_KEY`` /
     ``YC_IAM_TOKEN``; ``folder_id`` (for :meth:`list`) from ``YC_FOLDER_ID``. TLS is on unless
-    the endpoint is loopback. Every call takes ``timeout`` seconds in total, retries included.
+    the endpoint is loopback. A call takes at most ``timeout`` seconds in total, retries
+    included (the client's ``timeout`` unless the call passes its own). A stream is bounded by
+    the ``timeout`` its call passes, if any; otherwise it fails only when the server has sent
+    nothing for ``stream_idle_timeout`` seconds.
     """
 
     endpoint: str
@@ -80,6 +93,8 @@ class AsyncRuns(ClientBase):
         tls: bool | ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_message_size: int = _MAX_MESSAGE,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
     ) -> None:
         if api_key is not None and iam_token is not None:
             raise InvalidArgumentError("pass api_key or iam_token, not both")
@@ -90,7 +105,7 @@ class AsyncRuns(ClientBase):
         self._credentials: tuple[Secret | None, Secret | None] = (key, token)
         self.folder_id = folder_id if folder_id is not None else _env_folder()
         self._tls = tls_for(self._host, tls)
-        super().__init__(retry)
+        super().__init__(retry, timeout, stream_idle_timeout)
         self._max_message_size = max_message_size
         self._codec = ClientCodec(max_message_size)
         self._connection: PerLoop[_Connection] = PerLoop(self._open, _close)
@@ -127,7 +142,7 @@ class AsyncRuns(ClientBase):
     async def _unary(
         self,
         what: str,
-        send: Callable[[float, SecretHeaders], Awaitable[_T]],
+        send: Callable[[float | None, SecretHeaders], Awaitable[_T]],
         deadline: Deadline,
         *,
         retry: bool = True,
@@ -138,7 +153,7 @@ class AsyncRuns(ClientBase):
         async def attempt(deadline: Deadline) -> _T:
             try:
                 with DeadlineGuard():
-                    return await send(left(deadline, f"yandex {what}"), metadata)
+                    return await send(finite(left(deadline, f"yandex {what}")), metadata)
             except Exception as exc:
                 raise translate(exc, what, *self._credentials) from None
 
@@ -152,7 +167,7 @@ class AsyncRuns(ClientBase):
         if not self._codec.came_large(message):
             return convert(message)
         try:
-            async with asyncio.timeout(left(deadline, f"yandex {what}")):
+            async with asyncio.timeout(finite(left(deadline, f"yandex {what}"))):
                 return await offload.off_loop(convert, message)
         except TimeoutError:
             raise RunTimeoutError(f"yandex {what}: deadline exceeded") from None
@@ -174,7 +189,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run: ...
 
     @overload
@@ -192,7 +207,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: Literal[True],
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> AsyncRunStream: ...
 
     @overload
@@ -210,7 +225,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: bool,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run | AsyncRunStream: ...
 
     @guarded
@@ -228,7 +243,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = None,
         stream: bool = False,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run | AsyncRunStream:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
@@ -247,7 +262,7 @@ class AsyncRuns(ClientBase):
             custom_response_format=custom_response_format,
             stream=stream,
         )
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         service = self._service()
         message = await self._unary(
             "create",
@@ -259,28 +274,27 @@ class AsyncRuns(ClientBase):
         run = await self._adapt(Run.from_yandex, message, deadline, "create")
         if not stream:
             return run
-        events = guard_stream(self._events(run.id, 0, deadline), self._secrets)
-        return AsyncRunStream(run, events)
+        return self._stream(run.id, run, 0, deadline if timeout is not None else None, "create")
 
     @guarded
-    async def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    async def get(self, run: RunRef, *, timeout: float | None = None) -> Run:
         """The run as it is now."""
         request = runs.GetRunRequest(run_id=run_id_of(run))
         service = self._service()
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         message = await self._unary(
             "get", lambda t, m: service.get(request, timeout=t, metadata=m), deadline
         )
         return await self._adapt(Run.from_yandex, message, deadline, "get")
 
     @guarded
-    async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    async def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run:
         """The thread's most recent run."""
         if not isinstance(thread_id, str) or not thread_id:
             raise InvalidArgumentError("thread_id must be a non-empty string")
         request = runs.GetLastRunByThreadRequest(thread_id=thread_id)
         service = self._service()
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         message = await self._unary(
             "get_last_by_thread",
             lambda t, m: service.get_last_by_thread(request, timeout=t, metadata=m),
@@ -294,7 +308,7 @@ class AsyncRuns(ClientBase):
         folder_id: str | None = None,
         page_size: int = 100,
         page_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> AsyncRunList:
         """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
 
@@ -309,7 +323,7 @@ class AsyncRuns(ClientBase):
                 folder_id=folder or "", page_size=page_size, page_token=token or ""
             )
             service = self._service()
-            deadline = Deadline(timeout)
+            deadline = self._deadline(timeout)
             response = await self._unary(
                 "list", lambda t, m: service.list(request, timeout=t, metadata=m), deadline
             )
@@ -323,23 +337,35 @@ class AsyncRuns(ClientBase):
         run: RunRef,
         *,
         events_start_idx: int = 0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> AsyncRunStream:
         """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
 
         A dropped stream is reopened after the last event seen, so no event is lost or repeated.
-        ``timeout`` bounds the whole stream.
+        A ``timeout`` bounds the whole stream.
         """
         start = start_index(events_start_idx)
         run_id = run_id_of(run)
         first = run if isinstance(run, Run) else None
-        events = self._events(run_id, start, Deadline(timeout))
-        return AsyncRunStream(first, guard_stream(events, self._secrets))
+        deadline = self._stream_deadline(timeout)
+        return self._stream(run_id, first, start, deadline, "listen")
+
+    def _stream(
+        self, run_id: str, first: Run | None, start: int, deadline: Deadline | None, what: str
+    ) -> AsyncRunStream:
+        """The events of ``run_id`` from ``start`` as a stream, under ``deadline`` (None: none;
+        the idle timeout then bounds each wait)."""
+        pulse = Pulse(self.stream_idle_timeout, f"yandex {what}")
+        if deadline is None:
+            deadline = self._stream_deadline(None)
+        events = self._events(run_id, start, deadline, pulse)
+        return AsyncRunStream(first, guard_stream(events, self._secrets), pulse)
 
     async def _events(
-        self, run_id: str, start: int, deadline: Deadline
+        self, run_id: str, start: int, deadline: Deadline, pulse: Pulse
     ) -> AsyncIterator[RunStreamEvent]:
-        """Listen, reopening a dropped stream at the next index (bounded by the retry policy)."""
+        """Listen, reopening a dropped stream at the next index (bounded by the retry policy);
+        every message and answer is a sign of life for ``pulse``."""
         service = self._service()
         metadata = self._metadata()
         position = start
@@ -349,7 +375,7 @@ class AsyncRuns(ClientBase):
             try:
                 request = runs.ListenRunRequest(run_id=run_id, events_start_idx=position)
                 stream = service.listen(
-                    request, timeout=left(deadline, "yandex listen"), metadata=metadata
+                    request, timeout=finite(left(deadline, "yandex listen")), metadata=metadata
                 )
                 async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
                     while True:
@@ -358,6 +384,7 @@ class AsyncRuns(ClientBase):
                                 message = await anext(stream)
                         except StopAsyncIteration:
                             break
+                        pulse.beat()
                         event = await self._adapt(
                             RunStreamEvent.from_yandex, message, deadline, "listen"
                         )
@@ -370,7 +397,8 @@ class AsyncRuns(ClientBase):
                         if event.is_finished or event.requires_action:
                             return
                 # The stream ended without a final event: over if the run has stopped.
-                current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
+                current = await self.get(run_id, timeout=call_timeout(deadline, self.timeout))
+                pulse.beat()
                 if current.is_finished or current.requires_action:
                     return
                 error = ApiError("yandex", "UNAVAILABLE", "stream ended before the run finished")
@@ -395,7 +423,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[False] = ...,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run: ...
 
     @overload
@@ -407,7 +435,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[True],
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> AsyncRunStream: ...
 
     @overload
@@ -419,7 +447,7 @@ class AsyncRuns(ClientBase):
         stream: bool,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run | AsyncRunStream: ...
 
     @guarded
@@ -431,7 +459,7 @@ class AsyncRuns(ClientBase):
         stream: bool = False,
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run | AsyncRunStream:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
@@ -457,7 +485,7 @@ class AsyncRuns(ClientBase):
                     )
                 events_start_idx = seen + 1
             start = start_index(events_start_idx)
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         service = self._service()
         await self._unary(
             "submit_tool_results",
@@ -469,28 +497,28 @@ class AsyncRuns(ClientBase):
         if not stream:
             return await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
         first = run if isinstance(run, Run) else None
-        return AsyncRunStream(
-            first, guard_stream(self._events(run_id, start, deadline), self._secrets)
+        return self._stream(
+            run_id, first, start, deadline if timeout is not None else None, "submit_tool_results"
         )
 
     @guarded
-    async def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    async def cancel(self, run: RunRef, *, timeout: float | None = None) -> Run:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         raise UnsupportedOperationError("Yandex AI Assistants runs cannot be cancelled")
 
     @guarded
-    async def get_status(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunStatus:
+    async def get_status(self, run: RunRef, *, timeout: float | None = None) -> RunStatus:
         """The run's current status."""
         return (await self.get(run, timeout=timeout)).status
 
     @guarded
-    async def get_result(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
+    async def get_result(self, run: RunRef, *, timeout: float | None = None) -> RunResult:
         """The run's current result (its answer once completed)."""
         return (await self.get(run, timeout=timeout)).result()
 
     @guarded
     async def wait(
-        self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 0.5
+        self, run: RunRef, *, timeout: float | None = None, poll_interval: float = 0.5
     ) -> RunResult:
         """Poll until the run finishes or asks for tool results; its result.
 
@@ -506,7 +534,11 @@ class AsyncRuns(ClientBase):
             return found.result()
 
         return await wait_for(
-            poll, result, timeout=timeout, poll_interval=poll_interval, secrets=self._secrets
+            poll,
+            result,
+            timeout=self._deadline(timeout).timeout,
+            poll_interval=poll_interval,
+            secrets=self._secrets,
         )
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
+from .._core.client_base import STREAM_IDLE_TIMEOUT
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
 from .._core.paging import RunList
@@ -40,6 +41,8 @@ class Runs:
         tls: bool | ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_message_size: int = 64 * 1024 * 1024,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
     ) -> None:
         self._loop = loop_thread()
         self._async = AsyncRuns(
@@ -50,6 +53,8 @@ class Runs:
             tls=tls,
             retry=retry,
             max_message_size=max_message_size,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
         )
 
     @property
@@ -66,6 +71,16 @@ class Runs:
     def retry(self) -> RetryPolicy:
         """How failed calls are retried."""
         return self._async.retry
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a call may take in total, retries included, when it does not say otherwise."""
+        return self._async.timeout
+
+    @property
+    def stream_idle_timeout(self) -> float | None:
+        """Seconds a stream may go without a sign of life from the server (None: no limit)."""
+        return self._async.stream_idle_timeout
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncRuns", "Runs", 1)
@@ -85,7 +100,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run: ...
 
     @overload
@@ -103,7 +118,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: Literal[True],
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> RunStream: ...
 
     @overload
@@ -121,7 +136,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: bool,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run | RunStream: ...
 
     def create(
@@ -138,7 +153,7 @@ class Runs:
         custom_response_format: FormatInput | None = None,
         stream: bool = False,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run | RunStream:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
@@ -164,11 +179,11 @@ class Runs:
             return RunStream(self._loop, value)
         return value
 
-    def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    def get(self, run: RunRef, *, timeout: float | None = None) -> Run:
         """The run as it is now."""
         return self._loop.run(self._async.get(run, timeout=timeout))
 
-    def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run:
         """The thread's most recent run."""
         return self._loop.run(self._async.get_last_by_thread(thread_id, timeout=timeout))
 
@@ -178,7 +193,7 @@ class Runs:
         folder_id: str | None = None,
         page_size: int = 100,
         page_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> RunList:
         """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
 
@@ -192,7 +207,7 @@ class Runs:
         )
 
     def listen(
-        self, run: RunRef, *, events_start_idx: int = 0, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, events_start_idx: int = 0, timeout: float | None = None
     ) -> RunStream:
         """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
 
@@ -211,7 +226,7 @@ class Runs:
         stream: Literal[False] = ...,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run: ...
 
     @overload
@@ -223,7 +238,7 @@ class Runs:
         stream: Literal[True],
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> RunStream: ...
 
     @overload
@@ -235,7 +250,7 @@ class Runs:
         stream: bool,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run | RunStream: ...
 
     def submit_tool_results(
@@ -246,7 +261,7 @@ class Runs:
         stream: bool = False,
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run | RunStream:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
@@ -266,20 +281,20 @@ class Runs:
             return RunStream(self._loop, value)
         return value
 
-    def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    def cancel(self, run: RunRef, *, timeout: float | None = None) -> Run:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         return self._loop.run(self._async.cancel(run, timeout=timeout))
 
-    def get_status(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunStatus:
+    def get_status(self, run: RunRef, *, timeout: float | None = None) -> RunStatus:
         """The run's current status."""
         return self._loop.run(self._async.get_status(run, timeout=timeout))
 
-    def get_result(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
+    def get_result(self, run: RunRef, *, timeout: float | None = None) -> RunResult:
         """The run's current result (its answer once completed)."""
         return self._loop.run(self._async.get_result(run, timeout=timeout))
 
     def wait(
-        self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 0.5
+        self, run: RunRef, *, timeout: float | None = None, poll_interval: float = 0.5
     ) -> RunResult:
         """Poll until the run finishes or asks for tool results; its result.
 
