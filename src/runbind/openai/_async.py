@@ -7,6 +7,8 @@ import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, overload
 
+import httpx
+
 from .._core.client_base import STREAM_IDLE_TIMEOUT, ClientBase, Cursors, start_index
 from .._core.credentials import Secret, from_env, guard, guard_stream, guarded
 from .._core.errors import ApiError, DecodeError, InvalidArgumentError
@@ -19,7 +21,7 @@ from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
 from .._core.stream import AsyncRunStream, Pulse
 from ._events import OpenAIEvents, Resume, first_key, state
-from ._http import Json, OpenAIHttp
+from ._http import AUTH_HEADERS, SECRET_HEADERS, Json, OpenAIHttp, check_headers, check_query
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
 from ._transport import DEFAULT_BASE_URL, check_base_url, poll_hint
 
@@ -33,12 +35,19 @@ _MAX_BODY = 64 * 1024 * 1024
 class AsyncRuns(ClientBase):
     """Runs of the OpenAI Assistants API (asyncio).
 
-    The key comes from ``api_key``, else ``OPENAI_API_KEY``; ``base_url`` from the argument,
-    else ``OPENAI_BASE_URL``, else the OpenAI API. TLS certificates are verified unless
-    ``verify`` says otherwise (which is logged). A call takes at most ``timeout`` seconds in
-    total, retries included (the client's ``timeout`` unless the call passes its own). A
-    stream is bounded by the ``timeout`` its call passes, if any; otherwise it fails only when
-    the server has sent nothing for ``stream_idle_timeout`` seconds.
+    The key comes from ``api_key``, else ``OPENAI_API_KEY`` (sent as a bearer token), or from
+    an ``Authorization`` or ``api-key`` (Azure) header in ``default_headers``; ``base_url`` from
+    the argument, else ``OPENAI_BASE_URL``, else the OpenAI API. A query in ``base_url`` (such
+    as Azure's ``?api-version=``) and ``default_query`` go with every request, and so do
+    ``default_headers``. Environment proxies (``HTTPS_PROXY``, ``NO_PROXY``...) are honoured
+    unless ``trust_env`` is False. ``http_client``, your own ``httpx.AsyncClient``, is used as
+    it is (its proxy, limits, TLS and event hooks) and never closed by runbind. TLS
+    certificates are verified unless ``verify`` says otherwise (which is logged).
+
+    A call takes at most ``timeout`` seconds in total, retries included (the client's
+    ``timeout`` unless the call passes its own). A stream is bounded by the ``timeout`` its
+    call passes, if any; otherwise it fails only when the server has sent nothing for
+    ``stream_idle_timeout`` seconds.
     """
 
     base_url: str
@@ -54,10 +63,34 @@ class AsyncRuns(ClientBase):
         max_response_size: int = _MAX_BODY,
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        trust_env: bool = True,
     ) -> None:
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = check_base_url(url, verify)
-        self._api_key: Secret | None = from_env(api_key, "OPENAI_API_KEY")
+        extra = check_headers(default_headers)
+        in_header = [name for name in extra if name.lower() in AUTH_HEADERS]
+        if in_header and api_key is not None:
+            raise InvalidArgumentError(f"pass the key as api_key or as {in_header[0]}, not both")
+        if len(in_header) > 1:
+            raise InvalidArgumentError("default_headers: give one credential header")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidArgumentError(
+                "http_client must be an httpx.AsyncClient (the blocking Runs runs it on its "
+                "loop thread)"
+            )
+        if http_client is not None and verify is not True:
+            raise InvalidArgumentError(
+                "verify applies to runbind's own pool: set it on http_client"
+            )
+        # A key in a header (Azure's api-key) is the credential: none from the environment.
+        self._api_key: Secret | None = None if in_header else from_env(api_key, "OPENAI_API_KEY")
+        self._header_secrets = tuple(
+            Secret(value) for name, value in extra.items() if name.lower() in SECRET_HEADERS
+        )
+        self._auth = "api-key" if self._api_key else in_header[0].lower() if in_header else "none"
         super().__init__(retry, timeout, stream_idle_timeout)
         self._http = OpenAIHttp(
             self.base_url,
@@ -66,18 +99,22 @@ class AsyncRuns(ClientBase):
             max_body=max_response_size,
             policy=lambda: self.retry,
             timeout=lambda: self.timeout,
+            extra=extra,
+            query=check_query(default_query),
+            client=http_client,
+            trust_env=trust_env,
+            secret=self._api_key or next(iter(self._header_secrets), None),
         )
         self._cursors: Cursors[Resume] = Cursors()
         self._events = OpenAIEvents(self._http, self._cursors)
 
     def __repr__(self) -> str:
-        auth = "api-key" if self._api_key else "none"
-        return f"AsyncRuns(base_url={self.base_url!r}, auth={auth})"
+        return f"AsyncRuns(base_url={self.base_url!r}, auth={self._auth})"
 
     @property
     def _secrets(self) -> tuple[Secret | None, ...]:
         """What errors leaving this client must not show (a server may echo the key)."""
-        return (self._api_key,)
+        return (self._api_key, *self._header_secrets)
 
     def _ref(self, run: RunRef, thread_id: str | None) -> tuple[str, str]:
         """``(thread id, run id)`` of a run given as a Run, an event carrying one, or an id."""

@@ -17,7 +17,7 @@ from .._core.stream import Pulse
 from ._content import body_pieces
 from ._http import Json, OpenAIHttp
 from ._sse import parse_events
-from ._transport import check_response, check_status, headers, poll_hint, translate
+from ._transport import check_response, check_status, poll_hint, translate
 
 __all__ = ["OpenAIEvents", "Resume", "first_key", "state"]
 
@@ -86,26 +86,26 @@ class OpenAIEvents:
         the events by ``deadline`` (none: the stream's idle timeout, which every chunk feeds).
         """
         http = self._http
-        request_headers = headers(http.api_key, idempotency_key)
+        request_headers = http.headers(idempotency_key)
         request_headers["Accept"] = "text/event-stream"
         started = False
         try:
             opening = http.step(deadline)
-            request = http.client().build_request(
+            request = http.build(
                 "POST",
                 url,
-                json=body,
-                headers=request_headers,
-                timeout=left(opening, f"openai {what}"),
+                left(opening, f"openai {what}"),
+                body=body,
+                request_headers=request_headers,
             )
             async with asyncio.timeout(left(opening, f"openai {what}")):
-                response = await http.client().send(request, stream=True)
+                response = await http.send(request)
             try:
-                check_status(response, http.api_key)
+                check_status(response, http.secret)
                 if response.status_code >= 400:
                     async with asyncio.timeout(left(opening, f"openai {what}")):
                         error_body = await http.read(response)
-                    check_response(response, error_body, http.api_key)
+                    check_response(response, error_body, http.secret)
                 started = True
                 events = parse_events(_bounded(body_pieces(response), deadline, what, pulse))
                 async for sse in events:

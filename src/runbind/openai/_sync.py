@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
+import httpx
+
 from .._core.client_base import STREAM_IDLE_TIMEOUT
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
@@ -40,6 +42,10 @@ class Runs:
         max_response_size: int = 64 * 1024 * 1024,
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._loop = loop_thread()
         self._async = AsyncRuns(
@@ -50,6 +56,10 @@ class Runs:
             max_response_size=max_response_size,
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
+            default_headers=default_headers,
+            default_query=default_query,
+            http_client=http_client,
+            trust_env=trust_env,
         )
 
     @property
