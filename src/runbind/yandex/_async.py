@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import ssl
 from collections.abc import (
     AsyncGenerator,
@@ -17,6 +18,9 @@ from collections.abc import (
 )
 from typing import Any, Literal, TypeVar, cast, overload
 
+from grpclib.client import Channel
+from grpclib.config import Configuration
+from grpclib.const import Status
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
 from .._core import offload
@@ -46,12 +50,14 @@ from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, cal
 from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
 from .._core.stream import AsyncRunStream, Pulse
+from ._credentials import TokenProvider, Tokens, unauthenticated
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_request
 from ._transport import (
     DEFAULT_ENDPOINT,
     ClientCodec,
     DeadlineGuard,
     SecureChannel,
+    adopt,
     auth_metadata,
     parse_endpoint,
     tls_for,
@@ -61,7 +67,7 @@ from ._transport import (
 __all__ = ["AsyncRuns"]
 
 _T = TypeVar("_T")
-_Connection = tuple[SecureChannel, runs.RunServiceStub]
+_Connection = tuple[Channel, runs.RunServiceStub]
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 RunRef = Run | str
@@ -71,8 +77,14 @@ class AsyncRuns(ClientBase):
     """Runs of Yandex Cloud AI Assistants, over gRPC (asyncio).
 
     Credentials come from ``api_key`` or ``iam_token``, else from ``YC_API_KEY`` /
-    ``YC_IAM_TOKEN``; ``folder_id`` (for :meth:`list`) from ``YC_FOLDER_ID``. TLS is on unless
-    the endpoint is loopback. A call takes at most ``timeout`` seconds in total, retries
+    ``YC_IAM_TOKEN``, or from a token provider (``credentials``: a callable returning an IAM
+    token, such as :class:`ServiceAccountKey`), asked again when its token nears expiry and
+    after ``UNAUTHENTICATED`` (the refused call is then retried once). ``folder_id`` (for
+    :meth:`list`) comes from ``YC_FOLDER_ID``. ``metadata`` goes with every call. TLS is on
+    unless the endpoint is loopback; ``grpc_config`` (grpclib's ``Configuration``: keep-alive
+    pings, flow-control windows) shapes the channel runbind opens, or ``channel``, your own
+    grpclib ``Channel`` (made on the event loop the client runs on), is used as it is and never
+    closed by runbind. A call takes at most ``timeout`` seconds in total, retries
     included (the client's ``timeout`` unless the call passes its own). A stream is bounded by
     the ``timeout`` its call passes, if any; otherwise it fails only when the server has sent
     nothing for ``stream_idle_timeout`` seconds.
@@ -95,49 +107,94 @@ class AsyncRuns(ClientBase):
         max_message_size: int = _MAX_MESSAGE,
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+        metadata: Mapping[str, str] | None = None,
+        credentials: TokenProvider | None = None,
+        channel: Channel | None = None,
+        grpc_config: Configuration | None = None,
     ) -> None:
-        if api_key is not None and iam_token is not None:
-            raise InvalidArgumentError("pass api_key or iam_token, not both")
+        if sum(c is not None for c in (api_key, iam_token, credentials)) > 1:
+            raise InvalidArgumentError("pass one of api_key, iam_token and credentials")
+        if channel is not None and not isinstance(channel, Channel):
+            raise InvalidArgumentError("channel must be a grpclib.client.Channel")
+        if channel is not None and (tls is not None or grpc_config is not None):
+            raise InvalidArgumentError(
+                "tls and grpc_config shape runbind's own channel: set them on your channel"
+            )
         self._host, self._port = parse_endpoint(endpoint)
         self.endpoint = endpoint
-        key = from_env(api_key, "YC_API_KEY") if iam_token is None else None
-        token = from_env(iam_token, "YC_IAM_TOKEN") if key is None else None
+        # A token provider is the credential: none from the environment then.
+        self._tokens = Tokens(credentials) if credentials is not None else None
+        key = token = None
+        if self._tokens is None:
+            key = from_env(api_key, "YC_API_KEY") if iam_token is None else None
+            token = from_env(iam_token, "YC_IAM_TOKEN") if key is None else None
         self._credentials: tuple[Secret | None, Secret | None] = (key, token)
+        self._extra = _check_metadata(metadata)
         self.folder_id = folder_id if folder_id is not None else _env_folder()
-        self._tls = tls_for(self._host, tls)
+        self._tls = tls_for(self._host, tls) if channel is None else False
+        self._grpc_config = grpc_config
         super().__init__(retry, timeout, stream_idle_timeout)
         self._max_message_size = max_message_size
         self._codec = ClientCodec(max_message_size)
         self._connection: PerLoop[_Connection] = PerLoop(self._open, _close)
+        self._given: _Connection | None = None
+        if channel is not None:
+            adopt(channel)
+            self._given = (channel, runs.RunServiceStub(channel))
         self._cursors: Cursors[int] = Cursors()
 
     def __repr__(self) -> str:
+        key, token = self._credentials
         auth = (
-            "api-key" if self._credentials[0] else "iam-token" if self._credentials[1] else "none"
+            "api-key"
+            if key
+            else "iam-token"
+            if token
+            else "token-provider"
+            if self._tokens
+            else "none"
         )
         return f"AsyncRuns(endpoint={self.endpoint!r}, auth={auth})"
 
     @property
     def _secrets(self) -> tuple[Secret | None, ...]:
         """What errors leaving this client must not show (a server may echo the credential)."""
-        return self._credentials
+        return (*self._credentials, *(self._tokens.seen if self._tokens is not None else ()))
 
     # plumbing
 
     def _open(self) -> _Connection:
-        channel = SecureChannel(self._host, self._port, ssl=self._tls, codec=self._codec)
+        channel = SecureChannel(
+            self._host, self._port, ssl=self._tls, codec=self._codec, config=self._grpc_config
+        )
         return channel, runs.RunServiceStub(channel)
 
     def _service(self) -> runs.RunServiceStub:
-        return self._connection.get()[1]
+        given = self._given
+        if given is None:
+            return self._connection.get()[1]
+        loop = getattr(given[0], "_loop", None)  # grpclib binds a channel to a loop when made
+        if loop is not None and loop is not asyncio.get_running_loop():
+            raise InvalidArgumentError(
+                "the grpclib Channel given belongs to another event loop: make it on the loop "
+                "the client runs on (the blocking Runs has a loop of its own: pass grpc_config "
+                "and tls instead)"
+            )
+        return given[1]
 
-    def _metadata(self, idempotency_key: str | None = None) -> SecretHeaders:
-        metadata = auth_metadata(*self._credentials)
+    async def _metadata(
+        self, deadline: Deadline, idempotency_key: str | None = None
+    ) -> tuple[SecretHeaders, Secret | None]:
+        """The call's metadata, and the provider's token in it (None: a fixed credential)."""
+        key, token = self._credentials
+        used = None
+        if self._tokens is not None:
+            used = token = await self._tokens.get(Deadline(call_timeout(deadline, self.timeout)))
+        metadata = SecretHeaders(self._extra)
+        metadata.update(auth_metadata(key, token))
         if idempotency_key is not None:
-            if not isinstance(idempotency_key, str) or not idempotency_key:
-                raise InvalidArgumentError("idempotency_key must be a non-empty string")
             metadata["idempotency-key"] = idempotency_key
-        return metadata
+        return metadata, used
 
     async def _unary(
         self,
@@ -148,14 +205,31 @@ class AsyncRuns(ClientBase):
         retry: bool = True,
         idempotency_key: str | None = None,
     ) -> _T:
-        metadata = self._metadata(idempotency_key)
+        if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not idempotency_key
+        ):
+            raise InvalidArgumentError("idempotency_key must be a non-empty string")
 
         async def attempt(deadline: Deadline) -> _T:
-            try:
-                with DeadlineGuard():
-                    return await send(finite(left(deadline, f"yandex {what}")), metadata)
-            except Exception as exc:
-                raise translate(exc, what, *self._credentials) from None
+            renewed = False
+            while True:
+                try:
+                    metadata, used = await self._metadata(deadline, idempotency_key)
+                except ApiError as exc:  # the token provider's exchange failed
+                    if exc.code == Status.UNAVAILABLE.name:
+                        raise Transient(exc) from None
+                    raise
+                try:
+                    with DeadlineGuard():
+                        return await send(finite(left(deadline, f"yandex {what}")), metadata)
+                except Exception as exc:
+                    # A refused token is asked for again, once: nothing was done with it.
+                    if used is not None and not renewed and unauthenticated(exc):
+                        assert self._tokens is not None
+                        self._tokens.refused(used)
+                        renewed = True
+                        continue
+                    raise translate(exc, what, *self._secrets) from None
 
         return await call(attempt, deadline, self.retry, retry=retry)
 
@@ -367,12 +441,14 @@ class AsyncRuns(ClientBase):
         """Listen, reopening a dropped stream at the next index (bounded by the retry policy);
         every message and answer is a sign of life for ``pulse``."""
         service = self._service()
-        metadata = self._metadata()
         position = start
         failures = 0
+        renewed = False
         while True:
             error: ApiError
+            used: Secret | None = None
             try:
+                metadata, used = await self._metadata(deadline)
                 request = runs.ListenRunRequest(run_id=run_id, events_start_idx=position)
                 stream = service.listen(
                     request, timeout=finite(left(deadline, "yandex listen")), metadata=metadata
@@ -392,6 +468,7 @@ class AsyncRuns(ClientBase):
                             continue  # already delivered before a reconnect
                         position = event.event_index + 1
                         failures = 0
+                        renewed = False
                         self._cursors.put(run_id, event.event_index)
                         yield event
                         if event.is_finished or event.requires_action:
@@ -404,7 +481,12 @@ class AsyncRuns(ClientBase):
                 error = ApiError("yandex", "UNAVAILABLE", "stream ended before the run finished")
                 hint = None
             except Exception as exc:
-                translated = translate(exc, "listen", *self._credentials)
+                if used is not None and not renewed and unauthenticated(exc):
+                    assert self._tokens is not None
+                    self._tokens.refused(used)  # asked for again, once, as in _unary
+                    renewed = True
+                    continue
+                translated = translate(exc, "listen", *self._secrets)
                 if not isinstance(translated, Transient):
                     raise translated from None
                 error, hint = translated.error, translated.retry_after
@@ -555,6 +637,34 @@ def _runs_of(response: runs.ListRunsResponse) -> tuple[Run, ...]:
 
 def _close(connection: _Connection) -> None:
     connection[0].close()
+
+
+_OWN_METADATA = frozenset(
+    {"authorization", "content-type", "host", "idempotency-key", "te", "user-agent"}
+)
+"""Metadata runbind (or grpclib) sets itself."""
+
+_METADATA_KEY = re.compile(r"[0-9a-z_.\-]+")  # gRPC's ASCII metadata keys
+
+
+def _check_metadata(metadata: Mapping[str, str] | None) -> SecretHeaders:
+    """``metadata`` checked: lower-case keys with printable ASCII values, none that runbind
+    sets itself (credentials go in ``api_key``, ``iam_token`` or ``credentials``)."""
+    out = SecretHeaders()
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not _METADATA_KEY.fullmatch(key):
+            raise InvalidArgumentError(f"metadata: {key!r} is not a lower-case metadata key")
+        if key.endswith("-bin"):
+            raise InvalidArgumentError(f"metadata: {key}: binary (-bin) values are not supported")
+        if key in _OWN_METADATA or key.startswith("grpc-"):
+            raise InvalidArgumentError(
+                f"metadata: runbind sets {key} itself (credentials: api_key, iam_token or "
+                "credentials)"
+            )
+        if not isinstance(value, str) or not all(" " <= c <= "~" for c in value):
+            raise InvalidArgumentError(f"metadata: {key} must be printable ASCII text")
+        out[key] = value
+    return out
 
 
 def _env_folder() -> str | None:

@@ -9,6 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
+from grpclib.client import Channel
+from grpclib.config import Configuration
+
 from .._core.client_base import STREAM_IDLE_TIMEOUT
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
@@ -18,6 +21,7 @@ from .._core.run import Run, RunResult
 from .._core.status import RunStatus
 from .._core.stream import AsyncRunStream, RunStream
 from ._async import AsyncRuns, RunRef
+from ._credentials import TokenProvider
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput
 from ._transport import DEFAULT_ENDPOINT
 
@@ -43,6 +47,10 @@ class Runs:
         max_message_size: int = 64 * 1024 * 1024,
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+        metadata: Mapping[str, str] | None = None,
+        credentials: TokenProvider | None = None,
+        channel: Channel | None = None,
+        grpc_config: Configuration | None = None,
     ) -> None:
         self._loop = loop_thread()
         self._async = AsyncRuns(
@@ -55,6 +63,10 @@ class Runs:
             max_message_size=max_message_size,
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
+            metadata=metadata,
+            credentials=credentials,
+            channel=channel,
+            grpc_config=grpc_config,
         )
 
     @property
