@@ -260,7 +260,7 @@ def test_a_failing_provider_is_an_api_error(keyed: Emulator) -> None:
 
 
 def test_credentials_exclude_other_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(InvalidArgumentError, match="one of"):
+    with pytest.raises(InvalidArgumentError, match="not both"):
         AsyncRuns(api_key="k", credentials=Provider(KEY))
     with pytest.raises(InvalidArgumentError, match="callable"):
         AsyncRuns(credentials="not callable")  # type: ignore[arg-type]

@@ -112,8 +112,10 @@ class AsyncRuns(ClientBase):
         channel: Channel | None = None,
         grpc_config: Configuration | None = None,
     ) -> None:
-        if sum(c is not None for c in (api_key, iam_token, credentials)) > 1:
-            raise InvalidArgumentError("pass one of api_key, iam_token and credentials")
+        if api_key is not None and iam_token is not None:
+            raise InvalidArgumentError("pass api_key or iam_token, not both")
+        if credentials is not None and (api_key is not None or iam_token is not None):
+            raise InvalidArgumentError("pass credentials or a fixed api_key/iam_token, not both")
         if channel is not None and not isinstance(channel, Channel):
             raise InvalidArgumentError("channel must be a grpclib.client.Channel")
         if channel is not None and (tls is not None or grpc_config is not None):
