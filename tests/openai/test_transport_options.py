@@ -18,8 +18,9 @@ import pytest
 from runbind import ApiError, InvalidArgumentError, RunStatus
 from runbind.emulator import Emulator
 from runbind.openai import AsyncRuns, Runs
+from tests import test_echoed_secrets as echoed
 from tests._flavours import TIMEOUT, Connect, Flavour
-from tests._misbehaving import Proxy, Server, _pipe, tls_contexts
+from tests._misbehaving import Proxy, Server, _pipe, http_answers, tls_contexts
 from tests.openai.conftest import make
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
@@ -343,3 +344,31 @@ def test_your_own_http_client_is_used_and_left_open(connect: Connect, emulator: 
         runs.close()
     assert seen
     assert proxy.targets() == seen
+
+
+# --------------------------------------------------------------------------- echoed secrets
+
+
+@pytest.mark.parametrize("scenario", list(echoed.OPENAI_SCENARIOS))
+def test_a_key_given_as_a_header_is_never_shown_when_echoed(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenarios of ``tests/test_echoed_secrets.py``, the key given as Azure's ``api-key``
+    header instead of ``api_key``: no piece of it in errors, logs or warnings either."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    answer, call, expected = echoed.OPENAI_SCENARIOS[scenario]
+
+    async def respond(method: str, path: str, body: bytes) -> bytes:
+        return answer
+
+    with Server(http_answers(respond)) as server:
+
+        def make() -> Any:
+            return AsyncRuns(
+                base_url=f"http://127.0.0.1:{server.port}/v1?api-version=1",
+                default_headers={"api-key": echoed.OPENAI_KEY},
+                retry=echoed.FAST,
+            )
+
+        outcome = echoed.run_call(echoed.OPENAI_KEY, "async", make, echoed._openai_call(call))
+    outcome.clean(expected)

@@ -27,7 +27,9 @@ from grpclib.config import Configuration
 from runbind import ApiError, InvalidArgumentError, RunStatus, UnsupportedOperationError
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns, IamToken, Runs, ServiceAccountKey
+from tests import test_echoed_secrets as echoed
 from tests._flavours import TIMEOUT, Connect
+from tests._misbehaving import Server
 from tests.yandex.conftest import make
 
 KEY = "the-right-iam-token"
@@ -410,3 +412,28 @@ def test_without_cryptography_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, "cryptography", None)
     with pytest.raises(UnsupportedOperationError, match=r"runbind\[yandex-sa\]"):
         ServiceAccountKey.from_json(key)
+
+
+# --------------------------------------------------------------------------- echoed secrets
+
+
+@pytest.mark.parametrize("scenario", list(echoed.YANDEX_SCENARIOS))
+def test_a_providers_token_is_never_shown_when_echoed(
+    scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scenarios of ``tests/test_echoed_secrets.py``, the credential an IAM token from a
+    token provider: no piece of it in errors, logs or warnings either."""
+    for name in ("YC_API_KEY", "YC_IAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    act, call, expected = echoed.YANDEX_SCENARIOS[scenario]
+    with Server(echoed.h2_every(act)) as server:
+
+        def make() -> Any:
+            return AsyncRuns(
+                endpoint=f"127.0.0.1:{server.port}",
+                credentials=lambda: echoed.YANDEX_KEY,
+                retry=echoed.FAST,
+            )
+
+        outcome = echoed.run_call(echoed.YANDEX_KEY, "async", make, echoed._yandex_call(call))
+    outcome.clean(expected)
