@@ -41,6 +41,7 @@ def emu() -> Iterator[Emulator]:
 
 Client = YandexRuns | OpenAIRuns
 Provider = Literal["yandex", "openai"]
+PROVIDERS: tuple[Provider, ...] = ("yandex", "openai")
 
 
 def _client(provider: Provider, emu: Emulator) -> Client:
@@ -218,14 +219,19 @@ def _child_call(runs: Client, run_id: str, thread_id: str, out: Any) -> None:
         out.put(f"error: {type(exc).__name__}: {exc}")
 
 
-def _spawned_call(provider: Provider, target: str, run_id: str, thread_id: str, out: Any) -> None:
-    """A multiprocessing target for ``spawn``: a client of its own (nothing is inherited)."""
+def _spawned_calls(calls: list[tuple[Provider, str, str, str]], out: Any) -> None:
+    """A multiprocessing target for ``spawn``: clients of its own (nothing is inherited), one
+    per ``(provider, target, run id, thread id)``; both providers in one child (a spawned
+    child imports everything again: seconds)."""
     try:
-        runs: Client = (
-            YandexRuns(endpoint=target) if provider == "yandex" else OpenAIRuns(base_url=target)
-        )
-        with runs:
-            out.put(_get(runs, run_id, thread_id))
+        answers = []
+        for provider, target, run_id, thread_id in calls:
+            runs: Client = (
+                YandexRuns(endpoint=target) if provider == "yandex" else OpenAIRuns(base_url=target)
+            )
+            with runs:
+                answers.append(_get(runs, run_id, thread_id))
+        out.put(" ".join(answers))
     except BaseException as exc:  # pragma: no cover - reported to the parent
         out.put(f"error: {type(exc).__name__}: {exc}")
 
@@ -257,19 +263,16 @@ def test_multiprocessing_fork_child_uses_the_parents_client(
         assert _get(runs, run.id, thread_id) == "completed"
 
 
-@pytest.mark.parametrize("provider", ["yandex", "openai"])
-def test_multiprocessing_spawn_child_makes_its_own_client(
-    emu: Emulator, provider: Provider
-) -> None:
-    assistant_id, thread_id = emu.seed(provider)
-    target = emu.grpc_target if provider == "yandex" else emu.openai_base_url
+def test_multiprocessing_spawn_children_make_their_own_clients(emu: Emulator) -> None:
+    calls: list[tuple[Provider, str, str, str]] = []
+    for provider in PROVIDERS:
+        assistant_id, thread_id = emu.seed(provider)
+        with _client(provider, emu) as runs:
+            run = runs.create(assistant_id, thread_id, timeout=CALL)
+            runs.wait(run, timeout=CALL)
+        target = emu.grpc_target if provider == "yandex" else emu.openai_base_url
+        calls.append((provider, target, run.id, thread_id))
     context = multiprocessing.get_context("spawn")
-    with _client(provider, emu) as runs:
-        run = runs.create(assistant_id, thread_id, timeout=CALL)
-        runs.wait(run, timeout=CALL)
-        out = context.Queue()
-        process = context.Process(
-            target=_spawned_call, args=(provider, target, run.id, thread_id, out)
-        )
-        assert _join(process, out) == "completed"
-        assert _get(runs, run.id, thread_id) == "completed"
+    out = context.Queue()
+    process = context.Process(target=_spawned_calls, args=(calls, out))
+    assert _join(process, out) == "completed completed"
