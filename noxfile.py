@@ -72,10 +72,14 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(requires=["lint", "typecheck"])
 def tests(session: nox.Session) -> None:
-    """Lint and typecheck first (required sessions), then generate and run pytest."""
+    """Lint and typecheck first (required sessions), then generate and run pytest under
+    coverage.py: the branch coverage of src/ and codegen/ is printed and held to its floor."""
     _install(session, "dev")
     _generate(session)
-    session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
+    env = {**ENV, "RUNBIND_BUF": _buf(session)}
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs, env=env)
+    session.run("coverage", "report")
 
 
 @nox.session

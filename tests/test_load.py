@@ -34,6 +34,10 @@ from runbind import yandex as yandex_client
 from runbind.emulator import Emulator, _openai_objects
 from runbind.emulator._http import HttpServer
 from tests import _leaks as leaks
+from tests._memory import traced
+
+# Wall-clock bounds on retries, backoff and load: timed without the coverage tracer.
+pytestmark = pytest.mark.usefixtures("no_coverage")
 
 Protocol = Literal["yandex", "openai"]
 
@@ -458,8 +462,7 @@ def test_both_protocols_at_once_twice_leave_no_memory_behind() -> None:
     with asyncio.Runner() as runner:
         full_round(runner, ["yandex", "openai"], "warm-up")  # imports, caches, lazy models
         before = census()
-        tracemalloc.start()
-        try:
+        with traced():
             baseline = tracemalloc.take_snapshot()
             seen, checked, emulator = full_round(runner, ["yandex", "openai"], "measured")
             _, peak = tracemalloc.get_traced_memory()
@@ -467,8 +470,6 @@ def test_both_protocols_at_once_twice_leave_no_memory_behind() -> None:
             gc.collect()
             stats = tracemalloc.take_snapshot().compare_to(baseline, "lineno")
             del baseline
-        finally:
-            tracemalloc.stop()
         retained = sum(stat.size_diff for stat in stats)
         top = "\n".join(str(stat) for stat in stats[:10])
         del stats

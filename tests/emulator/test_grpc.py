@@ -23,6 +23,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads as thr
 
 from runbind._core import offload
 from runbind.emulator import Emulator, parse_script
+from tests._memory import traced
 from tests._misbehaving import grpc_frame, slow_to_decode
 
 from ._clients import (
@@ -703,12 +704,9 @@ def test_an_oversized_prefix_is_refused_before_its_message_is_read(emulator: Emu
         for _ in range(32):  # 32 MiB of it at most, if nobody stops us
             yield bytes(1 << 20)
 
-    tracemalloc.start()
-    try:
+    with traced():
         answer = raw_grpc(emulator.grpc_port, "ThreadService/Create", body())
         _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     assert answer.status == SC.RESOURCE_EXHAUSTED.value[0], answer
     assert f"message of {announced} bytes exceeds the limit of {4 << 20}" in answer.grpc_message
     assert answer.sent <= (4 << 20) + (64 << 10)

@@ -19,6 +19,7 @@ from runbind import ApiError, DecodeError, RetryPolicy, RunTimeoutError
 from runbind.emulator import Emulator
 from runbind.openai._content import PIECE
 from tests._flavours import Connect
+from tests._memory import traced
 from tests._misbehaving import Server, http_answers, http_response
 
 from .conftest import make
@@ -80,12 +81,11 @@ def serving(respond: Callable[[int], bytes | None]) -> Iterator[tuple[Server, Re
 def peak_memory() -> Iterator[list[int]]:
     """The block's peak of traced allocations, in bytes (all threads: the client's loop too)."""
     peak: list[int] = []
-    tracemalloc.start()
-    try:
-        yield peak
-    finally:
-        peak.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
+    with traced():
+        try:
+            yield peak
+        finally:
+            peak.append(tracemalloc.get_traced_memory()[1])
 
 
 # --------------------------------------------------------------------------- bombs
