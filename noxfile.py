@@ -17,13 +17,26 @@ nox.options.sessions = ["demo"]
 ENV = {"PYTHONHASHSEED": "0", "TZ": "UTC", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "0"}
 
 
+EXTRAS = {"emulator"}
+"""The published extras; every other name given to :func:`_install` is a dependency group."""
+GROUP_EXTRAS = {"dev": ("emulator",)}
+"""Extras a dependency group needs with it (a group cannot name the project's own extras)."""
+
+
 def _install(session: nox.Session, extras: str) -> None:
-    """Install the project with ``extras`` unless this venv already has this pyproject."""
+    """Install the project editable with ``extras`` (published extras and PEP 735 dependency
+    groups, comma-separated) unless this venv already has this pyproject."""
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     marker = Path(session.virtualenv.location) / ".runbind-installed"
     if marker.is_file() and marker.read_text() == digest:
         return
-    session.install("-e", f".[{extras}]")
+    names = [name for name in extras.split(",") if name]
+    groups = [name for name in names if name not in EXTRAS]
+    wanted = {n for n in names if n in EXTRAS} | {e for g in groups for e in GROUP_EXTRAS.get(g, ())}
+    args = ["-e", f".[{','.join(sorted(wanted))}]" if wanted else "."]
+    for group in groups:
+        args += ["--group", group]
+    session.install(*args)
     marker.write_text(digest)
 
 
@@ -127,12 +140,12 @@ def fuzz(session: nox.Session) -> None:
 
 
 def _yandex_sdk(session: nox.Session) -> str:
-    """Python of a venv holding the pinned Yandex SDK (pyproject's ``bench-yandex-sdk`` extra).
+    """Python of a venv holding the pinned Yandex SDK (pyproject's ``bench-yandex-sdk`` group).
 
     Its own venv: the SDK needs protobuf<7, which the codegen pins cannot share.
     """
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    pins = pyproject["project"]["optional-dependencies"]["bench-yandex-sdk"]
+    pins = pyproject["dependency-groups"]["bench-yandex-sdk"]
     venv = Path(session.virtualenv.location) / "yandex-sdk"
     python = venv / "bin" / "python"
     marker = venv / ".runbind-installed"
