@@ -13,7 +13,8 @@ sha256 verified by ``codegen.fetch``):
 When the specs cannot be had, the build stops with one line saying what to set. An sdist has
 no ``codegen/``: it carries the generated code and the licences, so this hook does nothing
 there and installing it needs no specs. Editable installs are left alone (nox installs before
-it generates). The generators are requested as build dependencies only when code is missing.
+it generates). The generators (and the runtime dependencies, for the import check) are build
+dependencies only when code is missing.
 """
 
 from __future__ import annotations
@@ -58,11 +59,13 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         return (self._root / "generated" / "runbind_generated" / "__init__.py").is_file()
 
     def dependencies(self) -> list[str]:
-        """The pinned generators (the lock's ``[tools]``) when code must be generated."""
+        """The pinned generators (the lock's ``[tools]``) and the runtime dependencies (the
+        generated code is import-checked) when code must be generated."""
         if not self._has_codegen() or self._has_generated():
             return []
         lock = tomllib.loads((self._root / "specs" / "lock.toml").read_text(encoding="utf-8"))
-        return [f"{name}=={version}" for name, version in sorted(lock["tools"].items())]
+        tools = [f"{name}=={version}" for name, version in sorted(lock["tools"].items())]
+        return [*tools, *self.metadata.core.dependencies]
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         """Before the files are collected: generated code and licences in place, or one line."""

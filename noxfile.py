@@ -32,7 +32,8 @@ def _install(session: nox.Session, extras: str) -> None:
         return
     names = [name for name in extras.split(",") if name]
     groups = [name for name in names if name not in EXTRAS]
-    wanted = {n for n in names if n in EXTRAS} | {e for g in groups for e in GROUP_EXTRAS.get(g, ())}
+    wanted = {n for n in names if n in EXTRAS}
+    wanted |= {extra for group in groups for extra in GROUP_EXTRAS.get(group, ())}
     args = ["-e", f".[{','.join(sorted(wanted))}]" if wanted else "."]
     for group in groups:
         args += ["--group", group]
