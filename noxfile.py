@@ -205,3 +205,19 @@ def build(session: nox.Session) -> None:
     _generate(session)
     session.install("build==1.6.1")
     session.run("python", "-m", "build", "--outdir", "dist", env={"SOURCE_DATE_EPOCH": "0"})
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Cut a release: ``nox -s release -- X.Y.Z`` (see codegen/release.py and MAINTAINING.md).
+
+    Refuses a dirty tree, a stale surface or an unaccepted break; then CHANGELOG section naming
+    the upstream commits, version bump, new baseline, commit, tag ``vX.Y.Z``, and wheel and
+    sdist built twice (byte-identical) into dist/. Upload: ``twine upload dist/*``.
+    """
+    if len(session.posargs) != 1:
+        session.error("usage: nox -s release -- X.Y.Z")
+    _install(session, "codegen")
+    session.install("build==1.6.1")
+    _generate(session)
+    session.run("python", "-m", "codegen", "release", session.posargs[0], env=ENV)
