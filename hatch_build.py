@@ -93,6 +93,10 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         for name, source in sorted(locked.sources.items()):
             for rel in sorted(filter(_is_licence, source.files)):
                 shutil.copyfile(dirs[name] / rel, out / licence_name(name, rel))
+        # The metadata may have globbed `license-files` before the copies existed (a fresh
+        # checkout): glob again, or the sdist's PKG-INFO would not name the upstream licences.
+        if hasattr(self.metadata.core, "_license_files"):
+            self.metadata.core._license_files = None
 
 
 def _first(text: str) -> str:

@@ -332,6 +332,13 @@ def test_a_checkout_with_a_mirror_builds_the_generated_code(tmp_path: Path) -> N
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as built:
         names = built.namelist()
+    (sdist,) = (tmp_path / "dist").glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        member = archive.extractfile(f"runbind-{VERSION}/PKG-INFO")
+        assert member is not None
+        pkg_info = member.read().decode()
+    # the licences copied by the hook are named even though they did not exist before it ran
+    assert pkg_info.count("License-File: generated/licenses/") == 3
     generated = {n.removeprefix("runbind_generated/") for n in names if n.startswith("runbind_")}
     assert generated == _py_files(GENERATED)
     assert sum("/licenses/generated/licenses/" in n for n in names) == 3

@@ -105,7 +105,9 @@ def test_a_release_tags_bumps_records_the_baseline_and_builds_the_same_bytes_twi
     assert tomllib.loads((clone / "pyproject.toml").read_text())["project"]["version"] == version
     assert f'__version__ = "{version}"' in (clone / "src/runbind/__init__.py").read_text()
     assert (clone / "specs/baseline/version").read_text().strip() == version
-    status = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
+    status = subprocess.run(
+        [*git, "status", "--porcelain"], capture_output=True, text=True, check=True
+    )
     assert status.stdout == ""  # everything the release changed is in its commit
     dist = sorted((clone / "dist").iterdir())
     assert [p.name for p in dist] == [
