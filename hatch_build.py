@@ -19,26 +19,12 @@ dependencies only when code is missing.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
-
-LICENSES = "generated/licenses"
-"""Where the upstream licence files are copied (``license-files`` in pyproject.toml)."""
-_LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
-
-
-def licence_name(source: str, rel: str) -> str:
-    """The flat file name of one upstream licence file: ``<source>-<path with - for />``."""
-    return f"{source}-{rel.replace('/', '-')}"
-
-
-def _is_licence(rel: str) -> bool:
-    return rel.rsplit("/", 1)[-1].upper().startswith(_LICENCE_NAMES)
 
 
 class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -74,7 +60,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         root = str(self._root)
         if root not in sys.path:
             sys.path.insert(0, root)
-        from codegen import fetch, lock, pipeline  # noqa: PLC0415
+        from codegen import fetch, licences, lock, pipeline  # noqa: PLC0415
         from codegen.errors import CodegenError, SyncError  # noqa: PLC0415
 
         try:
@@ -87,12 +73,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             sys.exit(_one_line(str(exc)))
         except CodegenError as exc:
             sys.exit(f"runbind build: {_first(str(exc))}")
-        out = self._root / LICENSES
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        for name, source in sorted(locked.sources.items()):
-            for rel in sorted(filter(_is_licence, source.files)):
-                shutil.copyfile(dirs[name] / rel, out / licence_name(name, rel))
+        licences.copy_licences(locked, dirs, self._root / "generated" / "licenses")
         # The metadata may have globbed `license-files` before the copies existed (a fresh
         # checkout): glob again, or the sdist's PKG-INFO would not name the upstream licences.
         if hasattr(self.metadata.core, "_license_files"):

@@ -148,4 +148,8 @@ def release(version: str, *, root: Path = PROJECT_ROOT, date: str | None = None)
     _git(root, "commit", "--quiet", "-m", f"Release {version}\n\n{upstream}")
     _git(root, "tag", "-a", f"v{version}", "-m", f"runbind {version}\n\n{upstream}")
     epoch = int(_git(root, "log", "-1", "--format=%ct", "HEAD").strip())
+    # The licences in place before the first build, as the build hook leaves them for the second.
+    from codegen import fetch, licences  # noqa: PLC0415
+
+    licences.copy_licences(lock, fetch.fetch(lock), root / "generated" / "licenses")
     return reproducible_build(root, root / "dist", epoch)

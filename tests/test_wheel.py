@@ -109,7 +109,7 @@ def test_the_wheel_carries_our_licence_and_the_upstream_licences(dists: Dists) -
         shipped = {n.removeprefix(licences) for n in wheel.namelist() if n.startswith(licences)}
         ours = wheel.read(licences + "LICENSE").decode()
     upstream = {
-        f"generated/licenses/{name}-{rel.replace('/', '-')}"  # hatch_build.licence_name
+        f"generated/licenses/{name}-{rel.replace('/', '-')}"  # codegen.licences.licence_name
         for name, source in LOCKED.items()
         for rel in source["files"]
         if rel.rsplit("/", 1)[-1] == "LICENSE"
