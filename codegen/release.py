@@ -3,11 +3,12 @@
 In order, stopping at the first problem with one line: the git tree must be clean, the version
 SemVer and above the current one, and ``check`` clean (deterministic, surface index and twins
 current, no unaccepted breaking change since the baseline). Then the CHANGELOG's
-``## Unreleased`` becomes ``## X.Y.Z (date)`` naming each upstream commit and its date, the
-version is bumped (pyproject and ``runbind.__version__``), the surface is recorded as the new
-baseline, all of it is committed and tagged ``vX.Y.Z`` (the tag message names the upstream
-commits too), and the wheel and sdist are built twice with ``SOURCE_DATE_EPOCH`` set to the
-release commit's time: the two builds must be byte-identical, and land in ``dist/``.
+``## Unreleased`` becomes ``## X.Y.Z (date)`` naming each upstream commit and its date; the
+version is bumped (pyproject and ``runbind.__version__``); the surface is recorded as the new
+baseline (the accepted breaks, against the old one, are emptied); all of it is committed and
+tagged ``vX.Y.Z`` (the tag message names the upstream commits too); and the wheel and sdist are
+built twice with ``SOURCE_DATE_EPOCH`` set to the release commit's time: the two builds must be
+byte-identical, and land in ``dist/``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ def _bump_version(root: Path, old: str, new: str) -> None:
         path.write_text(bumped, encoding="utf-8")
 
 
+def _empty_accepted(root: Path) -> None:
+    """The accepted breaks were against the old baseline: keep the file's comments, drop them."""
+    path = root / breaks.ACCEPTED
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.startswith("#") or not line.strip()]
+        path.write_text("".join(kept).rstrip("\n") + "\n", encoding="utf-8")
+
+
 def build_dists(root: Path, out: Path, epoch: int) -> list[Path]:
     """Build wheel and sdist of ``root`` into ``out`` with ``SOURCE_DATE_EPOCH=epoch``."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -143,7 +153,9 @@ def release(version: str, *, root: Path = PROJECT_ROOT, date: str | None = None)
     )
     _bump_version(root, current, version)
     breaks.baseline(root)
-    _git(root, "add", "CHANGELOG.md", "pyproject.toml", str(_INIT), breaks.BASELINE)
+    _empty_accepted(root)
+    changed = ["CHANGELOG.md", "pyproject.toml", str(_INIT), breaks.BASELINE, breaks.ACCEPTED]
+    _git(root, "add", *changed)
     upstream = "Generated from:\n" + "\n".join(upstream_lines(lock))
     _git(root, "commit", "--quiet", "-m", f"Release {version}\n\n{upstream}")
     _git(root, "tag", "-a", f"v{version}", "-m", f"runbind {version}\n\n{upstream}")
