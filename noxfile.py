@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from pathlib import Path
 
@@ -221,3 +222,33 @@ def release(session: nox.Session) -> None:
     session.install("build==1.6.1")
     _generate(session)
     session.run("python", "-m", "codegen", "release", session.posargs[0], env=ENV)
+
+
+def _ranges(session: nox.Session, resolution: str) -> None:
+    """The suite at one end of the dependency ranges: ``resolution`` is uv's ``lowest-direct``
+    or ``highest``. The runtime dependencies (and the emulator extra's) are overridden by the
+    ranges pyproject declares, so that the dev group's exact test pins do not hold them."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ranges = [*pyproject["project"]["dependencies"]]
+    ranges += pyproject["project"]["optional-dependencies"]["emulator"]
+    overrides = Path(session.create_tmp()) / "ranges.txt"
+    overrides.write_text("\n".join(ranges) + "\n", encoding="utf-8")
+    at = ["--resolution", resolution, "--override", str(overrides)]
+    session.install(*at, "-e", ".[emulator]", "--group", "dev")
+    names = ", ".join(repr(re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0]) for spec in ranges)
+    show = f"import importlib.metadata as m; print({{n: m.version(n) for n in ({names},)}})"
+    session.run("python", "-c", show)
+    _generate(session)
+    session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
+
+
+@nox.session(venv_backend="uv")
+def tests_lowest(session: nox.Session) -> None:
+    """The suite with every direct dependency at the lowest version its range allows."""
+    _ranges(session, "lowest-direct")
+
+
+@nox.session(venv_backend="uv")
+def tests_highest(session: nox.Session) -> None:
+    """The suite with every dependency at the highest version its range allows."""
+    _ranges(session, "highest")
