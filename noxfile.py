@@ -226,13 +226,21 @@ def release(session: nox.Session) -> None:
 
 def _ranges(session: nox.Session, resolution: str) -> None:
     """The suite at one end of the dependency ranges: ``resolution`` is uv's ``lowest-direct``
-    or ``highest``. The runtime dependencies (and the emulator extra's) are overridden by the
-    ranges pyproject declares, so that the dev group's exact test pins do not hold them."""
+    or ``highest``. A runtime dependency the dev group pins exactly (httpx) is overridden by the
+    range pyproject declares, so that the test pin does not hold it; the others resolve with
+    every tool's own bounds (overriding all of them forced typing_extensions 4.12.0 on a pytest
+    plugin that needs a newer one)."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     ranges = [*pyproject["project"]["dependencies"]]
     ranges += pyproject["project"]["optional-dependencies"]["emulator"]
+    pinned = {
+        re.split(r"==", spec)[0]
+        for spec in pyproject["dependency-groups"]["dev"]
+        if isinstance(spec, str) and "==" in spec
+    }
     overrides = Path(session.create_tmp()) / "ranges.txt"
-    overrides.write_text("\n".join(ranges) + "\n", encoding="utf-8")
+    loose = [spec for spec in ranges if re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0] in pinned]
+    overrides.write_text("\n".join(loose) + "\n", encoding="utf-8")
     at = ["--resolution", resolution, "--override", str(overrides)]
     session.install(*at, "-e", ".[emulator]", "--group", "dev")
     names = ", ".join(repr(re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0]) for spec in ranges)
