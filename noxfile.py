@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from pathlib import Path
 
@@ -17,13 +18,27 @@ nox.options.sessions = ["demo"]
 ENV = {"PYTHONHASHSEED": "0", "TZ": "UTC", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "0"}
 
 
+EXTRAS = {"emulator"}
+"""The published extras; every other name given to :func:`_install` is a dependency group."""
+GROUP_EXTRAS = {"dev": ("emulator",)}
+"""Extras a dependency group needs with it (a group cannot name the project's own extras)."""
+
+
 def _install(session: nox.Session, extras: str) -> None:
-    """Install the project with ``extras`` unless this venv already has this pyproject."""
+    """Install the project editable with ``extras`` (published extras and PEP 735 dependency
+    groups, comma-separated) unless this venv already has this pyproject."""
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     marker = Path(session.virtualenv.location) / ".runbind-installed"
     if marker.is_file() and marker.read_text() == digest:
         return
-    session.install("-e", f".[{extras}]")
+    names = [name for name in extras.split(",") if name]
+    groups = [name for name in names if name not in EXTRAS]
+    wanted = {n for n in names if n in EXTRAS}
+    wanted |= {extra for group in groups for extra in GROUP_EXTRAS.get(group, ())}
+    args = ["-e", f".[{','.join(sorted(wanted))}]" if wanted else "."]
+    for group in groups:
+        args += ["--group", group]
+    session.install(*args)
     marker.write_text(digest)
 
 
@@ -127,12 +142,12 @@ def fuzz(session: nox.Session) -> None:
 
 
 def _yandex_sdk(session: nox.Session) -> str:
-    """Python of a venv holding the pinned Yandex SDK (pyproject's ``bench-yandex-sdk`` extra).
+    """Python of a venv holding the pinned Yandex SDK (pyproject's ``bench-yandex-sdk`` group).
 
     Its own venv: the SDK needs protobuf<7, which the codegen pins cannot share.
     """
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    pins = pyproject["project"]["optional-dependencies"]["bench-yandex-sdk"]
+    pins = pyproject["dependency-groups"]["bench-yandex-sdk"]
     venv = Path(session.virtualenv.location) / "yandex-sdk"
     python = venv / "bin" / "python"
     marker = venv / ".runbind-installed"
@@ -191,3 +206,57 @@ def build(session: nox.Session) -> None:
     _generate(session)
     session.install("build==1.6.1")
     session.run("python", "-m", "build", "--outdir", "dist", env={"SOURCE_DATE_EPOCH": "0"})
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Cut a release: ``nox -s release -- X.Y.Z`` (see codegen/release.py and MAINTAINING.md).
+
+    Refuses a dirty tree, a stale surface or an unaccepted break; then CHANGELOG section naming
+    the upstream commits, version bump, new baseline, commit, tag ``vX.Y.Z``, and wheel and
+    sdist built twice (byte-identical) into dist/. Upload: ``twine upload dist/*``.
+    """
+    if len(session.posargs) != 1:
+        session.error("usage: nox -s release -- X.Y.Z")
+    _install(session, "codegen")
+    session.install("build==1.6.1")
+    _generate(session)
+    session.run("python", "-m", "codegen", "release", session.posargs[0], env=ENV)
+
+
+def _ranges(session: nox.Session, resolution: str) -> None:
+    """The suite at one end of the dependency ranges: ``resolution`` is uv's ``lowest-direct``
+    or ``highest``. A runtime dependency the dev group pins exactly (httpx) is overridden by the
+    range pyproject declares, so that the test pin does not hold it; the others resolve with
+    every tool's own bounds (overriding all of them forced typing_extensions 4.12.0 on a pytest
+    plugin that needs a newer one)."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ranges = [*pyproject["project"]["dependencies"]]
+    ranges += pyproject["project"]["optional-dependencies"]["emulator"]
+    pinned = {
+        re.split(r"==", spec)[0]
+        for spec in pyproject["dependency-groups"]["dev"]
+        if isinstance(spec, str) and "==" in spec
+    }
+    overrides = Path(session.create_tmp()) / "ranges.txt"
+    loose = [spec for spec in ranges if re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0] in pinned]
+    overrides.write_text("\n".join(loose) + "\n", encoding="utf-8")
+    at = ["--resolution", resolution, "--override", str(overrides)]
+    session.install(*at, "-e", ".[emulator]", "--group", "dev")
+    names = ", ".join(repr(re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0]) for spec in ranges)
+    show = f"import importlib.metadata as m; print({{n: m.version(n) for n in ({names},)}})"
+    session.run("python", "-c", show)
+    _generate(session)
+    session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
+
+
+@nox.session(venv_backend="uv")
+def tests_lowest(session: nox.Session) -> None:
+    """The suite with every direct dependency at the lowest version its range allows."""
+    _ranges(session, "lowest-direct")
+
+
+@nox.session(venv_backend="uv")
+def tests_highest(session: nox.Session) -> None:
+    """The suite with every dependency at the highest version its range allows."""
+    _ranges(session, "highest")
