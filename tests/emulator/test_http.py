@@ -186,6 +186,7 @@ def test_tools_then_streaming_submit_tool_outputs(openai: OpenAI) -> None:
         "thread.run.in_progress",
         "thread.run.step.created",
         "thread.run.step.in_progress",
+        *["thread.run.step.delta"] * 6,  # per call: id and name, then its arguments in 2
         "thread.run.requires_action",
         "done",
     ]
@@ -193,6 +194,16 @@ def test_tools_then_streaming_submit_tool_outputs(openai: OpenAI) -> None:
     assert run["status"] == "requires_action"
     step = first[3][1]
     assert step["type"] == "tool_calls"
+    pieces = [d["delta"]["step_details"]["tool_calls"][0] for n, d in first[5:-2]]
+    assert [p["index"] for p in pieces] == [0, 0, 0, 1, 1, 1]
+    calls = run["required_action"]["submit_tool_outputs"]["tool_calls"]
+    for index, call in enumerate(calls):
+        mine = [p for p in pieces if p["index"] == index]
+        assert (mine[0]["id"], mine[0]["function"]["name"]) == (
+            call["id"],
+            call["function"]["name"],
+        )
+        assert "".join(p["function"]["arguments"] for p in mine) == call["function"]["arguments"]
     body = {**openai.outputs(run, "snow"), "stream": True}
     second = openai.sse(openai.run_path(run) + "/submit_tool_outputs", body)
     assert names(second) == [
@@ -346,7 +357,7 @@ def test_unknown_ids_are_404_and_wrong_methods_405(openai: OpenAI) -> None:
     assert "asst_x" in openai.error(missing, 404)["message"]
     wrong = openai.client.put(f"/threads/{thread['id']}")
     assert wrong.status_code == 405
-    assert set(wrong.headers["allow"].split(", ")) == {"GET", "DELETE"}
+    assert set(wrong.headers["allow"].split(", ")) == {"GET", "POST", "DELETE"}
     openai.healthy()
 
 
