@@ -136,6 +136,14 @@ def test_injected_faults_are_retried_by_the_client(
     assert failed.value.status_code == 503
     assert REQUEST_ID.fullmatch(failed.value.request_id or "")
     emulator.faults.clear()
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "x"}])
+    (message,) = client.beta.threads.messages.list(thread.id).data
+    before = emulator.faults.injected
+    emulator.faults.fail(1, protocol="openai", method="DELETE", retry_after=0.01)
+    emulator.faults.stall(0.05, protocol="openai", method="POST")
+    assert client.beta.threads.update(thread.id, metadata={"a": "b"}).metadata == {"a": "b"}
+    assert client.beta.threads.messages.delete(message.id, thread_id=thread.id).deleted
+    assert emulator.faults.injected - before == 2
 
 
 # --- runs, polled -------------------------------------------------------------------------------
