@@ -131,7 +131,7 @@ class Emulator:
         self.faults = Faults()
         """Faults to inject into the next requests and streams (thread-safe)."""
         # built once, so that a restart keeps their state (folders, idempotency keys, ...)
-        self._services = services(self.yandex_store, self._tasks)
+        self._services = services(self.yandex_store, self._tasks, lambda: self.grpc_target)
         self._app = OpenAIApp(self.openai_store, self._tasks, poll_after_ms)
 
     def __repr__(self) -> str:
@@ -159,9 +159,9 @@ class Emulator:
                 "" if self._api_key else ", and without an API key",
             )
         grpc = _GrpcServer(self._services, codec=CheckedCodec(self._max_message_size))
+        keep_metadata(grpc)  # first: a refused call's answer carries its request ids too
         if self._api_key:
             require_key(grpc, self._api_key)
-        keep_metadata(grpc)
         grpc_hook(grpc, self.faults)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio only turns Nagle off (TCP_NODELAY) on accepted

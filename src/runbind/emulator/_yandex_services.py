@@ -25,6 +25,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 from . import _engine
 from ._script import Script, script_for
 from ._state import Assistant, CoreMessage, CoreRun, FunctionSpec, Store, Thread, new_id, now
+from ._yandex_endpoints import ApiEndpointService
 from ._yandex_hooks import metadata_value
 from ._yandex_objects import (
     YandexRenderer,
@@ -496,8 +497,11 @@ class AssistantService(v1.AssistantServiceBase):
         return v1.DeleteAssistantResponse()
 
 
-def services(store: Store, tasks: set[asyncio.Task[None]]) -> list[IServable]:
-    """The four services over one store; ``tasks`` collects the run tasks they start."""
+def services(
+    store: Store, tasks: set[asyncio.Task[None]], address: Callable[[], str] | None = None
+) -> list[IServable]:
+    """The four services over one store; ``tasks`` collects the run tasks they start. With
+    ``address`` (the emulator's ``host:port``, asked when needed), endpoint discovery too."""
     shared = _Services(store, tasks)
     bases: list[ServiceBase] = [
         RunService(shared),
@@ -505,4 +509,6 @@ def services(store: Store, tasks: set[asyncio.Task[None]]) -> list[IServable]:
         MessageService(shared),
         AssistantService(shared),
     ]
+    if address is not None:
+        bases.append(ApiEndpointService(address))
     return cast("list[IServable]", bases)
