@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from runbind.emulator import Emulator
 
@@ -33,9 +35,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def child(emulator: Emulator, group: str) -> dict[str, Any]:
+def child(emulator: Emulator, group: str, *extra: str) -> dict[str, Any]:
     """Run ``group`` of the child in the official clients' venv; what it reported."""
-    argv = [os.environ[PYTHON_ENV], str(CHILD), group, emulator.grpc_target, KEY]
+    argv = [os.environ[PYTHON_ENV], str(CHILD), group, emulator.grpc_target, KEY, *extra]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     report: dict[str, Any] = json.loads(proc.stdout)
@@ -154,3 +156,21 @@ def test_grpcio_with_yandexcloud_stubs_every_run_method(emu: Emulator) -> None:
     assert (got["second_first"], got["second_rest"]) == ("TOOL_CALLS", ["DONE"])
     assert got["last_by_thread"] is True
     assert got["list_pages"] == [[got["ids"][0]], [got["ids"][1]], []]
+
+
+def test_yandexcloud_sdk_discovers_the_emulator_over_tls(
+    start_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    """yandexcloud's SDK asks the discovery service over TLS only: the emulator serves gRPC
+    over TLS when given a server context (a certificate for 127.0.0.1 made here)."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    emu = start_emulator(api_key=KEY, grpc_tls=context)
+    got = child(emu, "yandexcloud", str(ca_file))
+    assert got["endpoints"]["ai-assistants"] == got["endpoints"]["iam"] == emu.grpc_target
+    assert got["kinds"] == ["PARTIAL_MESSAGE", "PARTIAL_MESSAGE", "DONE"]
+    assert (got["status"], got["text"]) == ("COMPLETED", "over tls")
+    assert got["policy"] == 2  # SINCE_LAST_ACTIVE

@@ -1,7 +1,8 @@
 """Run in the official clients' own venv (yandex-ai-studio-sdk, yandexcloud, grpcio, Google
 protobuf), against an emulator the test started: ``python yandex_official_child.py GROUP TARGET
-API_KEY``. Each group drives the unmodified clients through a set of calls and prints what they
-saw as one JSON document; ``test_yandex_official.py`` asserts on it. Nothing here imports runbind.
+API_KEY [CA_FILE]``. Each group drives the unmodified clients through a set of calls and prints
+what they saw as one JSON document; ``test_yandex_official.py`` asserts on it. Nothing here
+imports runbind.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from yandex.cloud.ai.assistants.v1.threads import (
 )
 from yandex.cloud.endpoint import api_endpoint_service_pb2, api_endpoint_service_pb2_grpc
 from yandex_ai_studio_sdk import AIStudio, AsyncAIStudio
+from yandexcloud import SDK
 
 FOLDER = "official"
 POLL = 0.02  # seconds between the SDK's status polls (its default is 0.5)
@@ -319,10 +321,46 @@ def _pages(runs: Any, auth: list[tuple[str, str]]) -> Iterator[list[str]]:
         token = page.next_page_token
 
 
+def yandexcloud(target: str, key: str) -> Json:
+    """yandexcloud's own SDK given only the endpoint (and the test CA): it discovers every
+    service over TLS, then calls them with the IAM token as a bearer."""
+    ca = open(sys.argv[4], "rb").read()  # noqa: SIM115 (a short-lived child)
+    sdk = SDK(endpoint=target, iam_token=key, root_certificates=ca)
+    assistants = sdk.client(assistant_service_pb2_grpc.AssistantServiceStub)
+    threads = sdk.client(thread_service_pb2_grpc.ThreadServiceStub)
+    runs = sdk.client(run_service_pb2_grpc.RunServiceStub)
+    assistant = assistants.Create(
+        assistant_service_pb2.CreateAssistantRequest(
+            folder_id=FOLDER, model_uri="gpt://f/yandexgpt", labels={"emulator": "echo chunks=2"}
+        )
+    )
+    part = message_pb2.ContentPart(text=message_pb2.Text(content="over tls"))
+    data = message_pb2.MessageData(content=message_pb2.MessageContent(content=[part]))
+    thread = threads.Create(
+        thread_service_pb2.CreateThreadRequest(folder_id=FOLDER, messages=[data])
+    )
+    run = runs.Create(
+        run_service_pb2.CreateRunRequest(
+            assistant_id=assistant.id, thread_id=thread.id, stream=True
+        )
+    )
+    events = runs.Listen(run_service_pb2.ListenRunRequest(run_id=run.id))
+    kinds = [_kind(e) for e in events]
+    final = runs.Get(run_service_pb2.GetRunRequest(run_id=run.id))
+    return {
+        "endpoints": dict(sdk._channels.endpoints),
+        "kinds": kinds,
+        "status": _status(final),
+        "text": final.state.completed_message.content.content[0].text.content,
+        "policy": assistant.expiration_config.expiration_policy,
+    }
+
+
 GROUPS: dict[str, Callable[[str, str], Json]] = {
     "sdk_sync": sdk_sync,
     "sdk_async": sdk_async,
     "grpcio": grpcio,
+    "yandexcloud": yandexcloud,
 }
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import socket
+import ssl
 import threading
 import weakref
 from types import TracebackType
@@ -96,8 +97,10 @@ class Emulator:
     ``Api-Key <key>``).
 
     :attr:`faults` injects failures, cut streams and stalls. With ``poll_after_ms`` set, OpenAI
-    run objects come with an ``openai-poll-after-ms`` header. After :meth:`stop` the emulator
-    can :meth:`start` again, on the same ports and with the same state.
+    run objects come with an ``openai-poll-after-ms`` header. With ``grpc_tls`` (a server
+    context; it is given ALPN ``h2``) the gRPC side speaks TLS, as clients that discover
+    endpoints only over TLS (yandexcloud's SDK) need. After :meth:`stop` the emulator can
+    :meth:`start` again, on the same ports and with the same state.
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class Emulator:
         max_message_size: int = 4 * 1024 * 1024,
         max_body_size: int = 1024 * 1024,
         poll_after_ms: int | None = None,
+        grpc_tls: ssl.SSLContext | None = None,
     ) -> None:
         valid = isinstance(poll_after_ms, int) and not isinstance(poll_after_ms, bool)
         if poll_after_ms is not None and (not valid or poll_after_ms < 0):
@@ -120,6 +124,9 @@ class Emulator:
         self._api_key = api_key
         self._max_message_size = max_message_size
         self._max_body_size = max_body_size
+        self._grpc_tls = grpc_tls
+        if grpc_tls is not None:
+            grpc_tls.set_alpn_protocols(["h2"])
         self._tasks: set[asyncio.Task[None]] = set()
         self._grpc: _GrpcServer | None = None
         self._http: HttpServer | None = None
@@ -173,7 +180,7 @@ class Emulator:
         except OSError:
             sock.close()
             raise
-        await grpc.start(sock=sock)
+        await grpc.start(sock=sock, ssl=self._grpc_tls)
         self._grpc = grpc
         self.grpc_port = int(sock.getsockname()[1])  # kept: a restart binds the same port
         app: Handler = http_hook(self._app, self.faults)
