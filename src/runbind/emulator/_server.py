@@ -26,6 +26,7 @@ from ._openai import OpenAIApp
 from ._openai_requests import error_body
 from ._seed import Provider, seed
 from ._state import Store
+from ._yandex_endpoints import keep_request_headers
 from ._yandex_hooks import CheckedCodec, keep_metadata, require_key
 from ._yandex_services import services
 
@@ -71,6 +72,7 @@ class _GrpcServer(grpclib.server.Server):
     def _protocol_factory(self) -> H2Protocol:
         protocol = super()._protocol_factory()
         self._protocols.add(protocol)
+        keep_request_headers(protocol)  # endpoint discovery answers with the :authority
         return protocol
 
     def close_connections(self) -> None:

@@ -20,6 +20,7 @@ import grpclib.server
 from betterproto2.grpclib import ServiceBase
 from grpclib import GRPCError
 from grpclib.const import Status
+from grpclib.protocol import H2Protocol
 
 __all__ = [
     "SERVICE",
@@ -29,6 +30,7 @@ __all__ = [
     "GetApiEndpointRequest",
     "ListApiEndpointsRequest",
     "ListApiEndpointsResponse",
+    "keep_request_headers",
 ]
 
 SERVICE = "yandex.cloud.endpoint.ApiEndpointService"
@@ -86,6 +88,19 @@ class ListApiEndpointsResponse(betterproto2.Message):
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
     next_page_token: str = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+
+def keep_request_headers(protocol: H2Protocol) -> None:
+    """Keep each request's headers on its HTTP/2 stream, where grpclib's server keeps none (it
+    hands them to the request's task only), so that a method can read its ``:authority``."""
+    handler = protocol.handler
+    accept = handler.accept
+
+    def accepting(stream: Any, headers: Any, release_stream: Callable[[], Any]) -> None:
+        stream.headers = headers
+        accept(stream, headers, release_stream)
+
+    handler.accept = accepting  # type: ignore[method-assign]
 
 
 def _address(stream: grpclib.server.Stream[Any, Any], fallback: str) -> str:
