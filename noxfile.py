@@ -90,7 +90,12 @@ def tests(session: nox.Session) -> None:
     """Lint and typecheck first (required sessions), then generate and run pytest."""
     _install(session, "dev")
     _generate(session)
-    session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
+    env = {
+        **ENV,
+        "RUNBIND_BUF": _buf(session),
+        "RUNBIND_OFFICIAL_YANDEX_PYTHON": _extra_venv(session, "official-yandex"),
+    }
+    session.run("pytest", *session.posargs, env=env)
 
 
 @nox.session
@@ -101,7 +106,7 @@ def bench(session: nox.Session) -> None:
     """
     _install(session, "dev,bench")
     _generate(session)
-    env = {**ENV, "RUNBIND_BENCH_YANDEX_SDK_PYTHON": _yandex_sdk(session)}
+    env = {**ENV, "RUNBIND_BENCH_YANDEX_SDK_PYTHON": _extra_venv(session, "bench-yandex-sdk")}
     session.run("python", "-m", "benchmarks", *session.posargs, env=env)
 
 
@@ -141,14 +146,18 @@ def fuzz(session: nox.Session) -> None:
         )
 
 
-def _yandex_sdk(session: nox.Session) -> str:
-    """Python of a venv holding the pinned Yandex SDK (pyproject's ``bench-yandex-sdk`` group).
+def _extra_venv(session: nox.Session, extra: str) -> str:
+    """Python of a venv holding pyproject's dependency group ``extra`` (the pinned Yandex SDK
+    and its clients).
 
-    Its own venv: the SDK needs protobuf<7, which the codegen pins cannot share.
+    A venv of its own, inside the session's: the SDK needs protobuf<7, which the codegen pins
+    cannot share. Rebuilt only when the extra's pins change.
     """
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    pins = pyproject["dependency-groups"]["bench-yandex-sdk"]
-    venv = Path(session.virtualenv.location) / "yandex-sdk"
+    pins = pyproject["dependency-groups"][extra]
+    venv = Path(session.virtualenv.location) / (
+        "yandex-sdk" if extra == "bench-yandex-sdk" else extra
+    )
     python = venv / "bin" / "python"
     marker = venv / ".runbind-installed"
     if not (marker.is_file() and marker.read_text() == " ".join(pins)):

@@ -319,6 +319,27 @@ def test_tool_loop_over_streams(runs: Flavour, emulator: Emulator) -> None:
     assert runs.get_result(stream.run).text == "get_weather: sunny-0; get_weather: sunny-1"
 
 
+def test_a_replay_of_a_finished_tool_run_gives_every_event(
+    runs: Flavour, emulator: Emulator
+) -> None:
+    """Listening from 0 to a run that went past its tool calls does not stop at them: grpcio and
+    the Yandex SDK see [TOOL_CALLS, DONE], and so does runbind; while the run still waits on them,
+    the stream ends there."""
+    assistant, thread = make(emulator, "tools calls=1")
+    run = runs.create(assistant, thread)
+    waiting = list(runs.listen(run))
+    assert kinds(waiting) == [StreamEventKind.TOOL_CALLS]
+    assert kinds(list(runs.listen(run, events_start_idx=0))) == [StreamEventKind.TOOL_CALLS]
+    (call,) = waiting[0].tool_calls
+    runs.submit(run, [call.result("fine")])
+    assert runs.wait(run).is_succeeded
+    replay = list(runs.listen(run, events_start_idx=0))
+    assert kinds(replay) == [StreamEventKind.TOOL_CALLS, DONE]
+    assert indices(replay) == [0, 1]
+    assert replay[-1].text == "get_weather: fine"
+    assert kinds(list(runs.listen(run, events_start_idx=1))) == [DONE]
+
+
 def test_submit_without_stream_returns_the_run(runs: Flavour, emulator: Emulator) -> None:
     assistant, thread = make(emulator, "tools calls=1")
     run = runs.create(assistant, thread)

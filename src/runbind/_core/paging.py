@@ -15,7 +15,8 @@ FetchPage = Callable[[str | None], Awaitable["RunPage"]]
 
 @dataclass(frozen=True, slots=True)
 class RunPage:
-    """One page of a listing; ``next_page_token`` fetches the next one (None: this is the last)."""
+    """One page of a listing; ``next_page_token`` fetches the next one (None: this is the last;
+    a service may also give the last page a token, whose page is then empty)."""
 
     runs: tuple[Run, ...]
     next_page_token: str | None
@@ -41,9 +42,14 @@ class AsyncRunList(AsyncIterator[Run]):
     async def _page(self) -> RunPage | None:
         if self._exhausted():
             return None
+        first = not self._started
         page = await self._fetch(self.next_page_token)
         self._started = True
-        self.next_page_token = page.next_page_token or None
+        # A page without runs ends the listing, whatever token it carries: a service whose last
+        # page still has a token (Yandex's) answers that token with an empty page.
+        self.next_page_token = (page.next_page_token or None) if page.runs else None
+        if not page.runs and not first:
+            return None  # the empty page after the last one says only that it was the last
         return page
 
     async def __anext__(self) -> Run:

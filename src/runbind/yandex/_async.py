@@ -363,11 +363,16 @@ class AsyncRuns(ClientBase):
                         )
                         if event.event_index < position:
                             continue  # already delivered before a reconnect
+                        # A TOOL_CALLS event ends the stream while the run waits on those
+                        # calls; one the run has gone past (a replay) is followed by the rest.
+                        waits = event.requires_action and await self._waits_on(
+                            run_id, event, deadline
+                        )
                         position = event.event_index + 1
                         failures = 0
                         self._cursors.put(run_id, event.event_index)
                         yield event
-                        if event.is_finished or event.requires_action:
+                        if event.is_finished or waits:
                             return
                 # The stream ended without a final event: over if the run has stopped.
                 current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
@@ -385,6 +390,13 @@ class AsyncRuns(ClientBase):
                 raise error
             if not await deadline.sleep(self.retry.backoff(failures, hint)):
                 raise error
+
+    async def _waits_on(self, run_id: str, event: RunStreamEvent, deadline: Deadline) -> bool:
+        """Whether the run waits now on the tool calls of ``event`` (asked before the event is
+        yielded, so before its caller can answer them). A later round asking for the very same
+        calls cannot be told apart: the stream then ends there, as on a live run."""
+        current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
+        return current.requires_action and current.tool_calls == event.tool_calls
 
     @overload
     async def submit_tool_results(
