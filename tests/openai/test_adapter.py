@@ -912,7 +912,9 @@ def test_unknown_fields_are_kept() -> None:
         "prompt_token_details": {"cached_tokens": 1024},
     }
     run = Run.from_openai(payload)
+    assert run.raw.model_extra is not None
     assert run.raw.model_extra["reasoning_effort"] == "high"
+    assert run.raw.usage is not None
     assert run.raw.usage.model_extra == {"prompt_token_details": {"cached_tokens": 1024}}
     dumped = run.raw.model_dump(mode="json", by_alias=True)
     assert dumped["reasoning_effort"] == "high"
