@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -85,17 +86,48 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", *paths)
 
 
-@nox.session(requires=["lint", "typecheck"])
+@nox.session(requires=["lint", "typecheck", "verifytypes"])
 def tests(session: nox.Session) -> None:
-    """Lint and typecheck first (required sessions), then generate and run pytest."""
+    """Lint, typecheck and verifytypes first (required sessions), then generate and run pytest."""
     _install(session, "dev")
     _generate(session)
     env = {
         **ENV,
         "RUNBIND_BUF": _buf(session),
+        "RUNBIND_PYRIGHT": _pyright(session),
         "RUNBIND_OFFICIAL_YANDEX_PYTHON": _extra_venv(session, "official-yandex"),
     }
     session.run("pytest", *session.posargs, env=env)
+
+
+VERIFYTYPES_MIN = 0.95
+"""The lowest type-completeness score of ``pyright --verifytypes runbind`` that passes."""
+
+
+@nox.session
+def verifytypes(session: nox.Session) -> None:
+    """``pyright --verifytypes runbind --ignoreexternal``: print the score, fail below 95%.
+
+    The score is the share of runbind's public symbols whose types pyright knows in full.
+    """
+    _install(session, "dev")
+    _generate(session)
+    pyright = _pyright(session)
+    args = [pyright, "--verifytypes", "runbind", "--ignoreexternal"]
+    # pyright exits 1 whenever any symbol is incomplete; the score decides here.
+    codes = [0, 1]
+    out = session.run(
+        *args, "--outputjson", silent=True, stderr=None, success_codes=codes, external=True
+    )
+    report = json.loads(str(out))["typeCompleteness"]
+    for symbol in report["symbols"]:
+        if symbol["isExported"] and not symbol["isTypeKnown"]:
+            session.log(f"not fully typed: {symbol['name']}")
+    score = report["completenessScore"]
+    print(f"verifytypes: type completeness of runbind {score:.1%} (minimum {VERIFYTYPES_MIN:.0%})")
+    if score < VERIFYTYPES_MIN:
+        session.run(*args, success_codes=codes, external=True)  # the readable report
+        session.error(f"type completeness {score:.1%} is below {VERIFYTYPES_MIN:.0%}")
 
 
 @nox.session
@@ -178,6 +210,20 @@ def _buf(session: nox.Session) -> str:
         npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tools)]
         session.run(*npm, f"@bufbuild/buf@{BUF_VERSION}", external=True)
     return str(buf)
+
+
+PYRIGHT_VERSION = "1.1.414"
+
+
+def _pyright(session: nox.Session) -> str:
+    """The pinned pyright (npm package ``pyright``), installed into this session's venv; it
+    analyses with the venv's Python, which must be first on PATH (as in a nox session)."""
+    tools = Path(session.virtualenv.location) / "pyright"
+    pyright = tools / "node_modules" / ".bin" / "pyright"
+    if not pyright.is_file():
+        npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tools)]
+        session.run(*npm, f"pyright@{PYRIGHT_VERSION}", external=True)
+    return str(pyright)
 
 
 @nox.session

@@ -44,7 +44,7 @@ def version_line() -> str:
     import runbind
 
     try:
-        upstream: dict[str, dict[str, str]] = runbind.__provenance__["upstream"]
+        upstream = runbind.__provenance__["upstream"]
     except ImportError:  # a working copy before its first `generate`
         return f"runbind {runbind.__version__} (no generated bindings)"
     sources = ", ".join(

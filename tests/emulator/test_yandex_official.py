@@ -3,9 +3,10 @@ yandex-ai-studio-sdk 0.22.0 (the last release with assistants; sync and asyncio,
 ``endpoint=`` and with ``service_map=``) and grpcio with yandexcloud's generated stubs.
 
 They need protobuf < 7, so they live in a venv of their own that ``nox -s tests`` builds
-(pyproject's ``official-yandex`` dependency group) and names in ``RUNBIND_OFFICIAL_YANDEX_PYTHON``; each
-group of calls runs there as one child process (``yandex_official_child.py``) against an emulator
-started here on 127.0.0.1, and reports what the clients saw as JSON.
+(pyproject's ``official-yandex`` dependency group) and names in
+``RUNBIND_OFFICIAL_YANDEX_PYTHON``; each group of calls runs there as one child process
+(``yandex_official_child.py``) against an emulator started here on 127.0.0.1, and reports what
+the clients saw as JSON.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import time
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -42,7 +42,7 @@ def kinds(events: list[RunStreamEvent]) -> list[StreamEventKind]:
     return [e.status for e in events]
 
 
-def indices(events: list[RunStreamEvent]) -> list[int]:
+def indices(events: Sequence[RunStreamEvent]) -> list[int]:
     return [e.event_index for e in events]
 
 
@@ -685,7 +685,7 @@ def test_repr_never_shows_the_credential(connect: Connect, emulator: Emulator) -
 def test_native_async_usage(emulator: Emulator) -> None:
     assistant, thread = make(emulator, "tools calls=1")
 
-    async def main() -> list[RunStreamEvent]:
+    async def main() -> Sequence[RunStreamEvent]:
         async with AsyncRuns(endpoint=emulator.grpc_target) as client:
             stream = await client.create(assistant, thread, stream=True, timeout=TIMEOUT)
             events = [event async for event in stream]
@@ -786,7 +786,8 @@ def test_overloads_exist(name: str) -> None:
     for cls in (AsyncRuns, Runs):
         overloads = typing.get_overloads(getattr(cls, name))
         returns = [inspect.signature(f).return_annotation for f in overloads]
-        assert returns[:2] == ["Run", "RunStream" if cls is Runs else "AsyncRunStream"]
+        stream = "RunStream" if cls is Runs else "AsyncRunStream"
+        assert returns[:2] == ["Run[runs.Run]", f"{stream}[runs.StreamEvent, runs.Run]"]
         streams = [inspect.signature(f).parameters["stream"].annotation for f in overloads]
         assert streams[:2] == ["Literal[False]", "Literal[True]"]
 

@@ -121,8 +121,8 @@ class Emulator:
         if poll_after_ms is not None and (not valid or poll_after_ms < 0):
             raise ValueError(f"poll_after_ms must be an integer >= 0, got {poll_after_ms!r}")
         self.host = host
-        self.grpc_port = grpc_port
-        self.http_port = http_port
+        self.grpc_port: int = grpc_port
+        self.http_port: int = http_port
         self._api_key = api_key
         self._max_message_size = max_message_size
         self._max_body_size = max_body_size
@@ -135,9 +135,9 @@ class Emulator:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self.yandex_store = Store()
-        self.openai_store = Store()
-        self.faults = Faults()
+        self.yandex_store: Store = Store()
+        self.openai_store: Store = Store()
+        self.faults: Faults = Faults()
         """Faults to inject into the next requests and streams (thread-safe)."""
         # built once, so that a restart keeps their state (folders, idempotency keys, ...)
         self._services = services(self.yandex_store, self._tasks, lambda: self.grpc_target)
