@@ -27,6 +27,9 @@ import pytest
 from grpclib.client import Channel
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import (
+    StreamEvent as YandexStreamEvent,
+)
 
 from runbind import RunResult, RunStatus, RunStreamEvent, StreamEventKind
 from runbind import openai as openai_client
@@ -299,6 +302,12 @@ def openai_data(event: RunStreamEvent) -> Any:
     return json.loads(data.model_dump_json(by_alias=True, exclude_unset=True))
 
 
+def yandex_raw(event: RunStreamEvent) -> YandexStreamEvent:
+    """The Yandex ``StreamEvent`` an event of the Yandex client was read from."""
+    assert isinstance(event.raw, YandexStreamEvent)
+    return event.raw
+
+
 def check_yandex(emu: Emulator, outcome: Outcome) -> int:
     """The run ended as scripted, and its events are the emulator's log, once each, in order."""
     job, events = outcome.job, outcome.events
@@ -307,7 +316,7 @@ def check_yandex(emu: Emulator, outcome: Outcome) -> int:
     assert core.thread_id == job.thread_id
     assert [e.event_index for e in events] == list(range(len(events)))
     assert [e.status for e in events] == YANDEX_KINDS[job.behaviour], job
-    assert [bytes(e.raw) for e in events] == [bytes(e) for e in core.events], job
+    assert [bytes(yandex_raw(e)) for e in events] == [bytes(e) for e in core.events], job
     check_result(outcome)
     return len(events)
 

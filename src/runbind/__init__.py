@@ -54,7 +54,21 @@ _register("yandex", "runbind.yandex._adapter")
 _register("openai", "runbind.openai._adapter")
 
 if _typing.TYPE_CHECKING:
-    __provenance__: dict[str, _typing.Any]
+
+    class _Upstream(_typing.TypedDict):
+        """One upstream the bindings were generated from."""
+
+        repository: str
+        commit: str
+        committed: str
+
+    class _Provenance(_typing.TypedDict):
+        """``__provenance__``: this version and its upstreams by source name."""
+
+        version: str
+        upstream: dict[str, _Upstream]
+
+    __provenance__: _Provenance
 
 
 def __getattr__(name: str) -> object:

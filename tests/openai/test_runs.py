@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runbind_generated.openai import RunObject
 
 import runbind
 from runbind import (
@@ -115,6 +116,7 @@ def test_create_custom_settings_reach_the_server(
     for seen in (run, runs.get(run)):
         assert seen.custom_temperature == 0.25
         assert seen.custom_max_tokens == 300
+        assert isinstance(seen.raw, RunObject)
         assert seen.raw.max_completion_tokens == 300
         options = seen.custom_prompt_truncation_options
         assert options is not None
@@ -123,6 +125,7 @@ def test_create_custom_settings_reach_the_server(
             strategy,
             last,
         )
+        assert seen.raw.truncation_strategy is not None
         assert seen.raw.truncation_strategy.type.value == strategy
     runs.wait(run)
 
@@ -609,12 +612,15 @@ SYNC_OF: dict[Any, Any] = {AsyncRunStream: RunStream, AsyncRunList: RunList}
 
 def _as_sync(annotation: Any) -> Any:
     """The sync counterpart of an async method's annotation."""
-    if isinstance(annotation, types.UnionType):
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
         args = [_as_sync(a) for a in typing.get_args(annotation)]
         out = args[0]
         for arg in args[1:]:
             out = out | arg
         return out
+    origin = typing.get_origin(annotation)
+    if origin in SYNC_OF:  # a parametrised AsyncRunStream[...]: the same parameters
+        return SYNC_OF[origin][typing.get_args(annotation)]
     return SYNC_OF.get(annotation, annotation)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, overload
+from typing import Literal, cast, overload
+
+from runbind_generated.openai import AssistantStreamEvent, RunObject
 
 from .._core.client_base import ClientBase, Cursors, start_index
 from .._core.credentials import Secret, from_env, guard, guard_stream, guarded
@@ -106,7 +108,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run: ...
+    ) -> Run[RunObject]: ...
 
     @overload
     async def create(
@@ -124,7 +126,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[True],
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> AsyncRunStream: ...
+    ) -> AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
     async def create(
@@ -142,7 +144,7 @@ class AsyncRuns(ClientBase):
         stream: bool,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run | AsyncRunStream: ...
+    ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @guarded
     async def create(
@@ -160,7 +162,7 @@ class AsyncRuns(ClientBase):
         stream: bool = False,
         idempotency_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Run | AsyncRunStream:
+    ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
         ``custom_*`` override the assistant's settings (temperature, max_completion_tokens,
@@ -202,20 +204,22 @@ class AsyncRuns(ClientBase):
     @guarded
     async def get(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> Run:
+    ) -> Run[RunObject]:
         """The run as it is now (a run id needs its ``thread_id``)."""
         return (await self._get(run, thread_id, Deadline(timeout)))[0]
 
     async def _get(
         self, run: RunRef, thread_id: str | None, deadline: Deadline
-    ) -> tuple[Run, float | None]:
+    ) -> tuple[Run[RunObject], float | None]:
         thread, run_id = self._ref(run, thread_id)
         url = self._http.url("threads", thread, "runs", run_id)
         data, response = await self._http.request("get", "GET", url, deadline)
         return Run.from_openai(data), poll_hint(response)
 
     @guarded
-    async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    async def get_last_by_thread(
+        self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> Run[RunObject]:
         """The thread's most recent run (a one-item, newest-first listing)."""
         if not isinstance(thread_id, str) or not thread_id:
             raise InvalidArgumentError("thread_id must be a non-empty string")
@@ -238,7 +242,7 @@ class AsyncRuns(ClientBase):
         page_size: int = 20,
         page_token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> AsyncRunList:
+    ) -> AsyncRunList[RunObject]:
         """Runs of the thread, newest first, fetched ``page_size`` (1..100) at a time.
 
         ``timeout`` bounds each page's fetch. Resume with the listing's ``next_page_token``
@@ -252,7 +256,7 @@ class AsyncRuns(ClientBase):
             raise InvalidArgumentError(f"page_size must be within 1..100, got {page_size}")
         url = self._http.url("threads", thread_id, "runs")
 
-        async def fetch(token: str | None) -> RunPage:
+        async def fetch(token: str | None) -> RunPage[RunObject]:
             params = {"limit": str(page_size), "order": "desc"}
             if token:
                 params["after"] = token
@@ -273,7 +277,7 @@ class AsyncRuns(ClientBase):
         thread_id: str | None = None,
         events_start_idx: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> AsyncRunStream:
+    ) -> AsyncRunStream[AssistantStreamEvent, RunObject]:
         """The run's events by polling, until it finishes or asks for tool results.
 
         OpenAI keeps no event log to replay: this yields one run event per status change seen,
@@ -283,9 +287,7 @@ class AsyncRuns(ClientBase):
         thread, run_id = self._ref(run, thread_id)
         resume = Resume(start_index(events_start_idx))
         events = self._events.poll(thread, run_id, resume, Deadline(timeout))
-        return AsyncRunStream(
-            run if isinstance(run, Run) else None, guard_stream(events, self._secrets)
-        )
+        return AsyncRunStream(_given(run), guard_stream(events, self._secrets))
 
     @overload
     async def submit_tool_results(
@@ -298,7 +300,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run: ...
+    ) -> Run[RunObject]: ...
 
     @overload
     async def submit_tool_results(
@@ -311,7 +313,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> AsyncRunStream: ...
+    ) -> AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
     async def submit_tool_results(
@@ -324,7 +326,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run | AsyncRunStream: ...
+    ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @guarded
     async def submit_tool_results(
@@ -337,7 +339,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Run | AsyncRunStream:
+    ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]:
         """Send the outputs of the run's tool calls; the run, or with ``stream`` its events.
 
         Stream events are numbered on from ``events_start_idx``, by default after the last
@@ -373,16 +375,15 @@ class AsyncRuns(ClientBase):
             resume.status = "requires_action"
         else:
             resume.status = seen.status
-        first = run if isinstance(run, Run) else None
         events = self._events.sse(
             "submit_tool_results", url, body, deadline, resume, thread, idempotency_key
         )
-        return AsyncRunStream(first, guard_stream(events, self._secrets))
+        return AsyncRunStream(_given(run), guard_stream(events, self._secrets))
 
     @guarded
     async def cancel(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> Run:
+    ) -> Run[RunObject]:
         """Ask the service to cancel the run; the run, now cancelling (or already ended)."""
         thread, run_id = self._ref(run, thread_id)
         url = self._http.url("threads", thread, "runs", run_id, "cancel")
@@ -399,13 +400,13 @@ class AsyncRuns(ClientBase):
     @guarded
     async def get_result(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> RunResult:
+    ) -> RunResult[RunObject]:
         """The run's current result, with its answer message once it has one."""
         deadline = Deadline(timeout)
         found, _ = await self._get(run, thread_id, deadline)
         return await self._result(found, deadline)
 
-    async def _result(self, run: Run, deadline: Deadline) -> RunResult:
+    async def _result(self, run: Run[RunObject], deadline: Deadline) -> RunResult[RunObject]:
         if run.status not in (RunStatus.COMPLETED, RunStatus.INCOMPLETE):
             return run.result()
         message = await self._events.answer(run.thread_id, run.id, deadline)
@@ -419,7 +420,7 @@ class AsyncRuns(ClientBase):
         thread_id: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         poll_interval: float = 0.5,
-    ) -> RunResult:
+    ) -> RunResult[RunObject]:
         """Poll until the run finishes or asks for tool outputs; its result.
 
         ``timeout`` is one deadline for the whole wait; the server's ``openai-poll-after-ms``
@@ -427,7 +428,7 @@ class AsyncRuns(ClientBase):
         """
         thread, run_id = self._ref(run, thread_id)
 
-        async def poll(deadline: Deadline) -> tuple[Run, float | None]:
+        async def poll(deadline: Deadline) -> tuple[Run[RunObject], float | None]:
             return await self._get(run_id, thread, deadline)
 
         return await wait_for(
@@ -441,3 +442,9 @@ class AsyncRuns(ClientBase):
     async def close(self) -> None:
         """Close the connection pool (calls after this open a new one)."""
         await self._http.aclose()
+
+
+def _given(run: RunRef) -> Run[RunObject] | None:
+    """The run a stream starts from: ``run`` when the caller gave a Run (this client's runs hold
+    a ``RunObject`` as ``raw``), else none yet."""
+    return cast("Run[RunObject]", run) if isinstance(run, Run) else None

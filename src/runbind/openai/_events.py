@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core.client_base import Cursors, left
 from .._core.errors import ApiError, DecodeError, RunTimeoutError
@@ -17,6 +17,11 @@ from ._content import body_pieces
 from ._http import Json, OpenAIHttp
 from ._sse import parse_events
 from ._transport import check_response, check_status, headers, poll_hint, translate
+
+if TYPE_CHECKING:
+    from runbind_generated.openai import AssistantStreamEvent, RunObject
+
+    Event = RunStreamEvent[AssistantStreamEvent, RunObject]
 
 __all__ = ["OpenAIEvents", "Resume", "first_key", "state"]
 
@@ -77,7 +82,7 @@ class OpenAIEvents:
         resume: Resume,
         thread_id: str,
         idempotency_key: str | None,
-    ) -> AsyncIterator[RunStreamEvent]:
+    ) -> AsyncIterator[Event]:
         """Events of a streaming POST; if it drops, the run is followed by polling instead."""
         http = self._http
         request_headers = headers(http.api_key, idempotency_key)
@@ -133,7 +138,7 @@ class OpenAIEvents:
 
     async def poll(
         self, thread_id: str, run_id: str, resume: Resume, deadline: Deadline
-    ) -> AsyncIterator[RunStreamEvent]:
+    ) -> AsyncIterator[Event]:
         """A stream made by polling: one run event per status change, the answer, then done."""
         resume.run_id = run_id
         interval = _STREAM_POLL
@@ -155,7 +160,7 @@ class OpenAIEvents:
             if not await deadline.sleep(pause):
                 raise RunTimeoutError(f"openai listen: run {run_id} still {status}", current)
 
-    def _event(self, name: str, data: Any, resume: Resume) -> RunStreamEvent:
+    def _event(self, name: str, data: Any, resume: Resume) -> Event:
         event = RunStreamEvent.from_openai({"event": name, "data": data}, event_index=resume.index)
         resume.saw(event)
         self._keep(resume)

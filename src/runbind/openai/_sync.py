@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
+from runbind_generated.openai import AssistantStreamEvent, RunObject
+
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
 from .._core.paging import RunList
@@ -76,7 +78,7 @@ class Runs:
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run: ...
+    ) -> Run[RunObject]: ...
 
     @overload
     def create(
@@ -94,7 +96,7 @@ class Runs:
         stream: Literal[True],
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> RunStream: ...
+    ) -> RunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
     def create(
@@ -112,7 +114,7 @@ class Runs:
         stream: bool,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run | RunStream: ...
+    ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]: ...
 
     def create(
         self,
@@ -129,7 +131,7 @@ class Runs:
         stream: bool = False,
         idempotency_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Run | RunStream:
+    ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
         See :meth:`AsyncRuns.create`.
@@ -156,11 +158,13 @@ class Runs:
 
     def get(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> Run:
+    ) -> Run[RunObject]:
         """The run as it is now (a run id needs its ``thread_id``)."""
         return self._loop.run(self._async.get(run, thread_id=thread_id, timeout=timeout))
 
-    def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    def get_last_by_thread(
+        self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> Run[RunObject]:
         """The thread's most recent run (a one-item, newest-first listing)."""
         return self._loop.run(self._async.get_last_by_thread(thread_id, timeout=timeout))
 
@@ -171,7 +175,7 @@ class Runs:
         page_size: int = 20,
         page_token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> RunList:
+    ) -> RunList[RunObject]:
         """Runs of the thread, newest first, fetched ``page_size`` (1..100) at a time.
 
         See :meth:`AsyncRuns.list`.
@@ -190,7 +194,7 @@ class Runs:
         thread_id: str | None = None,
         events_start_idx: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> RunStream:
+    ) -> RunStream[AssistantStreamEvent, RunObject]:
         """The run's events by polling, until it finishes or asks for tool results.
 
         See :meth:`AsyncRuns.listen`.
@@ -213,7 +217,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run: ...
+    ) -> Run[RunObject]: ...
 
     @overload
     def submit_tool_results(
@@ -226,7 +230,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> RunStream: ...
+    ) -> RunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
     def submit_tool_results(
@@ -239,7 +243,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run | RunStream: ...
+    ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]: ...
 
     def submit_tool_results(
         self,
@@ -251,7 +255,7 @@ class Runs:
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Run | RunStream:
+    ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]:
         """Send the outputs of the run's tool calls; the run, or with ``stream`` its events.
 
         See :meth:`AsyncRuns.submit_tool_results`.
@@ -273,7 +277,7 @@ class Runs:
 
     def cancel(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> Run:
+    ) -> Run[RunObject]:
         """Ask the service to cancel the run; the run, now cancelling (or already ended)."""
         return self._loop.run(self._async.cancel(run, thread_id=thread_id, timeout=timeout))
 
@@ -285,7 +289,7 @@ class Runs:
 
     def get_result(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> RunResult:
+    ) -> RunResult[RunObject]:
         """The run's current result, with its answer message once it has one."""
         return self._loop.run(self._async.get_result(run, thread_id=thread_id, timeout=timeout))
 
@@ -296,7 +300,7 @@ class Runs:
         thread_id: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         poll_interval: float = 0.5,
-    ) -> RunResult:
+    ) -> RunResult[RunObject]:
         """Poll until the run finishes or asks for tool outputs; its result.
 
         See :meth:`AsyncRuns.wait`.

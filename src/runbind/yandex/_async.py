@@ -175,7 +175,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run: ...
+    ) -> Run[runs.Run]: ...
 
     @overload
     async def create(
@@ -193,7 +193,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[True],
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> AsyncRunStream: ...
+    ) -> AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
     async def create(
@@ -211,7 +211,7 @@ class AsyncRuns(ClientBase):
         stream: bool,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run | AsyncRunStream: ...
+    ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @guarded
     async def create(
@@ -229,7 +229,7 @@ class AsyncRuns(ClientBase):
         stream: bool = False,
         idempotency_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Run | AsyncRunStream:
+    ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
         ``custom_*`` override the assistant's settings for this run. It is retried only when
@@ -263,7 +263,7 @@ class AsyncRuns(ClientBase):
         return AsyncRunStream(run, events)
 
     @guarded
-    async def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    async def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run[runs.Run]:
         """The run as it is now."""
         request = runs.GetRunRequest(run_id=run_id_of(run))
         service = self._service()
@@ -274,7 +274,9 @@ class AsyncRuns(ClientBase):
         return await self._adapt(Run.from_yandex, message, deadline, "get")
 
     @guarded
-    async def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    async def get_last_by_thread(
+        self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> Run[runs.Run]:
         """The thread's most recent run."""
         if not isinstance(thread_id, str) or not thread_id:
             raise InvalidArgumentError("thread_id must be a non-empty string")
@@ -295,7 +297,7 @@ class AsyncRuns(ClientBase):
         page_size: int = 100,
         page_token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> AsyncRunList:
+    ) -> AsyncRunList[runs.Run]:
         """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
 
         ``timeout`` bounds each page's fetch. Resume a listing with its ``next_page_token``.
@@ -304,7 +306,7 @@ class AsyncRuns(ClientBase):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise InvalidArgumentError(f"page_size must be a positive int, got {page_size!r}")
 
-        async def fetch(token: str | None) -> RunPage:
+        async def fetch(token: str | None) -> RunPage[runs.Run]:
             request = runs.ListRunsRequest(
                 folder_id=folder or "", page_size=page_size, page_token=token or ""
             )
@@ -324,7 +326,7 @@ class AsyncRuns(ClientBase):
         *,
         events_start_idx: int = 0,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> AsyncRunStream:
+    ) -> AsyncRunStream[runs.StreamEvent, runs.Run]:
         """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
 
         A dropped stream is reopened after the last event seen, so no event is lost or repeated.
@@ -332,13 +334,12 @@ class AsyncRuns(ClientBase):
         """
         start = start_index(events_start_idx)
         run_id = run_id_of(run)
-        first = run if isinstance(run, Run) else None
         events = self._events(run_id, start, Deadline(timeout))
-        return AsyncRunStream(first, guard_stream(events, self._secrets))
+        return AsyncRunStream(_given(run), guard_stream(events, self._secrets))
 
     async def _events(
         self, run_id: str, start: int, deadline: Deadline
-    ) -> AsyncIterator[RunStreamEvent]:
+    ) -> AsyncIterator[RunStreamEvent[runs.StreamEvent, runs.Run]]:
         """Listen, reopening a dropped stream at the next index (bounded by the retry policy)."""
         service = self._service()
         metadata = self._metadata()
@@ -363,11 +364,16 @@ class AsyncRuns(ClientBase):
                         )
                         if event.event_index < position:
                             continue  # already delivered before a reconnect
+                        # A TOOL_CALLS event ends the stream while the run waits on those
+                        # calls; one the run has gone past (a replay) is followed by the rest.
+                        waits = event.requires_action and await self._waits_on(
+                            run_id, event, deadline
+                        )
                         position = event.event_index + 1
                         failures = 0
                         self._cursors.put(run_id, event.event_index)
                         yield event
-                        if event.is_finished or event.requires_action:
+                        if event.is_finished or waits:
                             return
                 # The stream ended without a final event: over if the run has stopped.
                 current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
@@ -386,6 +392,13 @@ class AsyncRuns(ClientBase):
             if not await deadline.sleep(self.retry.backoff(failures, hint)):
                 raise error
 
+    async def _waits_on(self, run_id: str, event: RunStreamEvent, deadline: Deadline) -> bool:
+        """Whether the run waits now on the tool calls of ``event`` (asked before the event is
+        yielded, so before its caller can answer them). A later round asking for the very same
+        calls cannot be told apart: the stream then ends there, as on a live run."""
+        current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
+        return current.requires_action and current.tool_calls == event.tool_calls
+
     @overload
     async def submit_tool_results(
         self,
@@ -396,7 +409,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run: ...
+    ) -> Run[runs.Run]: ...
 
     @overload
     async def submit_tool_results(
@@ -408,7 +421,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> AsyncRunStream: ...
+    ) -> AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
     async def submit_tool_results(
@@ -420,7 +433,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run | AsyncRunStream: ...
+    ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @guarded
     async def submit_tool_results(
@@ -432,7 +445,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Run | AsyncRunStream:
+    ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
         The stream starts at ``events_start_idx``, by default after the last event this client
@@ -468,13 +481,12 @@ class AsyncRuns(ClientBase):
         )
         if not stream:
             return await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
-        first = run if isinstance(run, Run) else None
         return AsyncRunStream(
-            first, guard_stream(self._events(run_id, start, deadline), self._secrets)
+            _given(run), guard_stream(self._events(run_id, start, deadline), self._secrets)
         )
 
     @guarded
-    async def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    async def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run[runs.Run]:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         raise UnsupportedOperationError("Yandex AI Assistants runs cannot be cancelled")
 
@@ -484,14 +496,16 @@ class AsyncRuns(ClientBase):
         return (await self.get(run, timeout=timeout)).status
 
     @guarded
-    async def get_result(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
+    async def get_result(
+        self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> RunResult[runs.Run]:
         """The run's current result (its answer once completed)."""
         return (await self.get(run, timeout=timeout)).result()
 
     @guarded
     async def wait(
         self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 0.5
-    ) -> RunResult:
+    ) -> RunResult[runs.Run]:
         """Poll until the run finishes or asks for tool results; its result.
 
         ``timeout`` is one deadline for the whole wait; at it :class:`RunTimeoutError` carries
@@ -499,10 +513,10 @@ class AsyncRuns(ClientBase):
         """
         run_id = run_id_of(run)
 
-        async def poll(deadline: Deadline) -> tuple[Run, float | None]:
+        async def poll(deadline: Deadline) -> tuple[Run[runs.Run], float | None]:
             return await self.get(run_id, timeout=max(deadline.remaining(), 0.001)), None
 
-        async def result(found: Run, deadline: Deadline) -> RunResult:
+        async def result(found: Run[runs.Run], deadline: Deadline) -> RunResult[runs.Run]:
             return found.result()
 
         return await wait_for(
@@ -517,7 +531,13 @@ class AsyncRuns(ClientBase):
                 _close(connection)
 
 
-def _runs_of(response: runs.ListRunsResponse) -> tuple[Run, ...]:
+def _given(run: RunRef) -> Run[runs.Run] | None:
+    """The run a stream starts from: ``run`` when the caller gave a Run (this client's runs hold
+    a Yandex ``Run`` message as ``raw``), else none yet."""
+    return cast("Run[runs.Run]", run) if isinstance(run, Run) else None
+
+
+def _runs_of(response: runs.ListRunsResponse) -> tuple[Run[runs.Run], ...]:
     return tuple(Run.from_yandex(r) for r in response.runs)
 
 

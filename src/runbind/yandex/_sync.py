@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
+
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
 from .._core.paging import RunList
@@ -86,7 +88,7 @@ class Runs:
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run: ...
+    ) -> Run[runs.Run]: ...
 
     @overload
     def create(
@@ -104,7 +106,7 @@ class Runs:
         stream: Literal[True],
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> RunStream: ...
+    ) -> RunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
     def create(
@@ -122,7 +124,7 @@ class Runs:
         stream: bool,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run | RunStream: ...
+    ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]: ...
 
     def create(
         self,
@@ -139,7 +141,7 @@ class Runs:
         stream: bool = False,
         idempotency_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Run | RunStream:
+    ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
         See :meth:`AsyncRuns.create`.
@@ -164,11 +166,13 @@ class Runs:
             return RunStream(self._loop, value)
         return value
 
-    def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run[runs.Run]:
         """The run as it is now."""
         return self._loop.run(self._async.get(run, timeout=timeout))
 
-    def get_last_by_thread(self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    def get_last_by_thread(
+        self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> Run[runs.Run]:
         """The thread's most recent run."""
         return self._loop.run(self._async.get_last_by_thread(thread_id, timeout=timeout))
 
@@ -179,7 +183,7 @@ class Runs:
         page_size: int = 100,
         page_token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> RunList:
+    ) -> RunList[runs.Run]:
         """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
 
         See :meth:`AsyncRuns.list`.
@@ -193,7 +197,7 @@ class Runs:
 
     def listen(
         self, run: RunRef, *, events_start_idx: int = 0, timeout: float = DEFAULT_TIMEOUT
-    ) -> RunStream:
+    ) -> RunStream[runs.StreamEvent, runs.Run]:
         """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
 
         See :meth:`AsyncRuns.listen`.
@@ -212,7 +216,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run: ...
+    ) -> Run[runs.Run]: ...
 
     @overload
     def submit_tool_results(
@@ -224,7 +228,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> RunStream: ...
+    ) -> RunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
     def submit_tool_results(
@@ -236,7 +240,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float = ...,
-    ) -> Run | RunStream: ...
+    ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]: ...
 
     def submit_tool_results(
         self,
@@ -247,7 +251,7 @@ class Runs:
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-    ) -> Run | RunStream:
+    ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
         See :meth:`AsyncRuns.submit_tool_results`.
@@ -266,7 +270,7 @@ class Runs:
             return RunStream(self._loop, value)
         return value
 
-    def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run:
+    def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run[runs.Run]:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         return self._loop.run(self._async.cancel(run, timeout=timeout))
 
@@ -274,13 +278,13 @@ class Runs:
         """The run's current status."""
         return self._loop.run(self._async.get_status(run, timeout=timeout))
 
-    def get_result(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunResult:
+    def get_result(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunResult[runs.Run]:
         """The run's current result (its answer once completed)."""
         return self._loop.run(self._async.get_result(run, timeout=timeout))
 
     def wait(
         self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 0.5
-    ) -> RunResult:
+    ) -> RunResult[runs.Run]:
         """Poll until the run finishes or asks for tool results; its result.
 
         See :meth:`AsyncRuns.wait`.
