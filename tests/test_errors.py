@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import pickle
-from typing import Any
+from typing import Any, Literal
 
 import h2.connection
 import pytest
@@ -19,6 +19,7 @@ from runbind import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    FunctionResultDict,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
@@ -54,7 +55,7 @@ def provider(request: pytest.FixtureRequest) -> Provider:
     return param
 
 
-def _name(provider: Provider) -> str:
+def _name(provider: Provider) -> Literal["openai", "yandex"]:
     return "openai" if provider is OPENAI else "yandex"
 
 
@@ -133,7 +134,7 @@ def test_the_errors_the_emulator_answers_by_itself_are_typed(
     assistant, thread = emulator.seed(name)
     done = runs.create(assistant, thread)
     runs.wait(done)
-    result = [{"name": "f", "tool_call_id": "call_1", "content": "x"}]
+    result: list[FunctionResultDict] = [{"name": "f", "tool_call_id": "call_1", "content": "x"}]
     # Yandex answers FAILED_PRECONDITION (a conflict with the run's state); OpenAI a 400, as
     # the real services do.
     expected = ConflictError if name == "yandex" else BadRequestError
