@@ -269,17 +269,19 @@ def test_the_readme_opentelemetry_example_runs(emulator: Emulator) -> None:
     readme = (PROJECT_ROOT / "README.md").read_text()
     found = re.search(r"<!-- opentelemetry example -->\n```py\n(.*?)```", readme, re.S)
     assert found is not None
-    code = found[1] + (
-        "print(runs.get_last_by_thread(THREAD, timeout=10).id)\n"  # one traced call
+    assistant, thread = emulator.seed("openai")
+    code = found[1] + (  # one traced call: every span it started has ended
+        f"run = runs.wait(runs.create({assistant!r}, {thread!r}), timeout=10)\n"
+        "assert run.text and not spans\n"
+        "print('traced')\n"
     )
-    _, thread = emulator.seed("openai")
     env = {**os.environ, "OPENAI_BASE_URL": emulator.openai_base_url, "OPENAI_API_KEY": KEY}
     proc = subprocess.run(
-        [sys.executable, "-c", code.replace("THREAD", repr(thread))],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
         env=env,
     )
-    assert "NotFoundError" in proc.stderr  # the thread has no run yet: the call ran, traced
+    assert (proc.returncode, proc.stdout) == (0, "traced\n"), proc.stderr
