@@ -397,7 +397,7 @@ class AsyncRuns(ClientBase):
             info = self._request_info("listen", opened, stream=True)
             sent_at = await self._observer.sent(info)
             answered = False
-            begin_call()
+            call_answer = begin_call()
             try:
                 request = runs.ListenRunRequest(run_id=run_id, events_start_idx=position)
                 stream = service.listen(
@@ -406,6 +406,7 @@ class AsyncRuns(ClientBase):
                 async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
                     while True:
                         try:
+                            begin_call(call_answer)
                             with DeadlineGuard():
                                 message = await anext(stream)
                         except StopAsyncIteration:

@@ -104,9 +104,14 @@ carries no metadata, and its events run in the caller's task, just before the er
 there, so a context variable hands them over."""
 
 
-def begin_call() -> None:
-    """Forget the last call's answer: a call starts (its metadata is collected afresh)."""
-    _ANSWER.set(_Answer())
+def begin_call(answer: object = None) -> object:
+    """Forget the last call's answer: a call starts (its metadata is collected afresh); the
+    handle to pass again to go on collecting for it, as a stream does before each read (a
+    call made meanwhile in the same task started its own)."""
+    if not isinstance(answer, _Answer):
+        answer = _Answer()
+    _ANSWER.set(answer)
+    return answer
 
 
 def _answer() -> _Answer:
