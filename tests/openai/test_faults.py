@@ -221,7 +221,7 @@ def test_retry_after_beyond_the_deadline_fails_at_once(
     with pytest.raises(ApiError) as caught:
         runs.get(run, timeout=1)
     assert time.monotonic() - started < 0.3
-    assert caught.value.code == 429
+    assert caught.value.status_code == 429
     assert emulator.faults.injected == fired + 1
 
 
@@ -244,7 +244,7 @@ def test_503_beyond_policy_attempts_is_raised(connect: Connect, emulator: Emulat
     emulator.faults.fail(10, protocol="openai", method="GET")
     with pytest.raises(ApiError) as caught:
         runs.get(run)
-    assert caught.value.code == 503
+    assert caught.value.status_code == 503
     assert emulator.faults.injected == fired + policy.attempts
 
 
@@ -257,7 +257,7 @@ def test_create_without_idempotency_key_is_not_retried(
     emulator.faults.fail(2, protocol="openai", method="POST")
     with pytest.raises(ApiError) as caught:
         runs.create(assistant, thread)
-    assert caught.value.code == 503
+    assert caught.value.status_code == 503
     assert emulator.faults.injected == fired + 1
     assert emulator.openai_store.runs_of(thread) == []
 

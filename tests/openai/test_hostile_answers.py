@@ -278,7 +278,7 @@ def test_a_redirect_is_an_api_error_naming_only_the_host(
                     runs.get("run_1", thread_id=thread)
                 runs.close()
         assert elsewhere.accepted == 0
-    assert caught.value.code == status
+    assert caught.value.status_code == status
     assert "redirect to host 127.0.0.1 (not followed)" in caught.value.message
     assert "tok_SECRET" not in str(caught.value)
     assert str(elsewhere.port) not in str(caught.value)
@@ -311,7 +311,7 @@ def test_a_redirect_names_the_host_it_points_to_or_says_why_it_cannot(
             with pytest.raises(ApiError) as caught:
                 runs.get("run_1", thread_id="thread_1")
             runs.close()
-    assert caught.value.code == 302
+    assert caught.value.status_code == 302
     assert shown in caught.value.message
 
 
@@ -331,7 +331,7 @@ def test_a_status_that_is_neither_an_answer_nor_an_error_is_an_api_error(
                 runs.get("run_1", thread_id=thread)
             assert runs.get("run_1", thread_id=thread).id  # a sound 200 next, on a sound connection
             runs.close()
-    assert caught.value.code == status
+    assert caught.value.status_code == status
     assert "not an answer runbind expects" in caught.value.message
     assert len(recorder.heads) == 2  # not retried
 
@@ -387,5 +387,5 @@ def test_a_stream_answered_with_an_odd_status_is_an_api_error(
             with pytest.raises(ApiError) as caught:
                 list(runs.create_stream("asst_1", "thread_1"))
             runs.close()
-    assert caught.value.code == status
+    assert caught.value.status_code == status
     assert len(recorder.heads) == 1

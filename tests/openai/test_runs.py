@@ -244,7 +244,7 @@ def test_get_last_by_thread_is_the_newest_run(runs: Flavour, emulator: Emulator)
 def test_get_last_by_thread_without_runs_is_404(runs: Flavour, emulator: Emulator) -> None:
     with pytest.raises(ApiError) as caught:
         runs.get_last_by_thread(new_thread(emulator))
-    assert (caught.value.provider, caught.value.code) == ("openai", 404)
+    assert (caught.value.provider, caught.value.status_code) == ("openai", 404)
 
 
 def test_unknown_run_or_thread_is_404(runs: Flavour, emulator: Emulator) -> None:
@@ -258,7 +258,7 @@ def test_unknown_run_or_thread_is_404(runs: Flavour, emulator: Emulator) -> None
     ):
         with pytest.raises(ApiError) as caught:
             call()
-        assert caught.value.code == 404
+        assert caught.value.status_code == 404
 
 
 # --------------------------------------------------------------------------- listen
@@ -355,7 +355,7 @@ def test_submit_to_a_run_that_is_not_waiting_is_400(runs: Flavour, emulator: Emu
     result: FunctionResultDict = {"name": "f", "content": "x", "tool_call_id": "call_1"}
     with pytest.raises(ApiError) as caught:
         runs.submit(run, [result])
-    assert caught.value.code == 400
+    assert caught.value.status_code == 400
 
 
 # --------------------------------------------------------------------------- cancel, status
@@ -382,7 +382,7 @@ def test_cancel_a_completed_run_is_400(runs: Flavour, emulator: Emulator) -> Non
     assert run is not None
     with pytest.raises(ApiError) as caught:
         runs.cancel(run)
-    assert caught.value.code == 400
+    assert caught.value.status_code == 400
     assert runs.get_status(run) is RunStatus.COMPLETED
 
 
@@ -487,7 +487,7 @@ def test_create_rejects_bad_arguments(
         runs.create(assistant, thread, **options)
     with pytest.raises(ApiError) as caught:
         runs.get_last_by_thread(thread)
-    assert caught.value.code == 404, "a rejected create must not reach the server"
+    assert caught.value.status_code == 404, "a rejected create must not reach the server"
 
 
 def test_calls_reject_bad_ids_and_ranges(runs: Flavour, emulator: Emulator) -> None:
@@ -583,7 +583,9 @@ def test_wrong_key_is_401_and_never_shown(
         with pytest.raises(ApiError) as caught:
             call()
         failures.append(caught.value)
-    assert {(e.provider, e.code) for e in failures} == {("openai", 401)}
+    assert {(e.provider, e.status_code, e.code) for e in failures} == {
+        ("openai", 401, "invalid_api_key")
+    }
     if key is not None:
         shown = [repr(runs.client), str(runs.client)]
         shown += [text for e in failures for text in (str(e), repr(e), e.message)]

@@ -405,7 +405,7 @@ def test_a_429_storm_outlasting_the_deadline_fails_every_call_typed_in_time(
     # The 429 itself when the next Retry-After does not fit; RunTimeoutError when one that did
     # fit leaves no time for the try after it.
     assert all(isinstance(o, ApiError | RunTimeoutError) for o in outcomes), outcomes
-    assert all(o.code == 429 for o in outcomes if isinstance(o, ApiError)), outcomes
+    assert all(o.status_code == 429 for o in outcomes if isinstance(o, ApiError)), outcomes
     assert tasks == 0
     assert took < 1.5
     assert len(storm.asked) == CALLS

@@ -11,8 +11,9 @@ from runbind_generated.openai import AssistantStreamEvent, RunObject
 
 from .._core.client_base import ClientBase, Cursors, start_index
 from .._core.credentials import Secret, from_env, guard, guard_stream, guarded
-from .._core.errors import ApiError, DecodeError, InvalidArgumentError
+from .._core.errors import DecodeError, InvalidArgumentError, NotFoundError
 from .._core.models import FunctionResultDict
+from .._core.observe import Observer, RequestHook, ResponseHook
 from .._core.paging import AsyncRunList, RunPage
 from .._core.polling import wait_for
 from .._core.results import to_openai_tool_outputs
@@ -23,7 +24,7 @@ from .._core.stream import AsyncRunStream
 from ._events import OpenAIEvents, Resume, first_key, state
 from ._http import Json, OpenAIHttp
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
-from ._transport import DEFAULT_BASE_URL, check_base_url, poll_hint
+from ._transport import DEFAULT_BASE_URL, check_base_url, log, poll_hint
 
 __all__ = ["AsyncRuns"]
 
@@ -38,7 +39,8 @@ class AsyncRuns(ClientBase):
     The key comes from ``api_key``, else ``OPENAI_API_KEY``; ``base_url`` from the argument,
     else ``OPENAI_BASE_URL``, else the OpenAI API. TLS certificates are verified unless
     ``verify`` says otherwise (which is logged). Every call takes ``timeout`` seconds in total,
-    retries included.
+    retries included. ``on_request`` and ``on_response`` (functions or coroutine functions) see
+    every request, retries included, for metrics and tracing.
     """
 
     base_url: str
@@ -52,6 +54,8 @@ class AsyncRuns(ClientBase):
         verify: bool | ssl.SSLContext = True,
         retry: RetryPolicy | None = None,
         max_response_size: int = _MAX_BODY,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
     ) -> None:
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = check_base_url(url, verify)
@@ -63,6 +67,7 @@ class AsyncRuns(ClientBase):
             verify=verify,
             max_body=max_response_size,
             policy=lambda: self.retry,
+            observer=Observer("openai", log, on_request, on_response),
         )
         self._cursors: Cursors[Resume] = Cursors()
         self._events = OpenAIEvents(self._http, self._cursors)
@@ -232,7 +237,8 @@ class AsyncRuns(ClientBase):
         )
         items = first_key(data)
         if not isinstance(items, list) or not items:
-            raise ApiError("openai", 404, f"thread {thread_id} has no runs")
+            # As the Yandex service answers (NOT_FOUND), and as a 404 would.
+            raise NotFoundError("openai", None, f"thread {thread_id} has no runs", status_code=404)
         return Run.from_openai(items[0])
 
     def list(

@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from .._core.client_base import Cursors, left
-from .._core.errors import ApiError, DecodeError, RunTimeoutError
+from .._core.errors import APIConnectionError, ApiError, DecodeError, RunTimeoutError
 from .._core.retry import Deadline, Transient
 from .._core.run import Run, RunStreamEvent
 from .._core.status import RunStatus
 from ._content import body_pieces
 from ._http import Json, OpenAIHttp
 from ._sse import parse_events
-from ._transport import check_response, check_status, headers, poll_hint, translate
+from ._transport import check_response, check_status, headers, poll_hint, request_id, translate
 
 if TYPE_CHECKING:
     from runbind_generated.openai import AssistantStreamEvent, RunObject
@@ -88,6 +88,8 @@ class OpenAIEvents:
         request_headers = headers(http.api_key, idempotency_key)
         request_headers["Accept"] = "text/event-stream"
         started = False
+        info = http.info(what, "POST", url, 1, stream=True)
+        sent_at = await http.observer.sent(info)
         try:
             request = http.client().build_request(
                 "POST",
@@ -105,6 +107,12 @@ class OpenAIEvents:
                         error_body = await http.read(response)
                     check_response(response, error_body, http.api_key)
                 started = True
+                await http.observer.answered(
+                    info,
+                    sent_at,
+                    status_code=response.status_code,
+                    request_id=request_id(response, http.api_key),
+                )
                 events = parse_events(_bounded(body_pieces(response), deadline, what))
                 async for sse in events:
                     data: Any = sse.data
@@ -120,11 +128,16 @@ class OpenAIEvents:
             finally:
                 await response.aclose()
         except Transient as exc:
+            await http.observer.answered(info, sent_at, error=exc.error)
             raise exc.error from None  # the call itself failed: nothing was streamed
-        except (DecodeError, ApiError, RunTimeoutError):
+        except (DecodeError, ApiError, RunTimeoutError) as exc:
+            if not started:
+                await http.observer.answered(info, sent_at, error=exc)
             raise
         except Exception as exc:
             translated = translate(exc, what)
+            if not started:
+                await http.observer.answered(info, sent_at, error=translated)
             if not isinstance(translated, Transient):
                 raise translated from None
             if not started or resume.run_id is None:
@@ -132,7 +145,9 @@ class OpenAIEvents:
         # The stream ended without `done` (dropped, or cut short by the server): polling goes on
         # from what was delivered, and ends with `done` even when the run had already finished.
         if resume.run_id is None:
-            raise ApiError("openai", "connection_error", "the stream ended before the run started")
+            raise APIConnectionError(
+                "openai", "connection_error", "the stream ended before the run started"
+            )
         async for event in self.poll(thread_id, resume.run_id, resume, deadline):
             yield event
 

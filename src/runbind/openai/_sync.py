@@ -13,6 +13,7 @@ from runbind_generated.openai import AssistantStreamEvent, RunObject
 
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
+from .._core.observe import RequestHook, ResponseHook
 from .._core.paging import RunList
 from .._core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from .._core.run import Run, RunResult
@@ -39,6 +40,8 @@ class Runs:
         verify: bool | ssl.SSLContext = True,
         retry: RetryPolicy | None = None,
         max_response_size: int = 64 * 1024 * 1024,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
     ) -> None:
         self._loop = loop_thread()
         self._async = AsyncRuns(
@@ -47,6 +50,8 @@ class Runs:
             verify=verify,
             retry=retry,
             max_response_size=max_response_size,
+            on_request=on_request,
+            on_response=on_response,
         )
 
     @property

@@ -23,16 +23,18 @@ from .._core import offload
 from .._core.client_base import ClientBase, Cursors, PerLoop, left, run_id_of, start_index
 from .._core.credentials import Secret, SecretHeaders, from_env, guard, guard_stream, guarded
 from .._core.errors import (
+    APIConnectionError,
     ApiError,
     InvalidArgumentError,
     RunTimeoutError,
     UnsupportedOperationError,
 )
 from .._core.models import FunctionResultDict
+from .._core.observe import Observer, RequestHook, RequestInfo, ResponseHook
 from .._core.paging import AsyncRunList, RunPage
 from .._core.polling import wait_for
 from .._core.results import to_yandex_tool_results
-from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call
+from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call, log_retry
 from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
 from .._core.stream import AsyncRunStream
@@ -43,7 +45,10 @@ from ._transport import (
     DeadlineGuard,
     SecureChannel,
     auth_metadata,
+    begin_call,
+    log,
     parse_endpoint,
+    request_id,
     tls_for,
     translate,
 )
@@ -56,6 +61,17 @@ _MAX_MESSAGE = 64 * 1024 * 1024
 
 RunRef = Run | str
 
+_SERVICE = "/yandex.cloud.ai.assistants.v1.runs.RunService/"
+_RPC = {
+    "create": "Create",
+    "get": "Get",
+    "get_last_by_thread": "GetLastByThread",
+    "list": "List",
+    "submit_tool_results": "Submit",
+    "listen": "Listen",
+}
+"""The RPC each call of the client makes (the hooks and the DEBUG line name it)."""
+
 
 class AsyncRuns(ClientBase):
     """Runs of Yandex Cloud AI Assistants, over gRPC (asyncio).
@@ -63,6 +79,8 @@ class AsyncRuns(ClientBase):
     Credentials come from ``api_key`` or ``iam_token``, else from ``YC_API_KEY`` /
     ``YC_IAM_TOKEN``; ``folder_id`` (for :meth:`list`) from ``YC_FOLDER_ID``. TLS is on unless
     the endpoint is loopback. Every call takes ``timeout`` seconds in total, retries included.
+    ``on_request`` and ``on_response`` (functions or coroutine functions) see every request,
+    retries and reopened streams included, for metrics and tracing.
     """
 
     endpoint: str
@@ -80,6 +98,8 @@ class AsyncRuns(ClientBase):
         tls: bool | ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_message_size: int = _MAX_MESSAGE,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
     ) -> None:
         if api_key is not None and iam_token is not None:
             raise InvalidArgumentError("pass api_key or iam_token, not both")
@@ -95,6 +115,7 @@ class AsyncRuns(ClientBase):
         self._codec = ClientCodec(max_message_size)
         self._connection: PerLoop[_Connection] = PerLoop(self._open, _close)
         self._cursors: Cursors[int] = Cursors()
+        self._observer = Observer("yandex", log, on_request, on_response)
 
     def __repr__(self) -> str:
         auth = (
@@ -134,15 +155,40 @@ class AsyncRuns(ClientBase):
         idempotency_key: str | None = None,
     ) -> _T:
         metadata = self._metadata(idempotency_key)
+        tries = 0
 
         async def attempt(deadline: Deadline) -> _T:
+            nonlocal tries
+            tries += 1
+            info = self._request_info(what, tries, stream=False)
+            started = await self._observer.sent(info)
+            begin_call()
             try:
                 with DeadlineGuard():
-                    return await send(left(deadline, f"yandex {what}"), metadata)
+                    answer = await send(left(deadline, f"yandex {what}"), metadata)
             except Exception as exc:
-                raise translate(exc, what, *self._credentials) from None
+                error = translate(exc, what, *self._credentials)
+                await self._observer.answered(info, started, error=error)
+                raise error from None
+            except BaseException as exc:  # cancelled: the hooks still see the request end
+                await self._observer.answered(info, started, error=exc)
+                raise
+            found = request_id(*self._credentials)
+            await self._observer.answered(info, started, grpc_status="OK", request_id=found)
+            return answer
 
-        return await call(attempt, deadline, self.retry, retry=retry)
+        return await call(
+            attempt, deadline, self.retry, retry=retry, what=f"yandex {what}", log=log
+        )
+
+    def _request_info(self, what: str, attempt: int, *, stream: bool) -> RequestInfo:
+        return RequestInfo("yandex", what, _SERVICE + _RPC[what], self.endpoint, attempt, stream)
+
+    async def _stream_started(self, info: RequestInfo, sent_at: float) -> bool:
+        """Tell the hooks that a stream answered (its first event, or its end without one)."""
+        found = request_id(*self._credentials)
+        await self._observer.answered(info, sent_at, grpc_status="OK", request_id=found)
+        return True
 
     async def _adapt(
         self, convert: Callable[[Any], _T], message: Any, deadline: Deadline, what: str
@@ -345,8 +391,14 @@ class AsyncRuns(ClientBase):
         metadata = self._metadata()
         position = start
         failures = 0
+        opened = 0
         while True:
             error: ApiError
+            opened += 1
+            info = self._request_info("listen", opened, stream=True)
+            sent_at = await self._observer.sent(info)
+            answered = False
+            call_answer = begin_call()
             try:
                 request = runs.ListenRunRequest(run_id=run_id, events_start_idx=position)
                 stream = service.listen(
@@ -355,10 +407,13 @@ class AsyncRuns(ClientBase):
                 async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
                     while True:
                         try:
+                            begin_call(call_answer)
                             with DeadlineGuard():
                                 message = await anext(stream)
                         except StopAsyncIteration:
                             break
+                        if not answered:
+                            answered = await self._stream_started(info, sent_at)
                         event = await self._adapt(
                             RunStreamEvent.from_yandex, message, deadline, "listen"
                         )
@@ -375,21 +430,34 @@ class AsyncRuns(ClientBase):
                         yield event
                         if event.is_finished or waits:
                             return
+                if not answered:  # it ended without an event
+                    answered = await self._stream_started(info, sent_at)
                 # The stream ended without a final event: over if the run has stopped.
                 current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
                 if current.is_finished or current.requires_action:
                     return
-                error = ApiError("yandex", "UNAVAILABLE", "stream ended before the run finished")
+                error = APIConnectionError(
+                    "yandex", "UNAVAILABLE", "stream ended before the run finished"
+                )
                 hint = None
             except Exception as exc:
                 translated = translate(exc, "listen", *self._credentials)
+                if not answered:
+                    await self._observer.answered(info, sent_at, error=translated)
                 if not isinstance(translated, Transient):
                     raise translated from None
                 error, hint = translated.error, translated.retry_after
+            except BaseException as exc:  # cancelled: the hooks still see the request end
+                if not answered:
+                    await self._observer.answered(info, sent_at, error=exc)
+                raise
             failures += 1
             if failures >= self.retry.attempts:
                 raise error
-            if not await deadline.sleep(self.retry.backoff(failures, hint)):
+            wait = self.retry.backoff(failures, hint)
+            if wait < deadline.remaining():
+                log_retry(log, "yandex listen", error, wait, failures, self.retry.attempts)
+            if not await deadline.sleep(wait):
                 raise error
 
     async def _waits_on(self, run_id: str, event: RunStreamEvent, deadline: Deadline) -> bool:

@@ -13,6 +13,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
+from .._core.observe import RequestHook, ResponseHook
 from .._core.paging import RunList
 from .._core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from .._core.run import Run, RunResult
@@ -42,6 +43,8 @@ class Runs:
         tls: bool | ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_message_size: int = 64 * 1024 * 1024,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
     ) -> None:
         self._loop = loop_thread()
         self._async = AsyncRuns(
@@ -52,6 +55,8 @@ class Runs:
             tls=tls,
             retry=retry,
             max_message_size=max_message_size,
+            on_request=on_request,
+            on_response=on_response,
         )
 
     @property
