@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -17,13 +19,27 @@ nox.options.sessions = ["demo"]
 ENV = {"PYTHONHASHSEED": "0", "TZ": "UTC", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "0"}
 
 
+EXTRAS = {"emulator", "yandex-sa"}
+"""The published extras; every other name given to :func:`_install` is a dependency group."""
+GROUP_EXTRAS = {"dev": ("emulator", "yandex-sa")}
+"""Extras a dependency group needs with it (a group cannot name the project's own extras)."""
+
+
 def _install(session: nox.Session, extras: str) -> None:
-    """Install the project with ``extras`` unless this venv already has this pyproject."""
+    """Install the project editable with ``extras`` (published extras and PEP 735 dependency
+    groups, comma-separated) unless this venv already has this pyproject."""
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
     marker = Path(session.virtualenv.location) / ".runbind-installed"
     if marker.is_file() and marker.read_text() == digest:
         return
-    session.install("-e", f".[{extras}]")
+    names = [name for name in extras.split(",") if name]
+    groups = [name for name in names if name not in EXTRAS]
+    wanted = {n for n in names if n in EXTRAS}
+    wanted |= {extra for group in groups for extra in GROUP_EXTRAS.get(group, ())}
+    args = ["-e", f".[{','.join(sorted(wanted))}]" if wanted else "."]
+    for group in groups:
+        args += ["--group", group]
+    session.install(*args)
     marker.write_text(digest)
 
 
@@ -70,12 +86,51 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", *paths)
 
 
-@nox.session(requires=["lint", "typecheck"])
+@nox.session(requires=["lint", "typecheck", "verifytypes"])
 def tests(session: nox.Session) -> None:
-    """Lint and typecheck first (required sessions), then generate and run pytest."""
+    """Lint, typecheck and verifytypes first (required sessions), then generate and run pytest
+    under coverage.py: the branch coverage of src/ and codegen/ is printed and held to its floor."""
     _install(session, "dev")
     _generate(session)
-    session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
+    env = {
+        **ENV,
+        "RUNBIND_BUF": _buf(session),
+        "RUNBIND_PYRIGHT": _pyright(session),
+        "RUNBIND_OFFICIAL_YANDEX_PYTHON": _extra_venv(session, "official-yandex"),
+    }
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs, env=env)
+    session.run("coverage", "report")
+
+
+VERIFYTYPES_MIN = 0.95
+"""The lowest type-completeness score of ``pyright --verifytypes runbind`` that passes."""
+
+
+@nox.session
+def verifytypes(session: nox.Session) -> None:
+    """``pyright --verifytypes runbind --ignoreexternal``: print the score, fail below 95%.
+
+    The score is the share of runbind's public symbols whose types pyright knows in full.
+    """
+    _install(session, "dev")
+    _generate(session)
+    pyright = _pyright(session)
+    args = [pyright, "--verifytypes", "runbind", "--ignoreexternal"]
+    # pyright exits 1 whenever any symbol is incomplete; the score decides here.
+    codes = [0, 1]
+    out = session.run(
+        *args, "--outputjson", silent=True, stderr=None, success_codes=codes, external=True
+    )
+    report = json.loads(str(out))["typeCompleteness"]
+    for symbol in report["symbols"]:
+        if symbol["isExported"] and not symbol["isTypeKnown"]:
+            session.log(f"not fully typed: {symbol['name']}")
+    score = report["completenessScore"]
+    print(f"verifytypes: type completeness of runbind {score:.1%} (minimum {VERIFYTYPES_MIN:.0%})")
+    if score < VERIFYTYPES_MIN:
+        session.run(*args, success_codes=codes, external=True)  # the readable report
+        session.error(f"type completeness {score:.1%} is below {VERIFYTYPES_MIN:.0%}")
 
 
 @nox.session
@@ -86,7 +141,7 @@ def bench(session: nox.Session) -> None:
     """
     _install(session, "dev,bench")
     _generate(session)
-    env = {**ENV, "RUNBIND_BENCH_YANDEX_SDK_PYTHON": _yandex_sdk(session)}
+    env = {**ENV, "RUNBIND_BENCH_YANDEX_SDK_PYTHON": _extra_venv(session, "bench-yandex-sdk")}
     session.run("python", "-m", "benchmarks", *session.posargs, env=env)
 
 
@@ -126,14 +181,18 @@ def fuzz(session: nox.Session) -> None:
         )
 
 
-def _yandex_sdk(session: nox.Session) -> str:
-    """Python of a venv holding the pinned Yandex SDK (pyproject's ``bench-yandex-sdk`` extra).
+def _extra_venv(session: nox.Session, extra: str) -> str:
+    """Python of a venv holding pyproject's dependency group ``extra`` (the pinned Yandex SDK
+    and its clients).
 
-    Its own venv: the SDK needs protobuf<7, which the codegen pins cannot share.
+    A venv of its own, inside the session's: the SDK needs protobuf<7, which the codegen pins
+    cannot share. Rebuilt only when the extra's pins change.
     """
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    pins = pyproject["project"]["optional-dependencies"]["bench-yandex-sdk"]
-    venv = Path(session.virtualenv.location) / "yandex-sdk"
+    pins = pyproject["dependency-groups"][extra]
+    venv = Path(session.virtualenv.location) / (
+        "yandex-sdk" if extra == "bench-yandex-sdk" else extra
+    )
     python = venv / "bin" / "python"
     marker = venv / ".runbind-installed"
     if not (marker.is_file() and marker.read_text() == " ".join(pins)):
@@ -154,6 +213,20 @@ def _buf(session: nox.Session) -> str:
         npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tools)]
         session.run(*npm, f"@bufbuild/buf@{BUF_VERSION}", external=True)
     return str(buf)
+
+
+PYRIGHT_VERSION = "1.1.414"
+
+
+def _pyright(session: nox.Session) -> str:
+    """The pinned pyright (npm package ``pyright``), installed into this session's venv; it
+    analyses with the venv's Python, which must be first on PATH (as in a nox session)."""
+    tools = Path(session.virtualenv.location) / "pyright"
+    pyright = tools / "node_modules" / ".bin" / "pyright"
+    if not pyright.is_file():
+        npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(tools)]
+        session.run(*npm, f"pyright@{PYRIGHT_VERSION}", external=True)
+    return str(pyright)
 
 
 @nox.session
@@ -191,3 +264,58 @@ def build(session: nox.Session) -> None:
     _generate(session)
     session.install("build==1.6.1")
     session.run("python", "-m", "build", "--outdir", "dist", env={"SOURCE_DATE_EPOCH": "0"})
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Cut a release: ``nox -s release -- X.Y.Z`` (see codegen/release.py and MAINTAINING.md).
+
+    Refuses a dirty tree, a stale surface or an unaccepted break; then CHANGELOG section naming
+    the upstream commits, version bump, new baseline, commit, tag ``vX.Y.Z``, and wheel and
+    sdist built twice (byte-identical) into dist/. Upload: ``twine upload dist/*``.
+    """
+    if len(session.posargs) != 1:
+        session.error("usage: nox -s release -- X.Y.Z")
+    _install(session, "codegen")
+    session.install("build==1.6.1")
+    _generate(session)
+    session.run("python", "-m", "codegen", "release", session.posargs[0], env=ENV)
+
+
+def _ranges(session: nox.Session, resolution: str) -> None:
+    """The suite at one end of the dependency ranges: ``resolution`` is uv's ``lowest-direct``
+    or ``highest``. A runtime dependency the dev group pins exactly (httpx) is overridden by the
+    range pyproject declares, so that the test pin does not hold it; the others resolve with
+    every tool's own bounds (overriding all of them forced typing_extensions 4.12.0 on a pytest
+    plugin that needs a newer one)."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    ranges = [*pyproject["project"]["dependencies"]]
+    for extra in sorted(EXTRAS):
+        ranges += pyproject["project"]["optional-dependencies"][extra]
+    pinned = {
+        re.split(r"==", spec)[0]
+        for spec in pyproject["dependency-groups"]["dev"]
+        if isinstance(spec, str) and "==" in spec
+    }
+    overrides = Path(session.create_tmp()) / "ranges.txt"
+    loose = [spec for spec in ranges if re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0] in pinned]
+    overrides.write_text("\n".join(loose) + "\n", encoding="utf-8")
+    at = ["--resolution", resolution, "--override", str(overrides)]
+    session.install(*at, "-e", f".[{','.join(sorted(EXTRAS))}]", "--group", "dev")
+    names = ", ".join(repr(re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0]) for spec in ranges)
+    show = f"import importlib.metadata as m; print({{n: m.version(n) for n in ({names},)}})"
+    session.run("python", "-c", show)
+    _generate(session)
+    session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
+
+
+@nox.session(venv_backend="uv")
+def tests_lowest(session: nox.Session) -> None:
+    """The suite with every direct dependency at the lowest version its range allows."""
+    _ranges(session, "lowest-direct")
+
+
+@nox.session(venv_backend="uv")
+def tests_highest(session: nox.Session) -> None:
+    """The suite with every dependency at the highest version its range allows."""
+    _ranges(session, "highest")

@@ -1,4 +1,4 @@
-"""``python -m codegen {sync,generate,twins,check}``: the pipeline's command line (nox calls it)."""
+"""``python -m codegen {sync,generate,twins,check,release,...}``: the pipeline, for nox."""
 
 from __future__ import annotations
 
@@ -53,6 +53,19 @@ def _bump(name: str, commit: str, committed: str | None, buf: str | None) -> int
     return 0
 
 
+def _release(version: str) -> int:
+    from codegen import release  # noqa: PLC0415
+
+    try:
+        built = release.release(version)
+    except CodegenError as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
+        return 1
+    names = ", ".join(path.name for path in built)
+    print(f"release: v{version} tagged; built twice, byte-identical: dist/ {names}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one pipeline step."""
     parser = argparse.ArgumentParser(prog="python -m codegen")
@@ -76,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     bmp.add_argument("committed", nargs="?", help="commit date (default: from the mirror index)")
     bmp.add_argument("--buf", help="buf binary for protobuf rules (default: $RUNBIND_BUF)")
     sub.add_parser("baseline", help="record the current surface and version as released")
+    rls = sub.add_parser("release", help="check, changelog, bump, baseline, tag, build twice")
+    rls.add_argument("version", help="the new SemVer version, X.Y.Z")
     args = parser.parse_args(argv)
+    if args.command == "release":
+        return _release(args.version)
     if args.command == "bump":
         return _bump(args.source, args.commit, args.committed, args.buf)
     if args.command == "baseline":

@@ -36,6 +36,16 @@ def replace_once(text: str, old: str, new: str, *, what: str) -> str:
     return text.replace(old, new, 1)
 
 
+def replace_all(text: str, old: str, new: str, *, what: str) -> str:
+    """``text`` with every occurrence of ``old`` replaced by ``new``; at least one must exist.
+
+    Raises :class:`PatchError` naming ``what`` when ``old`` does not occur.
+    """
+    if not old or old not in text:
+        raise PatchError(f"patch {what!r}: {_shorten(old)} not found, expected at least once")
+    return text.replace(old, new)
+
+
 def sub_once(
     pattern: str | re.Pattern[str],
     repl: str | Callable[[re.Match[str]], str],

@@ -74,7 +74,7 @@ def check_tools(lock: Lock) -> None:
         if installed != pinned:
             raise GenerationError(
                 f"generate: {name} is {installed}, the lock pins {pinned} "
-                "(run through nox, or pip install -e '.[codegen]')"
+                "(run through nox, or pip install -e . --group codegen)"
             )
 
 

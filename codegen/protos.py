@@ -30,7 +30,9 @@ in proto3 JSON):
 5. ``-0.0`` in ``FloatValue`` / ``DoubleValue`` keeps its sign on the wire (betterproto2
    skips any value equal to the default, and ``-0.0 == 0.0``).
 6. mypy (basic mode) on the generated package: ``Value.to_dict``'s or-pattern is rewritten
-   to bind one name, and the now unused ``dateutil`` import is dropped (no stubs needed).
+   to bind one name, and the now unused ``dateutil`` import is dropped (no stubs needed);
+   the untyped ``value`` of the well-known types' ``from_dict`` is annotated (pyright's
+   ``--verifytypes`` counted every message reaching a ``Struct`` as of unknown type).
 7. Headers: betterproto2's own banner is replaced by the fixed runbind header naming the
    upstream, commit and source files (no absolute paths, no timestamps).
 
@@ -60,7 +62,7 @@ from google.protobuf import descriptor_pb2
 
 from codegen.errors import GenerationError
 from codegen.headers import python_header
-from codegen.patch import replace_once, sub_once
+from codegen.patch import replace_all, replace_once, sub_once
 from codegen.runtime import wkt
 
 PLUGIN_NAME = "protoc-gen-python_betterproto2"
@@ -394,6 +396,13 @@ def _patch_well_known_types(code: str) -> str:
             "case Value(number_value=int(num)) | Value(number_value=float(num)):",
             "case Value(number_value=int() | float() as num):",
             what="Value.to_dict: an or-pattern binding one name (mypy)",
+        )
+    if "Struct" in classes:
+        code = replace_all(
+            code,
+            "def from_dict(cls, value, *,",
+            "def from_dict(cls, value: typing.Any, *,",
+            what="from_dict: annotate value (pyright --verifytypes counts it unknown)",
         )
     without_import = re.sub(r"^import dateutil.*$", "", code, flags=re.M)
     if "dateutil" in code and not re.search(r"\bdateutil\.", without_import):

@@ -250,14 +250,16 @@ class Renderer:
         return ref.home.name, other
 
     def wrapper(self, expr: ast.expr, home: Module) -> tuple[str, str] | None:
-        """``(AsyncX, X)`` when ``expr`` names an async twin type (``X`` is imported)."""
-        if not isinstance(expr, ast.Name):
+        """``(AsyncX, X)`` when ``expr`` names an async twin type, plain or parametrised
+        (``AsyncX[A, B]``: ``X(loop, value)`` infers its parameters); ``X`` is imported."""
+        name = expr.value if isinstance(expr, ast.Subscript) else expr
+        if not isinstance(name, ast.Name):
             return None
-        twin = self.twin_of(self.tree.resolve(home, expr.id))
+        twin = self.twin_of(self.tree.resolve(home, name.id))
         if twin is None:
             return None
         self.annotation(expr, home)
-        return expr.id, twin[1]
+        return name.id, twin[1]
 
     def use(self, name: str, home: Module) -> None:
         """Import ``name`` as ``home`` sees it."""

@@ -381,30 +381,37 @@ def grpc_frame(message: bytes, *, flag: int = 0) -> bytes:
     return bytes((flag,)) + len(message).to_bytes(4, "big") + message
 
 
-def grpc_reply(message: bytes, *, trailers: bool = True) -> Handler:
+def grpc_reply(message: bytes, *, trailers: bool = True, then: bytes | None = None) -> Handler:
     """An HTTP/2 server answering the first call with ``message`` as one gRPC message, sent as
     the client's flow control allows, then OK trailers (without ``trailers``: nothing more, until
-    the client leaves)."""
+    the client leaves). With ``then``, each later call on the connection is answered with that
+    message and OK trailers; without, later calls get no answer."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
         connection = h2.connection.H2Connection(config=config)
         connection.initiate_connection()
         writer.write(connection.data_to_send())
-        stream_id: int | None = None
-        pending = grpc_frame(message)
+        pending: dict[int, tuple[bytes, bool]] = {}  # stream -> what is left to send, trailers
+        first = True
         while data := await reader.read(65536):
             for event in connection.receive_data(data):
-                if isinstance(event, h2.events.RequestReceived) and stream_id is None:
-                    stream_id = event.stream_id
-                    connection.send_headers(stream_id, GRPC_HEADERS)
-            if stream_id is not None and pending:
-                window = min(connection.local_flow_control_window(stream_id), len(pending))
+                if isinstance(event, h2.events.RequestReceived) and (first or then is not None):
+                    answer = (message, trailers) if first else (then or b"", True)
+                    first = False
+                    pending[event.stream_id] = (grpc_frame(answer[0]), answer[1])
+                    connection.send_headers(event.stream_id, GRPC_HEADERS)
+            for stream_id, (unsent, end) in list(pending.items()):
+                if not unsent:
+                    continue
+                left = unsent
+                window = min(connection.local_flow_control_window(stream_id), len(left))
                 while window > 0:
                     size = min(window, connection.max_outbound_frame_size)
-                    connection.send_data(stream_id, pending[:size])
-                    pending, window = pending[size:], window - size
-                if not pending and trailers:
+                    connection.send_data(stream_id, left[:size])
+                    left, window = left[size:], window - size
+                pending[stream_id] = (left, end)
+                if not left and end:
                     connection.send_headers(stream_id, (("grpc-status", "0"),), end_stream=True)
             writer.write(connection.data_to_send())
             await writer.drain()

@@ -27,6 +27,9 @@ import pytest
 from grpclib.client import Channel
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import (
+    StreamEvent as YandexStreamEvent,
+)
 
 from runbind import RunResult, RunStatus, RunStreamEvent, StreamEventKind
 from runbind import openai as openai_client
@@ -34,6 +37,10 @@ from runbind import yandex as yandex_client
 from runbind.emulator import Emulator, _openai_objects
 from runbind.emulator._http import HttpServer
 from tests import _leaks as leaks
+from tests._memory import traced
+
+# Wall-clock bounds on retries, backoff and load: timed without the coverage tracer.
+pytestmark = pytest.mark.usefixtures("no_coverage")
 
 Protocol = Literal["yandex", "openai"]
 
@@ -295,6 +302,12 @@ def openai_data(event: RunStreamEvent) -> Any:
     return json.loads(data.model_dump_json(by_alias=True, exclude_unset=True))
 
 
+def yandex_raw(event: RunStreamEvent) -> YandexStreamEvent:
+    """The Yandex ``StreamEvent`` an event of the Yandex client was read from."""
+    assert isinstance(event.raw, YandexStreamEvent)
+    return event.raw
+
+
 def check_yandex(emu: Emulator, outcome: Outcome) -> int:
     """The run ended as scripted, and its events are the emulator's log, once each, in order."""
     job, events = outcome.job, outcome.events
@@ -303,7 +316,7 @@ def check_yandex(emu: Emulator, outcome: Outcome) -> int:
     assert core.thread_id == job.thread_id
     assert [e.event_index for e in events] == list(range(len(events)))
     assert [e.status for e in events] == YANDEX_KINDS[job.behaviour], job
-    assert [bytes(e.raw) for e in events] == [bytes(e) for e in core.events], job
+    assert [bytes(yandex_raw(e)) for e in events] == [bytes(e) for e in core.events], job
     check_result(outcome)
     return len(events)
 
@@ -458,8 +471,7 @@ def test_both_protocols_at_once_twice_leave_no_memory_behind() -> None:
     with asyncio.Runner() as runner:
         full_round(runner, ["yandex", "openai"], "warm-up")  # imports, caches, lazy models
         before = census()
-        tracemalloc.start()
-        try:
+        with traced():
             baseline = tracemalloc.take_snapshot()
             seen, checked, emulator = full_round(runner, ["yandex", "openai"], "measured")
             _, peak = tracemalloc.get_traced_memory()
@@ -467,8 +479,6 @@ def test_both_protocols_at_once_twice_leave_no_memory_behind() -> None:
             gc.collect()
             stats = tracemalloc.take_snapshot().compare_to(baseline, "lineno")
             del baseline
-        finally:
-            tracemalloc.stop()
         retained = sum(stat.size_diff for stat in stats)
         top = "\n".join(str(stat) for stat in stats[:10])
         del stats

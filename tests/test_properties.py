@@ -1129,7 +1129,7 @@ def test_openai_stream_event_keeps_every_field(event: dict[str, Any], index: int
         assert_predicates_consistent(adapted)
         assert_answer(adapted, answer)
         assert isinstance(adapted.raw, BaseModel)
-        assert adapted.raw.event == name  # type: ignore[attr-defined]
+        assert adapted.raw.event == name
 
 
 # --------------------------------------------------------------------------- (c) agreement

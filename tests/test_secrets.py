@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import pickle
 import socket
 import ssl
 import threading
@@ -23,13 +24,17 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs as yandex
 
 from runbind import (
     ApiError,
+    AuthenticationError,
     DecodeError,
     InvalidArgumentError,
+    NotFoundError,
+    RateLimitError,
     RetryPolicy,
     Run,
     RunFailedError,
     RunStatus,
     RunTimeoutError,
+    ServerError,
     UnsupportedOperationError,
     _cli,
     openai,
@@ -136,6 +141,10 @@ class Evidence:
                 self.add(link.last_run, f"{here}.last_run")
             if isinstance(link, ApiError):
                 self.text(f"{here}.message", f"{link.code} {link.message}")
+                # Every field (headers, request id, the error body's type/param/code), and the
+                # pickle an error tracker or another process would get.
+                self.text(f"{here} fields", repr(vars(link)))
+                self.text(f"{here} pickle", repr(pickle.dumps(link)))
             if isinstance(link, Transient):
                 self.text(f"{here}.error", repr(link.error))
 
@@ -773,7 +782,8 @@ def test_a_wrong_key_is_refused_and_leaks_nothing(case: Case) -> None:
         refused = ApiError
         ids = case.ids("thread_1")
         error = runs.fails(refused, "get", "run_1", **ids)
-        assert error.code in ("UNAUTHENTICATED", 401)
+        assert isinstance(error, AuthenticationError)
+        assert (error.grpc_status or error.status_code) in ("UNAUTHENTICATED", 401)
         runs.fails(refused, "get_status", "run_1", **ids)
         runs.fails(refused, "get_result", "run_1", **ids)
         runs.fails(refused, "get_last_by_thread", "thread_1")
@@ -799,7 +809,8 @@ def test_not_found_and_rejected_calls_leak_nothing(case: Case) -> None:
         runs("wait", run, poll_interval=POLL)
         ids = case.ids(thread)
         missing = runs.fails(ApiError, "get", "run_missing", **ids)
-        assert missing.code in ("NOT_FOUND", 404)
+        assert isinstance(missing, NotFoundError)
+        assert (missing.grpc_status or missing.status_code) in ("NOT_FOUND", 404)
         runs.fails(ApiError, "get_last_by_thread", "thread_missing")
         runs.fails(ApiError, "create", "asst_missing", thread)
         runs.drain(runs("listen", "run_missing", **ids), ApiError)
@@ -859,10 +870,12 @@ def test_exhausted_retries_and_rate_limits_leak_nothing(case: Case) -> None:
         faults = case.emu.faults
         faults.fail(2, protocol=case.provider)
         error = runs.fails(ApiError, "get", run)
-        assert error.code in ("UNAVAILABLE", 503)
+        assert isinstance(error, ServerError)
+        assert (error.grpc_status or error.status_code) in ("UNAVAILABLE", 503)
         faults.fail(2, protocol=case.provider, status="rate_limited", retry_after=0.05)
         error = runs.fails(ApiError, "get", run)
-        assert error.code in ("RESOURCE_EXHAUSTED", 429)
+        assert isinstance(error, RateLimitError)
+        assert (error.grpc_status or error.status_code) in ("RESOURCE_EXHAUSTED", 429)
         faults.clear()
         faults.fail(2, protocol=case.provider, status="internal")
         runs.fails(ApiError, "create", assistant, thread, idempotency_key="idem-1")
@@ -940,7 +953,7 @@ def test_an_openai_server_echoing_the_key_is_redacted(
     else:
         with openai.Runs(**options) as sync_client, pytest.raises(ApiError) as info:
             sync_client.get("run_1", thread_id=OPENAI_KEY, timeout=TIMEOUT)
-    assert info.value.code == 404
+    assert info.value.status_code == 404
     assert info.value.message == "No thread found with id '***'."
     evidence.add(info.value)
     evidence.assert_clean()
@@ -967,7 +980,7 @@ def test_check_response_redacts_the_key(status: int, body: bytes) -> None:
         check_response(_response(status, data), data, Secret(OPENAI_KEY))
     error = info.value.error if isinstance(info.value, Transient) else info.value
     assert isinstance(error, ApiError)
-    assert error.code == status
+    assert error.status_code == status
     assert "***" in error.message
     assert isinstance(info.value, Transient) == (status in (429, 500, 503))
     evidence = Evidence()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -97,6 +98,43 @@ def test_the_wheel_holds_runbind_and_the_generated_package(dists: Dists) -> None
         assert not any(tool in line for line in runtime), tool
 
 
+def _metadata(dists: Dists) -> list[str]:
+    with zipfile.ZipFile(dists.wheel) as wheel:
+        return wheel.read(f"runbind-{VERSION}.dist-info/METADATA").decode().splitlines()
+
+
+def test_the_wheel_carries_our_licence_and_the_upstream_licences(dists: Dists) -> None:
+    licences = f"runbind-{VERSION}.dist-info/licenses/"
+    with zipfile.ZipFile(dists.wheel) as wheel:
+        shipped = {n.removeprefix(licences) for n in wheel.namelist() if n.startswith(licences)}
+        ours = wheel.read(licences + "LICENSE").decode()
+    upstream = {
+        f"generated/licenses/{name}-{rel.replace('/', '-')}"  # codegen.licences.licence_name
+        for name, source in LOCKED.items()
+        for rel in source["files"]
+        if rel.rsplit("/", 1)[-1] == "LICENSE"
+    }
+    assert len(upstream) == 3  # cloudapi, the googleapis it carries, openai-openapi
+    assert shipped == {"LICENSE", "NOTICE", *upstream}
+    assert "Apache License" in ours
+    metadata = _metadata(dists)
+    assert "License-Expression: Apache-2.0" in metadata
+    assert {f"License-File: {name}" for name in shipped} <= set(metadata)
+
+
+def test_the_metadata_declares_typing_pythons_urls_and_only_user_facing_extras(
+    dists: Dists,
+) -> None:
+    metadata = _metadata(dists)
+    classifiers = {line.removeprefix("Classifier: ") for line in metadata if "Classifier:" in line}
+    assert "Typing :: Typed" in classifiers
+    pythons = {c.rsplit(" ", 1)[-1] for c in classifiers if c.startswith("Programming Language")}
+    assert {"3.11", "3.12", "3.13"} <= pythons
+    assert any(line.startswith("Project-URL:") for line in metadata)
+    extras = {line.removeprefix("Provides-Extra: ") for line in metadata if "-Extra:" in line}
+    assert extras == {"emulator", "yandex-sa"}
+
+
 def test_the_sdist_holds_the_generated_code_and_no_upstream_specs(dists: Dists) -> None:
     with tarfile.open(dists.sdist) as sdist:
         names = [m.name for m in sdist.getmembers() if m.isfile()]
@@ -106,7 +144,9 @@ def test_the_sdist_holds_the_generated_code_and_no_upstream_specs(dists: Dists) 
     generated = {r.removeprefix("generated/runbind_generated/") for r in rels if "runbind_gen" in r}
     assert generated == _py_files(GENERATED)
     assert {r.removeprefix("src/runbind/") for r in rels if r.startswith("src/")} == _py_files(SRC)
-    assert {"pyproject.toml", "README.md", "PKG-INFO"} <= set(rels)
+    expected = {"pyproject.toml", "README.md", "PKG-INFO", "LICENSE", "NOTICE", "hatch_build.py"}
+    assert expected <= set(rels)
+    assert len([r for r in rels if r.startswith("generated/licenses/")]) == 3
     _no_upstream_specs(rels)
     assert not any(r.startswith(("specs/", "tests/", "codegen/")) for r in rels)
 
@@ -226,7 +266,7 @@ def test_an_editable_install_before_the_first_generate_finds_the_generated_packa
 ) -> None:
     """A fresh clone installs (nox) before it generates: the path must cover generated/ anyway."""
     project = tmp_path / "clone"
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "hatch_build.py", "LICENSE", "NOTICE"):
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_bytes((ROOT / name).read_bytes())
     (project / "src" / "runbind").mkdir(parents=True)
@@ -243,3 +283,62 @@ def test_an_editable_install_before_the_first_generate_finds_the_generated_packa
     paths = pth.read_text(encoding="utf-8").split()
     assert str(project / "generated") in paths
     assert str(project / "src") in paths
+
+
+def _tree_without_generated_code(where: Path) -> Path:
+    """What a checkout holds (pip install git+…): the sources, the generator, the lock; no
+    generated/ and no specs/upstream/ (both git-ignored)."""
+    project = where / "checkout"
+    for name in ("pyproject.toml", "README.md", "hatch_build.py", "LICENSE", "NOTICE"):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_bytes((ROOT / name).read_bytes())
+    for folder in ("src", "codegen", "specs"):
+        ignore = shutil.ignore_patterns("__pycache__", "upstream")
+        shutil.copytree(ROOT / folder, project / folder, ignore=ignore)
+    return project
+
+
+def _build(project: Path, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(project)],
+        env={**_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_a_checkout_without_specs_fails_to_build_with_one_line(tmp_path: Path) -> None:
+    """No mirror, no network: not a broken package, but one line saying what to set."""
+    project = _tree_without_generated_code(tmp_path)
+    proc = _build(project, tmp_path / "dist", RUNBIND_SPECS_MIRROR="", RUNBIND_SPECS_NETWORK="0")
+    assert proc.returncode != 0
+    ours = [line for line in (proc.stdout + proc.stderr).splitlines() if "runbind build:" in line]
+    assert len(ours) == 1, proc.stdout + proc.stderr
+    assert "RUNBIND_SPECS_MIRROR" in ours[0]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not list((tmp_path / "dist").glob("*.whl"))
+
+
+def test_a_checkout_with_a_mirror_builds_the_generated_code(tmp_path: Path) -> None:
+    """The hook generates from the lock, verified against the mirror; the same wheel results."""
+    mirror = os.environ.get("RUNBIND_SPECS_MIRROR") or str(ROOT.parent / "shared" / "specs-mirror")
+    if not Path(mirror).is_dir():
+        pytest.skip("no specs mirror on this machine")
+    project = _tree_without_generated_code(tmp_path)
+    proc = _build(project, tmp_path / "dist", RUNBIND_SPECS_MIRROR=mirror)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as built:
+        names = built.namelist()
+    (sdist,) = (tmp_path / "dist").glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        member = archive.extractfile(f"runbind-{VERSION}/PKG-INFO")
+        assert member is not None
+        pkg_info = member.read().decode()
+    # the licences copied by the hook are named even though they did not exist before it ran
+    assert pkg_info.count("License-File: generated/licenses/") == 3
+    generated = {n.removeprefix("runbind_generated/") for n in names if n.startswith("runbind_")}
+    assert generated == _py_files(GENERATED)
+    assert sum("/licenses/generated/licenses/" in n for n in names) == 3

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import AfterValidator, ConfigDict
 from pydantic import BaseModel as _BaseModel
@@ -85,7 +85,7 @@ class BaseModel(_BaseModel):
     (``defer_build``): importing builds none, and a parse builds only what it reaches.
     """
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         extra="allow",
         defer_build=True,
     )
@@ -258,12 +258,34 @@ def _union_code(union: Union, scalars: list[str]) -> str:
 
 
 _EXTRA_IMPORTS = (
-    "from typing import Annotated, Any\n\n"
+    "from typing import Annotated, Any, ClassVar\n\n"
     "from pydantic import Discriminator, Field, Tag\n"
     "from typing_extensions import TypeAliasType\n\n"
     f"from ._base import {KNOWN_TAG}, {SCALAR_TAG}, {UNKNOWN_TAG}, BaseModel, OpenStrEnum\n"
     "from ._base import tag_discriminator, unknown_variant\n"
 )
+
+
+_MODEL_CONFIG = "    model_config = ConfigDict("
+
+
+def _annotate_model_config(node: ast.ClassDef, lines: list[str]) -> list[tuple[int, int, str]]:
+    """Declare a model's ``model_config`` as pydantic's base does (``ClassVar[ConfigDict]``):
+    unannotated, type checkers infer it each their own way (pyright's --verifytypes counts the
+    model's type as ambiguous)."""
+    edits = []
+    for stmt in node.body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else []
+        if [ast.unparse(t) for t in targets] == ["model_config"]:
+            first = stmt.lineno - 1
+            line = replace_once(
+                lines[first],
+                _MODEL_CONFIG,
+                "    model_config: ClassVar[ConfigDict] = ConfigDict(",
+                what=f"{node.name}.model_config: its annotation",
+            )
+            edits.append((first, first + 1, line))
+    return edits
 
 
 def postprocess(code: str, shaped: Shaped) -> str:
@@ -293,6 +315,7 @@ def postprocess(code: str, shaped: Shaped) -> str:
                 raise GenerationError(
                     f"openapi: datamodel-code-generator invented class {name}; name it"
                 )
+            edits += _annotate_model_config(node, lines)
             bases = [ast.unparse(b) for b in node.bases]
             if (
                 any(b in ("RootModel", "_BaseModel") or b.startswith("RootModel[") for b in bases)

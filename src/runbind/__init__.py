@@ -11,12 +11,20 @@ from __future__ import annotations
 import typing as _typing
 
 from ._core.errors import (
+    APIConnectionError,
     ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
     DecodeError,
     InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
     RunbindError,
     RunFailedError,
     RunTimeoutError,
+    ServerError,
     UnsupportedOperationError,
 )
 from ._core.models import (
@@ -33,6 +41,7 @@ from ._core.models import (
     ToolCall,
     Usage,
 )
+from ._core.observe import RequestInfo, ResponseInfo
 from ._core.paging import AsyncRunList, RunList, RunPage
 from ._core.results import to_openai_tool_outputs, to_yandex_tool_results
 from ._core.retry import RetryPolicy
@@ -54,7 +63,21 @@ _register("yandex", "runbind.yandex._adapter")
 _register("openai", "runbind.openai._adapter")
 
 if _typing.TYPE_CHECKING:
-    __provenance__: dict[str, _typing.Any]
+
+    class _Upstream(_typing.TypedDict):
+        """One upstream the bindings were generated from."""
+
+        repository: str
+        commit: str
+        committed: str
+
+    class _Provenance(_typing.TypedDict):
+        """``__provenance__``: this version and its upstreams by source name."""
+
+        version: str
+        upstream: dict[str, _Upstream]
+
+    __provenance__: _Provenance
 
 
 def __getattr__(name: str) -> object:
@@ -72,20 +95,29 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "RUN_STATUS_TRAITS",
     "STREAM_EVENT_TRAITS",
+    "APIConnectionError",
     "ApiError",
     "AsyncRunList",
     "AsyncRunStream",
+    "AuthenticationError",
+    "BadRequestError",
     "Citation",
     "CitationSource",
+    "ConflictError",
     "DecodeError",
     "ErrorDetails",
     "FunctionResultDict",
     "IncompleteDetails",
     "InvalidArgumentError",
     "Message",
+    "NotFoundError",
     "Part",
+    "PermissionDeniedError",
     "PromptTruncationOptions",
+    "RateLimitError",
+    "RequestInfo",
     "ResponseFormat",
+    "ResponseInfo",
     "RetryPolicy",
     "Run",
     "RunFailedError",
@@ -97,6 +129,7 @@ __all__ = [
     "RunStreamEvent",
     "RunTimeoutError",
     "RunbindError",
+    "ServerError",
     "StatusTraits",
     "StreamEventKind",
     "Tool",

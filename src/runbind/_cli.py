@@ -1,26 +1,71 @@
-"""The ``runbind`` command: ``runbind emulator`` serves the emulator, ``runbind demo`` shows it."""
+"""The ``runbind`` command: ``runbind emulator`` serves the emulator, ``runbind demo`` shows it.
+
+Errors a user can cause (a bad option, a port in use) are one line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 __all__ = ["main"]
 
 _KEY_ENV = "RUNBIND_EMULATOR_API_KEY"
+_DESCRIPTION = (
+    "Typed bindings for assistant Runs (Yandex Cloud AI Assistants over gRPC, the OpenAI "
+    "Assistants API over REST), and a local emulator of both."
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``prog: error: message`` and where to look, then exit 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the version and the upstream commits the bindings were generated from."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        print(version_line())
+        parser.exit(0)
+
+
+def version_line() -> str:
+    """``runbind X.Y.Z (cloudapi <commit> <date>, openai-openapi <commit> <date>)``."""
+    import runbind
+
+    try:
+        upstream = runbind.__provenance__["upstream"]
+    except ImportError:  # a working copy before its first `generate`
+        return f"runbind {runbind.__version__} (no generated bindings)"
+    sources = ", ".join(
+        f"{name} {src['commit'][:12]} {src['committed']}" for name, src in sorted(upstream.items())
+    )
+    return f"runbind {runbind.__version__} ({sources})"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runbind", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="runbind", description=_DESCRIPTION)
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        help="print the version and the upstream commits it tracks, then exit",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("emulator", help="serve the emulator until interrupted")
     serve.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    serve.add_argument("--grpc-port", type=int, default=50051, help="Yandex gRPC port")
-    serve.add_argument("--http-port", type=int, default=8080, help="OpenAI HTTP port")
+    serve.add_argument("--grpc-port", type=int, default=50051, help="Yandex gRPC port (50051)")
+    serve.add_argument("--http-port", type=int, default=8080, help="OpenAI HTTP port (8080)")
     serve.add_argument(
         "--require-key",
         action="store_true",
@@ -61,4 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(demo(sys.stdout))
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        where = f"{args.host} (gRPC port {args.grpc_port}, HTTP port {args.http_port})"
+        if args.command != "emulator":
+            where = "127.0.0.1"
+        reason = exc.strerror or str(exc)
+        print(f"runbind {args.command}: cannot listen on {where}: {reason}", file=sys.stderr)
+        return 1
     return 0

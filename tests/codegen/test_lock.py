@@ -30,11 +30,11 @@ def test_lock_pins_the_mirror_current_commits(the_lock: lock.Lock) -> None:
 
 def test_tool_pins_match_pyproject_and_installed(the_lock: lock.Lock) -> None:
     pyproject = tomllib.loads((lock.PROJECT_ROOT / "pyproject.toml").read_text())
-    extras = pyproject["project"]["optional-dependencies"]["codegen"]
+    extras = pyproject["dependency-groups"]["codegen"]
     pins = {}
     for spec in extras:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", spec)
-        assert match, f"codegen extra {spec!r} is not pinned with =="
+        assert match, f"codegen group {spec!r} is not pinned with =="
         pins[match[1]] = match[2]
     assert pins == dict(the_lock.tools)
     for name, version in the_lock.tools.items():

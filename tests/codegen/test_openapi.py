@@ -20,7 +20,7 @@ import pytest
 
 from codegen import openapi
 from codegen.errors import GenerationError
-from codegen.openapi import _nulls, _spec
+from codegen.openapi import _emit, _nulls, _spec
 from codegen.openapi._shape import Shaped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -440,3 +440,26 @@ def test_previous_spec_generates_and_imports(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_every_model_config_is_declared_a_class_variable() -> None:
+    """Declared as pydantic's base declares it: unannotated, pyright's --verifytypes counted
+    every model (and what returns one) as of ambiguous type."""
+    package = ROOT / "generated" / "runbind_generated" / "openai"
+    found = 0
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign):
+                assert [ast.unparse(t) for t in node.targets] != ["model_config"], path.name
+            elif isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "model_config":
+                assert ast.unparse(node.annotation) == "ClassVar[ConfigDict]", path.name
+                found += 1
+    assert found > 1  # the base and the models with their own (extra="forbid", ...)
+
+
+def test_a_model_config_of_another_shape_fails_the_build() -> None:
+    code = "class M(BaseModel):\n    model_config = dict(extra='forbid')\n"
+    node = ast.parse(code).body[0]
+    assert isinstance(node, ast.ClassDef)
+    with pytest.raises(GenerationError, match=r"M\.model_config: its annotation"):
+        _emit._annotate_model_config(node, code.splitlines(keepends=True))

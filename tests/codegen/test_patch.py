@@ -8,7 +8,7 @@ import pytest
 
 from codegen import protos
 from codegen.errors import GenerationError
-from codegen.patch import PatchError, replace_once, sub_once
+from codegen.patch import PatchError, replace_all, replace_once, sub_once
 
 
 def test_replace_once_replaces_the_one_occurrence() -> None:
@@ -96,3 +96,22 @@ def test_the_time_field_patch_fails_when_the_annotation_changes() -> None:
     assert "import datetime" not in fixed
     assert '"__google__protobuf__.Timestamp | None"' in fixed
     assert "unwrap" not in fixed
+
+
+def test_replace_all_replaces_every_occurrence_and_needs_one() -> None:
+    assert replace_all("x x x", "x", "y", what="three") == "y y y"
+    with pytest.raises(PatchError, match=r"^patch 'none': 'z' not found, expected at least once"):
+        replace_all("x x x", "z", "y", what="none")
+    with pytest.raises(PatchError, match="not found"):
+        replace_all("text", "", "y", what="empty")
+
+
+def test_the_from_dict_patch_fails_when_betterproto2_changes_its_signature() -> None:
+    code = (
+        "import betterproto2\n\n\nclass Struct(betterproto2.Message):\n"
+        "    def from_dict(cls, data, *, ignore_unknown_fields: bool = False) -> Self: ...\n"
+    )
+    with pytest.raises(PatchError, match=r"^patch 'from_dict: annotate value"):
+        protos._patch_well_known_types(code)
+    fixed = protos._patch_well_known_types(code.replace("data,", "value,"))
+    assert "def from_dict(cls, value: typing.Any, *," in fixed

@@ -219,6 +219,57 @@ def test_bases_decorators_defaults_and_attributes(tmp_path: Path) -> None:
     assert "timeout: float = 1.0" not in text
 
 
+_GENERIC_STREAM = """
+from typing import Generic, TypeVar
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+class AsyncThing(Generic[A, B]): ...
+
+
+class Thing(Generic[A, B]): ...
+"""
+_GENERIC_DEMO = """
+from typing import Generic, TypeVar
+
+from .._core.stream import AsyncThing
+
+T = TypeVar("T")
+
+
+class Box(Generic[T]): ...
+
+
+class AsyncRuns:
+    def __init__(self) -> None:
+        pass
+
+    def stream(self) -> AsyncThing[Box[int], str]: ...
+
+    async def maybe(self, *, stream: bool) -> Box[str] | AsyncThing[Box[int], str]: ...
+"""
+
+
+def test_a_parametrised_async_type_is_twinned_with_its_parameters(tmp_path: Path) -> None:
+    """``AsyncX[A, B]`` becomes ``X[A, B]`` in the annotation, and the value is wrapped in ``X``
+    (whose parameters are inferred from the wrapped one), alone or in a union."""
+    root = _demo(tmp_path, **{"_core/stream.py": _GENERIC_STREAM, "demo/_async.py": _GENERIC_DEMO})
+    text = twins.generate(_DEMO_TWIN, root)
+    compile(text, "_sync.py", "exec")
+    expected = [
+        "def stream(self) -> Thing[Box[int], str]:",
+        "return Thing(self._loop, self._async.stream())",
+        "def maybe(self, *, stream: bool) -> Box[str] | Thing[Box[int], str]:",
+        "if isinstance(value, AsyncThing):\n            return Thing(self._loop, value)",
+        "from ._async import AsyncRuns, Box",
+    ]
+    for piece in expected:
+        assert piece in text
+    assert "AsyncThing[" not in text
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [

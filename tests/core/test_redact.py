@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runbind._core.credentials import GRAM, Secret, clip, redact
+from runbind._core.credentials import GRAM, Secret, clip, redact, safe_headers
 
 KEY = "sk-CANARYq7Zx2Lp9Rt4Vm6Nb8Hc3Jd5Kf1Gs0Ya8Ueo"
 SECRET = Secret(KEY)
@@ -44,3 +44,30 @@ def test_redaction_marks_each_stretch_once_and_keeps_the_rest() -> None:
     assert redact("short 1234", Secret("1234")) == "short ***"  # a short credential, whole
     assert clip("abcdef", 4) == "abc…"
     assert clip(f"see {KEY[:6]}", 100, SECRET) == "see ***"  # a cut key at the very end
+
+
+@given(text, text)
+def test_safe_headers_mask_credential_headers_and_redact_the_rest(before: str, after: str) -> None:
+    shown = safe_headers(
+        [
+            ("Set-Cookie", "session=abc"),
+            ("Authorization", f"Bearer {KEY}"),
+            ("X-Echo", before + KEY + after),
+            ("X-Echo", "second"),
+            ("grpc-status-details-bin", b"\x00\x01"),
+            ("X-Request-Id", "req-1"),
+        ],
+        SECRET,
+    )
+    assert shown["set-cookie"] == shown["authorization"] == "***"
+    assert not pieces(shown["x-echo"])
+    assert shown["x-echo"].endswith(", second")
+    assert shown["x-request-id"] == "req-1"
+    assert "grpc-status-details-bin" not in shown
+
+
+def test_safe_headers_keep_a_bounded_amount() -> None:
+    many = [(f"x-{i}", "v" * 5000) for i in range(500)] + [("x-0", "again")] * 1000
+    shown = safe_headers(many)
+    assert len(shown) == 100
+    assert all(len(value) <= 1000 for value in shown.values())

@@ -23,6 +23,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import threads as thr
 
 from runbind._core import offload
 from runbind.emulator import Emulator, parse_script
+from tests._memory import traced
 from tests._misbehaving import grpc_frame, slow_to_decode
 
 from ._clients import (
@@ -94,7 +95,7 @@ def test_echo_streams_growing_partials_then_done(yandex: Yandex) -> None:
     assert text_of(events[-2].partial_message) == TEXT
     done = events[-1].completed_message
     assert text_of(done.content) == TEXT
-    assert done.author.role == "assistant"
+    assert done.author.role == "ASSISTANT"  # the service's roles are upper-case
     assert done.thread_id == thread.id
     assert type(done).MessageStatus.Name(done.status) == "COMPLETED"
 
@@ -108,11 +109,11 @@ def test_echo_streams_growing_partials_then_done(yandex: Yandex) -> None:
     assert yandex.call("RunService/GetLastByThread", thread_id=thread.id) == final
 
     messages = yandex.call("MessageService/List", thread_id=thread.id)
-    assert [(m.author.role, text_of(m.content)) for m in messages] == [
-        ("user", TEXT),
-        ("assistant", TEXT),
+    assert [(m.author.role, text_of(m.content)) for m in messages] == [  # newest first
+        ("ASSISTANT", TEXT),
+        ("USER", TEXT),
     ]
-    assert messages[-1].id == done.id
+    assert messages[0].id == done.id
     got = yandex.call("MessageService/Get", thread_id=thread.id, message_id=done.id)
     assert got == done
 
@@ -356,20 +357,26 @@ def test_get_last_by_thread_and_list_paging_across_five_runs(yandex: Yandex) -> 
         ids.append(run.id)
         assert yandex.call("RunService/GetLastByThread", thread_id=thread.id).id == run.id
 
+    # newest first; as on the service, every page with runs has a token, the page after the
+    # last run is empty and has none
+    newest = ids[::-1]
     pages: list[list[str]] = []
     token = ""
     while True:
         page = yandex.call("RunService/List", folder_id=folder, page_size=2, page_token=token)
         pages.append([r.id for r in page.runs])
+        assert bool(page.next_page_token) == bool(page.runs)
         token = page.next_page_token
         if not token:
             break
         assert len(pages) < 10
-    assert pages == [ids[0:2], ids[2:4], ids[4:5]]
+    assert pages == [newest[0:2], newest[2:4], newest[4:5], []]
     everything = yandex.call("RunService/List", folder_id=folder)
-    assert [r.id for r in everything.runs] == ids
-    assert everything.next_page_token == ""
-    assert [dict(r.labels) for r in everything.runs] == [{"n": str(i)} for i in range(5)]
+    assert [r.id for r in everything.runs] == newest
+    assert everything.next_page_token
+    after = yandex.call("RunService/List", folder_id=folder, page_token=everything.next_page_token)
+    assert (list(after.runs), after.next_page_token) == ([], "")
+    assert [dict(r.labels) for r in everything.runs] == [{"n": str(i)} for i in range(4, -1, -1)]
     assert all(status(r) == "COMPLETED" for r in everything.runs)
     assert yandex.call("RunService/List", folder_id="no-such-folder").runs == []
 
@@ -703,12 +710,9 @@ def test_an_oversized_prefix_is_refused_before_its_message_is_read(emulator: Emu
         for _ in range(32):  # 32 MiB of it at most, if nobody stops us
             yield bytes(1 << 20)
 
-    tracemalloc.start()
-    try:
+    with traced():
         answer = raw_grpc(emulator.grpc_port, "ThreadService/Create", body())
         _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     assert answer.status == SC.RESOURCE_EXHAUSTED.value[0], answer
     assert f"message of {announced} bytes exceeds the limit of {4 << 20}" in answer.grpc_message
     assert answer.sent <= (4 << 20) + (64 << 10)

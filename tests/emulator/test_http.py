@@ -186,6 +186,7 @@ def test_tools_then_streaming_submit_tool_outputs(openai: OpenAI) -> None:
         "thread.run.in_progress",
         "thread.run.step.created",
         "thread.run.step.in_progress",
+        *["thread.run.step.delta"] * 6,  # per call: id and name, then its arguments in 2
         "thread.run.requires_action",
         "done",
     ]
@@ -193,6 +194,16 @@ def test_tools_then_streaming_submit_tool_outputs(openai: OpenAI) -> None:
     assert run["status"] == "requires_action"
     step = first[3][1]
     assert step["type"] == "tool_calls"
+    pieces = [d["delta"]["step_details"]["tool_calls"][0] for n, d in first[5:-2]]
+    assert [p["index"] for p in pieces] == [0, 0, 0, 1, 1, 1]
+    calls = run["required_action"]["submit_tool_outputs"]["tool_calls"]
+    for index, call in enumerate(calls):
+        mine = [p for p in pieces if p["index"] == index]
+        assert (mine[0]["id"], mine[0]["function"]["name"]) == (
+            call["id"],
+            call["function"]["name"],
+        )
+        assert "".join(p["function"]["arguments"] for p in mine) == call["function"]["arguments"]
     body = {**openai.outputs(run, "snow"), "stream": True}
     second = openai.sse(openai.run_path(run) + "/submit_tool_outputs", body)
     assert names(second) == [
@@ -346,7 +357,7 @@ def test_unknown_ids_are_404_and_wrong_methods_405(openai: OpenAI) -> None:
     assert "asst_x" in openai.error(missing, 404)["message"]
     wrong = openai.client.put(f"/threads/{thread['id']}")
     assert wrong.status_code == 405
-    assert set(wrong.headers["allow"].split(", ")) == {"GET", "DELETE"}
+    assert set(wrong.headers["allow"].split(", ")) == {"GET", "POST", "DELETE"}
     openai.healthy()
 
 
@@ -454,6 +465,43 @@ def test_api_key_is_required_and_never_echoed(start_emulator: Callable[..., Emul
         assert len(emu.openai_store.threads) == 6  # only the healthy() threads
         run = start(good, "echo")
         assert good.wait(run)["status"] == "completed"
+
+
+REQUEST_ID = re.compile(r"req_[0-9a-f]{32}")
+
+
+def test_every_answer_carries_a_fresh_request_id(start_emulator: Callable[..., Emulator]) -> None:
+    """``x-request-id`` on a success, an error of the app, a stream, an injected fault, a
+    refused key and the server's own refusal of malformed HTTP: each one new."""
+    emu = start_emulator(api_key=KEY)
+    seen: list[str] = []
+    with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as client:
+        openai = OpenAI(client)
+        client.headers["authorization"] = f"Bearer {KEY}"
+        answers = [
+            client.get("/assistants"),
+            client.get("/assistants/asst_nope"),
+            client.post("/threads", content=b"{not json"),
+        ]
+        emu.faults.fail(1, protocol="openai", status="rate_limited")
+        answers.append(client.get("/assistants"))
+        with client.stream("POST", "/threads/runs", json={"assistant_id": "asst_x"}) as missing:
+            answers.append(missing)
+        thread = openai.thread()
+        body = {"assistant_id": openai.assistant("echo")["id"], "stream": True}
+        with client.stream("POST", f"/threads/{thread['id']}/runs", json=body) as streamed:
+            assert streamed.headers["content-type"].startswith("text/event-stream")
+            answers.append(streamed)
+        with httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as bare:
+            answers.append(bare.get("/assistants"))
+        assert [a.status_code for a in answers] == [200, 404, 400, 429, 404, 200, 401]
+        seen += [a.headers["x-request-id"] for a in answers]
+    raw = raw_exchange(emu.host, emu.http_port, b"HELLO\r\n\r\n")
+    found = re.search(rb"x-request-id: (req_[0-9a-f]+)", raw, re.IGNORECASE)
+    assert found is not None, raw
+    seen.append(found[1].decode())
+    assert all(REQUEST_ID.fullmatch(i) for i in seen), seen
+    assert len(set(seen)) == len(seen)
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,16 @@ from runbind_generated.openai import (
     AssistantObject,
     AssistantStreamEvent,
     DeleteAssistantResponse,
+    DeleteMessageResponse,
     DeleteThreadResponse,
     ErrorResponse,
     ListAssistantsResponse,
     ListMessagesResponse,
     ListRunsResponse,
+    ListRunStepsResponse,
     MessageObject,
     RunObject,
+    RunStepObject,
     ThreadObject,
 )
 from runbind_generated.openai.models import UnknownAssistantStreamEvent
@@ -41,6 +44,26 @@ MESSAGE_EVENTS = [
     "thread.message.in_progress",
 ]
 TOOL_STEP = ["thread.run.step.created", "thread.run.step.in_progress"]
+
+
+def _from_deltas(step_id: str, deltas: list[Json]) -> list[Json]:
+    """The tool calls a step's deltas add up to, as openai-python accumulates them: a call's
+    first delta (its index new) brings id, name and empty arguments, the next ones text."""
+    calls: list[Json] = []
+    for delta in deltas:
+        assert delta["id"] == step_id
+        assert delta["object"] == "thread.run.step.delta"
+        (part,) = delta["delta"]["step_details"]["tool_calls"]
+        if part["index"] == len(calls):
+            assert part["function"]["arguments"] == ""
+            calls.append({k: v for k, v in part.items() if k != "index"})
+        else:
+            assert part["index"] == len(calls) - 1
+            assert set(part) == {"index", "type", "function"}
+            assert set(part["function"]) == {"arguments"}
+            assert part["function"]["arguments"]
+            calls[-1]["function"]["arguments"] += part["function"]["arguments"]
+    return calls
 
 
 def _conforms(model: type[BaseModel], body: Json) -> None:
@@ -68,7 +91,8 @@ class Client:
     ) -> Response | EventStream:
         """The app's answer to one request."""
         data = raw if raw is not None else b"" if body is _UNSET else json.dumps(body).encode()
-        return await self.app(Request(method, path, query or {}, {}, data))
+        pairs = tuple((query or {}).items())
+        return await self.app(Request(method, path, query or {}, {}, data, pairs))
 
     async def ok(
         self,
@@ -298,11 +322,13 @@ def test_tools_stream_pauses_then_submit_stream_finishes_the_run() -> None:
         thread = await c.thread()
         runs = f"/v1/threads/{thread['id']}/runs"
         first = await c.stream("POST", runs, {"assistant_id": assistant["id"], "stream": True})
+        deltas = [d for n, d in first if n == "thread.run.step.delta"]
         assert names(first) == [
             "thread.run.created",
             "thread.run.queued",
             "thread.run.in_progress",
             *TOOL_STEP,
+            *["thread.run.step.delta"] * len(deltas),
             "thread.run.requires_action",
             "done",
         ]
@@ -314,7 +340,14 @@ def test_tools_stream_pauses_then_submit_stream_finishes_the_run() -> None:
         assert json.loads(calls[2]["function"]["arguments"])["index"] == 2
         step = first[3][1]
         assert step["type"] == "tool_calls"
-        assert [t["function"]["output"] for t in step["step_details"]["tool_calls"]] == [None] * 3
+        assert step["step_details"]["tool_calls"] == []  # the calls follow in deltas
+        assert _from_deltas(step["id"], deltas) == [
+            {**call, "function": {**call["function"], "output": None}} for call in calls
+        ]
+        got = await c.ok("GET", f"{runs}/{run['id']}/steps/{step['id']}", RunStepObject)
+        assert got["status"] == "in_progress"
+        assert got["usage"] is None
+        assert [t["id"] for t in got["step_details"]["tool_calls"]] == [c["id"] for c in calls]
         current = await c.ok("GET", f"{runs}/{run['id']}", RunObject)
         assert current["status"] == "requires_action"
         assert _calls(current) == calls
@@ -347,6 +380,16 @@ def test_tools_stream_pauses_then_submit_stream_finishes_the_run() -> None:
         answer = second[-4][1]["content"][0]["text"]["value"]
         assert answer == "get_time: out0; get_place: out1; get_time: out2"
         assert second[-2][1]["required_action"] is None
+        tool_usage = done_step["usage"]
+        assert tool_usage["completion_tokens"] > 0
+        message_usage = second[-3][1]["usage"]
+        run_usage = second[-2][1]["usage"]
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            assert run_usage[key] == tool_usage[key] + message_usage[key]
+        steps = await c.ok("GET", f"{runs}/{run['id']}/steps", ListRunStepsResponse)
+        assert [s["id"] for s in steps["data"]] == [second[-3][1]["id"], step["id"]]
+        assert steps["data"][1] == done_step
+        assert steps["data"][0] == second[-3][1]
 
     scenario(test)
 
@@ -674,6 +717,191 @@ def test_delete_thread_and_assistant() -> None:
     scenario(test)
 
 
+def test_modify_assistant_changes_only_what_the_body_sets() -> None:
+    async def test(c: Client) -> None:
+        tools = [{"type": "function", "function": {"name": "lookup"}}]
+        assistant = await c.assistant("echo delay=0", name="a", tools=tools, temperature=0.5)
+        path = f"/v1/assistants/{assistant['id']}"
+        changed = await c.ok(
+            "POST",
+            path,
+            AssistantObject,
+            {"name": None, "description": "d", "metadata": {"emulator": "tools delay=0"}},
+        )
+        assert changed == {
+            **assistant,
+            "name": None,
+            "description": "d",
+            "metadata": {"emulator": "tools delay=0"},
+        }
+        assert await c.ok("GET", path, AssistantObject) == changed
+        assert await c.ok("POST", path, AssistantObject, {"metadata": None}) == changed
+        # the new behaviour holds for the next run: tools now
+        thread = await c.thread()
+        run = await c.start(thread["id"], assistant["id"])
+        await c.until(run["id"], lambda r: r.waiting_for_results)
+        assert _calls(await c.ok("GET", f"/v1/threads/{thread['id']}/runs/{run['id']}", RunObject))
+        moved = await c.ok("POST", path, AssistantObject, {"model": "gpt-4.1", "tools": []})
+        assert (moved["model"], moved["tools"], moved["temperature"]) == ("gpt-4.1", [], 0.5)
+        for body, param in [
+            ({"colour": "red"}, "colour"),
+            ({"tools": None}, "tools"),
+            ({"temperature": 3}, "temperature"),
+            ({"metadata": {"emulator": "dance"}}, "metadata.emulator"),
+            ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata"),
+        ]:
+            error = await c.fails(400, "POST", path, body)
+            assert error["param"] == param, body
+        assert await c.ok("GET", path, AssistantObject) == moved
+        await c.fails(404, "POST", "/v1/assistants/asst_nope", {"name": "x"})
+
+    scenario(test)
+
+
+def test_modify_thread_and_message_replace_their_metadata() -> None:
+    async def test(c: Client) -> None:
+        thread = await c.thread()
+        path = f"/v1/threads/{thread['id']}"
+        resources = {"code_interpreter": {"file_ids": ["f1"]}}
+        changed = await c.ok(
+            "POST", path, ThreadObject, {"metadata": {"a": "1"}, "tool_resources": resources}
+        )
+        assert changed == {**thread, "metadata": {"a": "1"}, "tool_resources": resources}
+        kept = await c.ok("POST", path, ThreadObject, {"metadata": None})
+        assert kept == changed
+        cleared = await c.ok("POST", path, ThreadObject, {"tool_resources": None})
+        assert cleared["tool_resources"] == {}
+        assert await c.ok("GET", path, ThreadObject) == cleared
+        error = await c.fails(400, "POST", path, {"messages": []})
+        assert error["param"] == "messages"
+        (message,) = (await c.messages(thread["id"]))["data"]
+        where = f"{path}/messages/{message['id']}"
+        tagged = await c.ok("POST", where, MessageObject, {"metadata": {"m": "2"}})
+        assert tagged == {**message, "metadata": {"m": "2"}}
+        assert await c.ok("GET", where, MessageObject) == tagged
+        error = await c.fails(400, "POST", where, {"content": "new"})
+        assert error["param"] == "content"
+        await c.fails(404, "POST", f"{path}/messages/msg_nope", {})
+        await c.fails(404, "POST", "/v1/threads/thread_nope", {})
+
+    scenario(test)
+
+
+def test_delete_message_but_not_the_answer_of_an_active_run() -> None:
+    async def test(c: Client) -> None:
+        assistant = await c.assistant("echo chunks=3 delay=0.2")
+        thread = await c.thread("one")
+        path = f"/v1/threads/{thread['id']}/messages"
+        second = await c.ok("POST", path, MessageObject, {"role": "user", "content": "two"})
+        gone = await c.ok("DELETE", f"{path}/{second['id']}", DeleteMessageResponse)
+        assert gone == {"id": second["id"], "object": "thread.message.deleted", "deleted": True}
+        await c.fails(404, "GET", f"{path}/{second['id']}")
+        await c.fails(404, "DELETE", f"{path}/{second['id']}")
+        assert [m["id"] for m in (await c.messages(thread["id"]))["data"]] != [second["id"]]
+        run = await c.start(thread["id"], assistant["id"])
+        await c.until(run["id"], lambda r: r.answer is not None)
+        answer = c.core(run["id"]).answer
+        assert answer is not None
+        error = await c.fails(400, "DELETE", f"{path}/{answer.id}")
+        assert run["id"] in error["message"]
+        await c.finish(thread["id"], run["id"])
+        await c.ok("DELETE", f"{path}/{answer.id}", DeleteMessageResponse)
+        texts = [m["content"][0]["text"]["value"] for m in (await c.messages(thread["id"]))["data"]]
+        assert texts == ["one"]
+
+    scenario(test)
+
+
+# --- run steps ------------------------------------------------------------------------------
+
+
+def test_run_steps_list_and_retrieve_with_their_own_statuses() -> None:
+    async def test(c: Client) -> None:
+        thread = await c.thread()
+        runs = f"/v1/threads/{thread['id']}/runs"
+        ended: dict[str, tuple[str, ...]] = {}
+        for script, want in [
+            ("echo delay=0", ("completed",)),
+            ("fail chunks=1 delay=0", ("failed",)),
+            ("expire seconds=0.05 delay=0", ("expired",)),
+            ("tools calls=2 delay=0", ("in_progress",)),
+        ]:
+            assistant = await c.assistant(script)
+            run = await c.start(thread["id"], assistant["id"])
+            if want == ("in_progress",):
+                await c.until(run["id"], lambda r: r.waiting_for_results)
+            else:
+                await c.finish(thread["id"], run["id"])
+            page = await c.ok("GET", f"{runs}/{run['id']}/steps", ListRunStepsResponse)
+            ended[script] = tuple(s["status"] for s in page["data"])
+            assert ended[script] == want, script
+            for step in page["data"]:
+                assert step["run_id"] == run["id"]
+                assert step["thread_id"] == thread["id"]
+                assert step["assistant_id"] == assistant["id"]
+                done = step["status"] == "completed"
+                assert (step["usage"] is not None) is done
+                assert (step["completed_at"] is not None) is done
+                assert (step["failed_at"] is not None) is (step["status"] == "failed")
+                assert (step["expired_at"] is not None) is (step["status"] == "expired")
+                assert (step["last_error"] is not None) is (step["status"] == "failed")
+                one = await c.ok("GET", f"{runs}/{run['id']}/steps/{step['id']}", RunStepObject)
+                assert one == step
+        # the waiting run: cancelled, its step too
+        await c.ok("POST", f"{runs}/{run['id']}/cancel", RunObject)
+        await c.finish(thread["id"], run["id"])
+        page = await c.ok("GET", f"{runs}/{run['id']}/steps", ListRunStepsResponse)
+        (step,) = page["data"]
+        assert (step["status"], step["type"]) == ("cancelled", "tool_calls")
+        assert step["cancelled_at"] is not None
+        calls = step["step_details"]["tool_calls"]
+        assert [(t["type"], t["function"]["output"]) for t in calls] == [("function", None)] * 2
+
+    scenario(test)
+
+
+def test_run_steps_page_like_every_list_and_refuse_unknown_ids() -> None:
+    async def test(c: Client) -> None:
+        assistant = await c.assistant("tools delay=0")
+        thread = await c.thread()
+        run = await c.start(thread["id"], assistant["id"])
+        await c.until(run["id"], lambda r: r.waiting_for_results)
+        runs = f"/v1/threads/{thread['id']}/runs"
+        (call,) = _calls(await c.ok("GET", f"{runs}/{run['id']}", RunObject))
+        outputs = {"tool_outputs": [{"tool_call_id": call["id"], "output": "x"}]}
+        await c.ok("POST", f"{runs}/{run['id']}/submit_tool_outputs", RunObject, outputs)
+        await c.finish(thread["id"], run["id"])
+        steps = f"{runs}/{run['id']}/steps"
+        newest = await c.ok("GET", steps, ListRunStepsResponse)
+        kinds = [s["type"] for s in newest["data"]]
+        assert kinds == ["message_creation", "tool_calls"]  # newest first by default
+        ids = [s["id"] for s in newest["data"]]
+        oldest = await c.ok(
+            "GET", steps, ListRunStepsResponse, query={"order": "asc", "limit": "1"}
+        )
+        assert ([s["id"] for s in oldest["data"]], oldest["has_more"]) == ([ids[1]], True)
+        assert (oldest["first_id"], oldest["last_id"]) == (ids[1], ids[1])
+        after = await c.ok(
+            "GET", steps, ListRunStepsResponse, query={"order": "asc", "after": ids[1]}
+        )
+        assert ([s["id"] for s in after["data"]], after["has_more"]) == ([ids[0]], False)
+        included = await c.call("GET", steps, query={"include[]": _GOOD_INCLUDE})
+        assert isinstance(included, Response)
+        assert included.status == 200
+        error = await c.fails(400, "GET", steps, query={"include[]": "bogus"})
+        assert error["param"] == "include[]"
+        error = await c.fails(400, "GET", steps, query={"after": "step_nope"})
+        assert error["param"] == "after"
+        error = await c.fails(404, "GET", f"{steps}/step_nope")
+        assert error["message"] == "No run step found with id 'step_nope'."
+        other = await c.start(thread["id"], (await c.assistant("echo delay=0"))["id"])
+        await c.fails(404, "GET", f"{runs}/{other['id']}/steps/{ids[0]}")
+        await c.fails(404, "GET", f"{runs}/run_nope/steps")
+        await c.fails(404, "GET", f"/v1/threads/thread_nope/runs/{run['id']}/steps")
+
+    scenario(test)
+
+
 # --- lists ----------------------------------------------------------------------------------
 
 
@@ -936,7 +1164,10 @@ def test_unknown_paths_are_404_and_wrong_methods_405() -> None:
             ("PUT", "/v1/threads", "POST"),
             ("GET", "/v1/threads", "POST"),
             ("PATCH", "/v1/assistants", "GET, POST"),
-            ("POST", "/v1/threads/thread_x", "GET, DELETE"),
+            ("PUT", "/v1/threads/thread_x", "GET, POST, DELETE"),
+            ("PATCH", "/v1/threads/t/messages/m", "GET, POST, DELETE"),
+            ("POST", "/v1/threads/t/runs/r/steps", "GET"),
+            ("DELETE", "/v1/threads/t/runs/r/steps/s", "GET"),
             ("DELETE", "/v1/threads/t/runs/r", "GET, POST"),
             ("GET", "/v1/threads/t/runs/r/cancel", "POST"),
             ("GET", "/v1/threads/t/runs/r/submit_tool_outputs", "POST"),

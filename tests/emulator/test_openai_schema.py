@@ -89,34 +89,45 @@ COVERED: dict[str, tuple[str, str]] = {
     "listAssistants": ("GET", "/assistants"),
     "createAssistant": ("POST", "/assistants"),
     "getAssistant": ("GET", "/assistants/{assistant_id}"),
+    "modifyAssistant": ("POST", "/assistants/{assistant_id}"),
     "deleteAssistant": ("DELETE", "/assistants/{assistant_id}"),
     "createThread": ("POST", "/threads"),
     "createThreadAndRun": ("POST", "/threads/runs"),
     "getThread": ("GET", "/threads/{thread_id}"),
+    "modifyThread": ("POST", "/threads/{thread_id}"),
     "deleteThread": ("DELETE", "/threads/{thread_id}"),
     "listMessages": ("GET", "/threads/{thread_id}/messages"),
     "createMessage": ("POST", "/threads/{thread_id}/messages"),
     "getMessage": ("GET", "/threads/{thread_id}/messages/{message_id}"),
+    "modifyMessage": ("POST", "/threads/{thread_id}/messages/{message_id}"),
+    "deleteMessage": ("DELETE", "/threads/{thread_id}/messages/{message_id}"),
     "listRuns": ("GET", "/threads/{thread_id}/runs"),
     "createRun": ("POST", "/threads/{thread_id}/runs"),
     "getRun": ("GET", "/threads/{thread_id}/runs/{run_id}"),
     "modifyRun": ("POST", "/threads/{thread_id}/runs/{run_id}"),
     "cancelRun": ("POST", "/threads/{thread_id}/runs/{run_id}/cancel"),
     "submitToolOuputsToRun": ("POST", "/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"),
+    "listRunSteps": ("GET", "/threads/{thread_id}/runs/{run_id}/steps"),
+    "getRunStep": ("GET", "/threads/{thread_id}/runs/{run_id}/steps/{step_id}"),
 }
 """Every operation the emulator serves: ``{operationId: (method, path)}`` in the slice."""
 
 NEGATED = (
     "listAssistants",
     "createAssistant",
+    "modifyAssistant",
     "createThread",
     "createThreadAndRun",
+    "modifyThread",
     "listMessages",
     "createMessage",
+    "modifyMessage",
     "listRuns",
     "createRun",
     "modifyRun",
     "submitToolOuputsToRun",
+    "listRunSteps",
+    "getRunStep",
 )
 """The covered operations with a body or a query: the rest have only string path parameters,
 which schemathesis cannot make invalid."""
@@ -130,20 +141,26 @@ ERRORS: dict[str, tuple[int, ...]] = {
     "listAssistants": (_BAD,),
     "createAssistant": (_BAD,),
     "getAssistant": (_NOT_FOUND,),
+    "modifyAssistant": (_BAD, _NOT_FOUND),
     "deleteAssistant": (_NOT_FOUND,),
     "createThread": (_BAD,),
     "createThreadAndRun": (_BAD, _NOT_FOUND),
     "getThread": (_NOT_FOUND,),
+    "modifyThread": (_BAD, _NOT_FOUND),
     "deleteThread": (_NOT_FOUND,),
     "listMessages": (_BAD, _NOT_FOUND),
     "createMessage": (_BAD, _NOT_FOUND),
     "getMessage": (_NOT_FOUND,),
+    "modifyMessage": (_BAD, _NOT_FOUND),
+    "deleteMessage": (_NOT_FOUND,),
     "listRuns": (_BAD, _NOT_FOUND),
     "createRun": (_BAD, _NOT_FOUND),
     "getRun": (_NOT_FOUND,),
     "modifyRun": (_BAD, _NOT_FOUND),
     "cancelRun": (_BAD, _NOT_FOUND),
     "submitToolOuputsToRun": (_BAD, _NOT_FOUND),
+    "listRunSteps": (_BAD, _NOT_FOUND),
+    "getRunStep": (_BAD, _NOT_FOUND),
 }
 
 # Spec quirk: these take `stream: true` and then answer `text/event-stream` (their
@@ -157,6 +174,7 @@ LISTS = {
     "listAssistants": "ListAssistantsResponse",
     "listMessages": "ListMessagesResponse",
     "listRuns": "ListRunsResponse",
+    "listRunSteps": "ListRunStepsResponse",
 }
 
 
@@ -259,6 +277,9 @@ class World:
         self.message = self.post(f"/threads/{self.thread}/messages", role="user", content="Hi")
         run = self.post(f"/threads/{self.thread}/runs", assistant_id=self.echo)
         self.run = self.wait(self.thread, run, ("completed",))["id"]
+        self.tally.setup_requests += 1
+        steps = self.http.get(f"/threads/{self.thread}/runs/{self.run}/steps").raise_for_status()
+        self.step = str(steps.json()["data"][0]["id"])
 
     def post(self, path: str, **body: Any) -> str:
         """POST ``body`` and the new object's id."""
@@ -301,11 +322,17 @@ class World:
         """Real ids for the path's :data:`_REAL` placeholders and the body's ``assistant_id``;
         fresh resources where the call uses them up (a delete, a cancel, a submit)."""
         params = case.path_parameters or {}
-        if operation == "deleteAssistant":
+        if operation in ("deleteAssistant", "modifyAssistant"):
+            # its own: a modify would change the behaviour of the shared ones
             params["assistant_id"] = self.assistant("echo")
         elif operation in ("deleteThread", "createRun", "createMessage"):
             # a thread of its own: a run still active on a shared one would refuse valid data
             params["thread_id"] = self.new_thread()
+        elif operation == "deleteMessage":
+            params["thread_id"] = thread = self.new_thread()
+            params["message_id"] = self.post(
+                f"/threads/{thread}/messages", role="user", content="."
+            )
         elif operation in ("cancelRun", "submitToolOuputsToRun"):
             params["thread_id"], params["run_id"], calls = self.waiting_run()
             self._answer(case, calls, mode)
@@ -315,6 +342,7 @@ class World:
                 "thread_id": self.thread,
                 "message_id": self.message,
                 "run_id": self.run,
+                "step_id": self.step,
             }
             params.update({k: real[k] for k, v in params.items() if v == _REAL})
         # only a drawn string is replaced: a negative example's non-string id stays invalid
@@ -416,7 +444,7 @@ def session() -> Iterator[requests.Session]:
 class Ids(dict[str, str]):
     """Real ids for a path template's placeholders (``str.format_map``)."""
 
-    NAMES = ("assistant_id", "thread_id", "message_id", "run_id")
+    NAMES = ("assistant_id", "thread_id", "message_id", "run_id", "step_id")
 
     def __init__(self, world: World) -> None:
         super().__init__(
@@ -424,7 +452,7 @@ class Ids(dict[str, str]):
             thread_id=world.thread,
             message_id=world.message,
             run_id=world.run,
-            step_id="step_unknown",
+            step_id=world.step,
         )
 
 
@@ -520,16 +548,19 @@ def test_the_slice_has_every_operation_the_emulator_serves(sliced: Json) -> None
         assert "requestBody" in operation or queries, f"{name} has no body or query to negate"
 
 
-def test_the_emulator_refuses_every_sliced_operation_it_does_not_cover(
-    sliced: Json, world: World
-) -> None:
-    """So that :data:`COVERED` is the emulator's whole OpenAI surface: nothing served untested."""
+def test_the_emulator_serves_exactly_the_sliced_operations(sliced: Json, world: World) -> None:
+    """So that :data:`COVERED` is the emulator's whole OpenAI surface: it covers every
+    operation of the slice, and any other method on their paths is refused."""
     others = {k: v for k, v in _operations(sliced).items() if k not in COVERED}
-    assert others, "the slice has no operation beyond the covered ones"
+    assert not others, f"sliced operations the emulator does not cover: {others}"
+    served = set(COVERED.values())
     answers = {}
-    for name, (method, path) in others.items():
-        url = path.format_map(Ids(world))
-        answers[name] = world.http.request(method, url, json={}).status_code
+    for path in sorted({path for _, path in served}):
+        for method in ("GET", "POST", "DELETE", "PUT", "PATCH"):
+            if (method, path) not in served:
+                url = path.format_map(Ids(world))
+                answers[(method, path)] = world.http.request(method, url, json={}).status_code
+    assert len(answers) > len(served)
     assert all(status in (404, 405) for status in answers.values()), answers
 
 

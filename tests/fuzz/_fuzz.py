@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from runbind import RunbindError
+from tests._memory import traced
 
 __all__ = [
     "CORPUS",
@@ -83,15 +84,12 @@ def corpus(target: str) -> list[Any]:
 
 def peak_memory(call: Callable[[], object]) -> int:
     """Bytes allocated at the peak while ``call()`` runs (exceptions are swallowed)."""
-    tracemalloc.start()
-    try:
+    with traced():
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
         with contextlib.suppress(Exception):  # only the memory is measured here
             call()
         return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
 
 
 def touch(value: Any) -> None:

@@ -466,7 +466,7 @@ def test_the_client_refuses_deep_json_bodies_with_typed_errors(levels: int) -> N
     error_body = b'{"error": ' + b"[" * levels + b"]" * levels + b"}"
     with pytest.raises(ApiError) as caught:
         asyncio.run(_get(error_body, status=400))
-    assert caught.value.code == 400
+    assert caught.value.status_code == 400
 
 
 def test_the_client_takes_a_body_of_its_size_limit_and_refuses_one_byte_more() -> None:

@@ -30,6 +30,7 @@ from runbind_generated.proto.google.protobuf import ListValue, Struct, Value
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import Tool
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import ListRunsResponse
 
+from tests._memory import traced
 from tests._proto_inputs import key, ld, varint
 
 SIZE = 4 * 1024
@@ -74,12 +75,9 @@ def _limited(cls: Any) -> bool:
 def _held(cls: Any, data: bytes) -> int:
     """Bytes the object decoded from ``data`` holds (allocated while decoding, still alive;
     decoded objects hold no cycles, so what an earlier call made is gone)."""
-    tracemalloc.start()
-    try:
+    with traced():
         obj = cls.parse(data)
         held = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
     del obj
     return held
 
@@ -174,12 +172,9 @@ def _empty(cls: Any) -> float:
     """Bytes of one empty decoded ``cls``, measured over many (CPython reuses up to 80 freed
     lists and dicts without allocating, which would hide a single object's containers)."""
     count = 1000
-    tracemalloc.start()
-    try:
+    with traced():
         objects = [cls.parse(b"") for _ in range(count)]
         held = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
     del objects
     return held / count
 

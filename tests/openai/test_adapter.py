@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from runbind_generated.openai import SubmitToolOutputsRunRequest
+from runbind_generated.openai import MessageObject, SubmitToolOutputsRunRequest
 
 from runbind import (
     Citation,
@@ -296,6 +296,7 @@ def test_completed_result_message_fields(completed: RunResult) -> None:
     assert message.created_at == datetime(2024, 5, 29, 16, 26, 41, tzinfo=UTC)
     assert message.labels == {"lang": "en"}
     assert message.partial is False
+    assert isinstance(message.raw, MessageObject)
     assert message.raw.id == "msg_abc123"
 
 
@@ -354,6 +355,7 @@ def test_completed_run_tools(completed: RunResult) -> None:
     assert (code.type, code.name, code.parameters) == ("code_interpreter", None, None)
     assert (search.type, search.name, search.parameters) == ("file_search", None, None)
     assert web.type == "web_search"
+    assert isinstance(web.raw, BaseModel)
     assert web.raw.model_dump(mode="json") == {
         "type": "web_search",
         "web_search": {"search_context_size": "medium"},
@@ -912,7 +914,9 @@ def test_unknown_fields_are_kept() -> None:
         "prompt_token_details": {"cached_tokens": 1024},
     }
     run = Run.from_openai(payload)
+    assert run.raw.model_extra is not None
     assert run.raw.model_extra["reasoning_effort"] == "high"
+    assert run.raw.usage is not None
     assert run.raw.usage.model_extra == {"prompt_token_details": {"cached_tokens": 1024}}
     dumped = run.raw.model_dump(mode="json", by_alias=True)
     assert dumped["reasoning_effort"] == "high"
@@ -941,6 +945,7 @@ def test_unknown_content_and_annotation_types_are_kept() -> None:
     assert parsed.parts[2].text == "I cannot share that."
     assert parsed.text == "See the map."
     assert parsed.citations == ()
+    assert isinstance(parsed.parts[1].raw, BaseModel)
     assert parsed.parts[1].raw.model_dump(mode="json") == {
         "type": "audio",
         "audio": {"id": "audio_1"},

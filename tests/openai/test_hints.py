@@ -118,7 +118,7 @@ def test_an_odd_retry_hint_is_ignored_or_capped(flavour: str, method: str, heade
         asked = script.times(run_id)
         if capped:
             assert isinstance(outcome, ApiError), (what, outcome)
-            assert outcome.code == status, what
+            assert outcome.status_code == status, what
             assert len(asked) == 1, what
         else:
             assert not isinstance(outcome, Exception), (what, outcome)

@@ -19,6 +19,7 @@ from runbind import ApiError, DecodeError, RetryPolicy, RunTimeoutError
 from runbind.emulator import Emulator
 from runbind.openai._content import PIECE
 from tests._flavours import Connect
+from tests._memory import traced
 from tests._misbehaving import Server, http_answers, http_response
 
 from .conftest import make
@@ -80,12 +81,11 @@ def serving(respond: Callable[[int], bytes | None]) -> Iterator[tuple[Server, Re
 def peak_memory() -> Iterator[list[int]]:
     """The block's peak of traced allocations, in bytes (all threads: the client's loop too)."""
     peak: list[int] = []
-    tracemalloc.start()
-    try:
-        yield peak
-    finally:
-        peak.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
+    with traced():
+        try:
+            yield peak
+        finally:
+            peak.append(tracemalloc.get_traced_memory()[1])
 
 
 # --------------------------------------------------------------------------- bombs
@@ -278,7 +278,7 @@ def test_a_redirect_is_an_api_error_naming_only_the_host(
                     runs.get("run_1", thread_id=thread)
                 runs.close()
         assert elsewhere.accepted == 0
-    assert caught.value.code == status
+    assert caught.value.status_code == status
     assert "redirect to host 127.0.0.1 (not followed)" in caught.value.message
     assert "tok_SECRET" not in str(caught.value)
     assert str(elsewhere.port) not in str(caught.value)
@@ -311,7 +311,7 @@ def test_a_redirect_names_the_host_it_points_to_or_says_why_it_cannot(
             with pytest.raises(ApiError) as caught:
                 runs.get("run_1", thread_id="thread_1")
             runs.close()
-    assert caught.value.code == 302
+    assert caught.value.status_code == 302
     assert shown in caught.value.message
 
 
@@ -331,7 +331,7 @@ def test_a_status_that_is_neither_an_answer_nor_an_error_is_an_api_error(
                 runs.get("run_1", thread_id=thread)
             assert runs.get("run_1", thread_id=thread).id  # a sound 200 next, on a sound connection
             runs.close()
-    assert caught.value.code == status
+    assert caught.value.status_code == status
     assert "not an answer runbind expects" in caught.value.message
     assert len(recorder.heads) == 2  # not retried
 
@@ -387,5 +387,5 @@ def test_a_stream_answered_with_an_odd_status_is_an_api_error(
             with pytest.raises(ApiError) as caught:
                 list(runs.create_stream("asst_1", "thread_1"))
             runs.close()
-    assert caught.value.code == status
+    assert caught.value.status_code == status
     assert len(recorder.heads) == 1

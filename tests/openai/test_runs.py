@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runbind_generated.openai import RunObject
 
 import runbind
 from runbind import (
@@ -115,6 +116,7 @@ def test_create_custom_settings_reach_the_server(
     for seen in (run, runs.get(run)):
         assert seen.custom_temperature == 0.25
         assert seen.custom_max_tokens == 300
+        assert isinstance(seen.raw, RunObject)
         assert seen.raw.max_completion_tokens == 300
         options = seen.custom_prompt_truncation_options
         assert options is not None
@@ -123,6 +125,7 @@ def test_create_custom_settings_reach_the_server(
             strategy,
             last,
         )
+        assert seen.raw.truncation_strategy is not None
         assert seen.raw.truncation_strategy.type.value == strategy
     runs.wait(run)
 
@@ -241,7 +244,7 @@ def test_get_last_by_thread_is_the_newest_run(runs: Flavour, emulator: Emulator)
 def test_get_last_by_thread_without_runs_is_404(runs: Flavour, emulator: Emulator) -> None:
     with pytest.raises(ApiError) as caught:
         runs.get_last_by_thread(new_thread(emulator))
-    assert (caught.value.provider, caught.value.code) == ("openai", 404)
+    assert (caught.value.provider, caught.value.status_code) == ("openai", 404)
 
 
 def test_unknown_run_or_thread_is_404(runs: Flavour, emulator: Emulator) -> None:
@@ -255,7 +258,7 @@ def test_unknown_run_or_thread_is_404(runs: Flavour, emulator: Emulator) -> None
     ):
         with pytest.raises(ApiError) as caught:
             call()
-        assert caught.value.code == 404
+        assert caught.value.status_code == 404
 
 
 # --------------------------------------------------------------------------- listen
@@ -352,7 +355,7 @@ def test_submit_to_a_run_that_is_not_waiting_is_400(runs: Flavour, emulator: Emu
     result: FunctionResultDict = {"name": "f", "content": "x", "tool_call_id": "call_1"}
     with pytest.raises(ApiError) as caught:
         runs.submit(run, [result])
-    assert caught.value.code == 400
+    assert caught.value.status_code == 400
 
 
 # --------------------------------------------------------------------------- cancel, status
@@ -379,7 +382,7 @@ def test_cancel_a_completed_run_is_400(runs: Flavour, emulator: Emulator) -> Non
     assert run is not None
     with pytest.raises(ApiError) as caught:
         runs.cancel(run)
-    assert caught.value.code == 400
+    assert caught.value.status_code == 400
     assert runs.get_status(run) is RunStatus.COMPLETED
 
 
@@ -484,7 +487,7 @@ def test_create_rejects_bad_arguments(
         runs.create(assistant, thread, **options)
     with pytest.raises(ApiError) as caught:
         runs.get_last_by_thread(thread)
-    assert caught.value.code == 404, "a rejected create must not reach the server"
+    assert caught.value.status_code == 404, "a rejected create must not reach the server"
 
 
 def test_calls_reject_bad_ids_and_ranges(runs: Flavour, emulator: Emulator) -> None:
@@ -580,7 +583,9 @@ def test_wrong_key_is_401_and_never_shown(
         with pytest.raises(ApiError) as caught:
             call()
         failures.append(caught.value)
-    assert {(e.provider, e.code) for e in failures} == {("openai", 401)}
+    assert {(e.provider, e.status_code, e.code) for e in failures} == {
+        ("openai", 401, "invalid_api_key")
+    }
     if key is not None:
         shown = [repr(runs.client), str(runs.client)]
         shown += [text for e in failures for text in (str(e), repr(e), e.message)]
@@ -609,12 +614,15 @@ SYNC_OF: dict[Any, Any] = {AsyncRunStream: RunStream, AsyncRunList: RunList}
 
 def _as_sync(annotation: Any) -> Any:
     """The sync counterpart of an async method's annotation."""
-    if isinstance(annotation, types.UnionType):
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
         args = [_as_sync(a) for a in typing.get_args(annotation)]
         out = args[0]
         for arg in args[1:]:
             out = out | arg
         return out
+    origin = typing.get_origin(annotation)
+    if origin in SYNC_OF:  # a parametrised AsyncRunStream[...]: the same parameters
+        return SYNC_OF[origin][typing.get_args(annotation)]
     return SYNC_OF.get(annotation, annotation)
 
 

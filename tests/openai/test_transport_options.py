@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from runbind import ApiError, InvalidArgumentError, RunStatus
+from runbind import AuthenticationError, InvalidArgumentError, RunStatus
 from runbind.emulator import Emulator
 from runbind.openai import AsyncRuns, Runs
 from tests import test_echoed_secrets as echoed
@@ -259,9 +259,9 @@ def test_a_wrong_key_in_a_header_is_refused_and_never_shown(keyed: Emulator) -> 
     with Runs(base_url=keyed.openai_base_url, default_headers={"api-key": secret}) as runs:
         assert secret not in repr(runs)
         assert "auth=api-key" in repr(runs)
-        with pytest.raises(ApiError) as caught:
+        with pytest.raises(AuthenticationError) as caught:
             runs.get("run_x", thread_id="thread_x", timeout=TIMEOUT)
-        assert caught.value.code == 401
+        assert caught.value.status_code == 401
         assert secret not in str(caught.value)
 
 

@@ -38,13 +38,13 @@ async def _create_runs(emu: Emulator, assistant: str, thread_ids: list[str]) -> 
 
 @pytest.fixture(scope="module")
 def expected(emulator: Emulator) -> list[str]:
-    """Ids of the 250 runs of folder ``paging``, in the server's listing order."""
+    """Ids of the 250 runs of folder ``paging``, in the server's listing order (newest first)."""
     assistant, thread_ids = make_many(emulator, "echo chunks=0", COUNT, folder=FOLDER)
     make_many(emulator, "echo chunks=0", 3, folder="elsewhere")  # threads, no runs
     asyncio.run(_create_runs(emulator, assistant, thread_ids))
     ids = [r.id for r in emulator.yandex_store.runs.values() if r.assistant_id == assistant]
     assert len(ids) == COUNT
-    return ids
+    return ids[::-1]
 
 
 @pytest.fixture
@@ -84,13 +84,14 @@ def test_pages_of_seven_and_a_short_last_one(
     assert all(isinstance(p, RunPage) for p in pages)
     assert [len(p.runs) for p in pages] == [SIZE] * 35 + [5]
     assert [r.id for p in pages for r in p.runs] == expected
-    assert all(p.next_page_token for p in pages[:-1])
-    assert pages[-1].next_page_token is None
+    # as on the service, the last page has a token too: the empty page it gives ends the
+    # listing and is not yielded
+    assert all(p.next_page_token for p in pages)
     assert listing.next_page_token is None
-    assert len(rpc_count) == 36, "one ListRuns call per page"
+    assert len(rpc_count) == 37, "one ListRuns call per page, and one for the empty page"
     assert {(r.folder_id, r.page_size) for r in rpc_count} == {(FOLDER, SIZE)}
     assert rpc_count[0].page_token == ""
-    assert [r.page_token for r in rpc_count[1:]] == [p.next_page_token for p in pages[:-1]]
+    assert [r.page_token for r in rpc_count[1:]] == [p.next_page_token for p in pages]
 
 
 def test_listing_is_lazy(
@@ -155,7 +156,7 @@ def test_one_big_page(
 ) -> None:
     listing = runs.list(folder_id=FOLDER, page_size=1000)
     assert ids_of(listing) == expected
-    assert len(rpc_count) == 1
+    assert len(rpc_count) == 2, "the page, then the empty page its token gives"
 
 
 def test_empty_folder(runs: Flavour, expected: list[str]) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import time
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -42,7 +42,7 @@ def kinds(events: list[RunStreamEvent]) -> list[StreamEventKind]:
     return [e.status for e in events]
 
 
-def indices(events: list[RunStreamEvent]) -> list[int]:
+def indices(events: Sequence[RunStreamEvent]) -> list[int]:
     return [e.event_index for e in events]
 
 
@@ -317,6 +317,27 @@ def test_tool_loop_over_streams(runs: Flavour, emulator: Emulator) -> None:
     assert core is not None
     assert core.results_received == 1
     assert runs.get_result(stream.run).text == "get_weather: sunny-0; get_weather: sunny-1"
+
+
+def test_a_replay_of_a_finished_tool_run_gives_every_event(
+    runs: Flavour, emulator: Emulator
+) -> None:
+    """Listening from 0 to a run that went past its tool calls does not stop at them: grpcio and
+    the Yandex SDK see [TOOL_CALLS, DONE], and so does runbind; while the run still waits on them,
+    the stream ends there."""
+    assistant, thread = make(emulator, "tools calls=1")
+    run = runs.create(assistant, thread)
+    waiting = list(runs.listen(run))
+    assert kinds(waiting) == [StreamEventKind.TOOL_CALLS]
+    assert kinds(list(runs.listen(run, events_start_idx=0))) == [StreamEventKind.TOOL_CALLS]
+    (call,) = waiting[0].tool_calls
+    runs.submit(run, [call.result("fine")])
+    assert runs.wait(run).is_succeeded
+    replay = list(runs.listen(run, events_start_idx=0))
+    assert kinds(replay) == [StreamEventKind.TOOL_CALLS, DONE]
+    assert indices(replay) == [0, 1]
+    assert replay[-1].text == "get_weather: fine"
+    assert kinds(list(runs.listen(run, events_start_idx=1))) == [DONE]
 
 
 def test_submit_without_stream_returns_the_run(runs: Flavour, emulator: Emulator) -> None:
@@ -664,7 +685,7 @@ def test_repr_never_shows_the_credential(connect: Connect, emulator: Emulator) -
 def test_native_async_usage(emulator: Emulator) -> None:
     assistant, thread = make(emulator, "tools calls=1")
 
-    async def main() -> list[RunStreamEvent]:
+    async def main() -> Sequence[RunStreamEvent]:
         async with AsyncRuns(endpoint=emulator.grpc_target) as client:
             stream = await client.create(assistant, thread, stream=True, timeout=TIMEOUT)
             events = [event async for event in stream]
@@ -765,7 +786,8 @@ def test_overloads_exist(name: str) -> None:
     for cls in (AsyncRuns, Runs):
         overloads = typing.get_overloads(getattr(cls, name))
         returns = [inspect.signature(f).return_annotation for f in overloads]
-        assert returns[:2] == ["Run", "RunStream" if cls is Runs else "AsyncRunStream"]
+        stream = "RunStream" if cls is Runs else "AsyncRunStream"
+        assert returns[:2] == ["Run[runs.Run]", f"{stream}[runs.StreamEvent, runs.Run]"]
         streams = [inspect.signature(f).parameters["stream"].annotation for f in overloads]
         assert streams[:2] == ["Literal[False]", "Literal[True]"]
 

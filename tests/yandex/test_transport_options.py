@@ -24,7 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from grpclib.client import Channel
 from grpclib.config import Configuration
 
-from runbind import ApiError, InvalidArgumentError, RunStatus, UnsupportedOperationError
+from runbind import (
+    AuthenticationError,
+    InvalidArgumentError,
+    NotFoundError,
+    RunStatus,
+    UnsupportedOperationError,
+)
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns, IamToken, Runs, ServiceAccountKey
 from tests import test_echoed_secrets as echoed
@@ -212,7 +218,7 @@ def test_a_token_still_refused_after_a_new_one_is_an_error(
 ) -> None:
     provider = Provider("wrong-token-one", "wrong-token-two")
     runs = connect(keyed, credentials=provider)
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(AuthenticationError) as caught:
         runs.get("run_x")
     assert caught.value.code == "UNAUTHENTICATED"
     assert provider.asked == 2  # asked again once, not in a loop
@@ -243,7 +249,7 @@ def test_an_async_provider_is_awaited(keyed: Emulator) -> None:
 
     with (
         Runs(endpoint=keyed.grpc_target, credentials=provider) as runs,
-        pytest.raises(ApiError, match="NOT_FOUND"),
+        pytest.raises(NotFoundError),
     ):
         runs.get("run_x", timeout=TIMEOUT)
     assert len(asked) == 1
@@ -255,7 +261,7 @@ def test_a_failing_provider_is_an_api_error(keyed: Emulator) -> None:
 
     with (
         Runs(endpoint=keyed.grpc_target, credentials=provider) as runs,
-        pytest.raises(ApiError, match="token provider failed") as caught,
+        pytest.raises(AuthenticationError, match="token provider failed") as caught,
     ):
         runs.get("run_x", timeout=TIMEOUT)
     assert caught.value.code == "UNAUTHENTICATED"
@@ -381,7 +387,7 @@ def test_a_refused_exchange_is_an_unauthenticated_error(rsa_key: rsa.RSAPrivateK
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with TokenEndpoint(other.public_key(), "ajekeyid", "ajeaccount", KEY) as endpoint:
         account = ServiceAccountKey.from_json(key_json(rsa_key), endpoint=endpoint.url)
-        with pytest.raises(ApiError, match="JWT signature is invalid") as caught:
+        with pytest.raises(AuthenticationError, match="JWT signature is invalid") as caught:
             asyncio.run(account())
     assert caught.value.code == "UNAUTHENTICATED"
 

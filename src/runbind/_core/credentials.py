@@ -33,6 +33,7 @@ __all__ = [
     "guarded",
     "live",
     "redact",
+    "safe_headers",
     "scrub",
 ]
 
@@ -172,6 +173,44 @@ def _trim(text: str, secrets: Iterable[Secret | None]) -> str:
 
 
 # --------------------------------------------------------------------------- errors
+
+_CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "api-key",
+        "x-api-key",
+        "x-goog-api-key",
+        "x-auth-token",
+    }
+)
+"""Headers (and gRPC metadata keys) that carry a credential: their values are never kept."""
+
+_HEADERS_KEPT = 100  # headers an error keeps (a hostile server may send thousands)
+_HEADER_TEXT = 1000  # characters of a header value kept
+
+
+def safe_headers(items: Iterable[tuple[str, object]], *secrets: Secret | None) -> dict[str, str]:
+    """Response headers or gRPC metadata fit to keep in an error: lower-case names, repeated
+    ones joined by ``", "``, credential headers masked (``***``), the credentials among
+    ``secrets`` redacted from every value, long values cut, binary values (``-bin``) left out."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in items:
+        name = clip(str(raw_name).lower(), _HEADER_TEXT, *secrets)
+        if name.endswith("-bin") or not isinstance(raw_value, str | bytes):
+            continue
+        if name not in out and len(out) >= _HEADERS_KEPT:
+            continue
+        text = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
+        value = "***" if name in _CREDENTIAL_HEADERS else text
+        if name in out:
+            if len(out[name]) >= _HEADER_TEXT:
+                continue
+            value = f"{out[name]}, {value}"
+        out[name] = clip(value, _HEADER_TEXT, *secrets)
+    return out
 
 
 def scrub(exc: BaseException, *secrets: Secret | None) -> None:

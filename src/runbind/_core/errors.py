@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+import builtins
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .models import ErrorDetails
@@ -11,13 +12,21 @@ if TYPE_CHECKING:
     from .status import RunStatus
 
 __all__ = [
+    "APIConnectionError",
     "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
     "DecodeError",
     "FieldError",
     "InvalidArgumentError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
     "RunFailedError",
     "RunTimeoutError",
     "RunbindError",
+    "ServerError",
     "UnsupportedOperationError",
     "convert",
 ]
@@ -28,6 +37,18 @@ _R = TypeVar("_R")
 
 class RunbindError(Exception):
     """Base of every error runbind raises on purpose; catch this to catch them all."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt without calling __init__ (whose arguments are not ``args``): a pickled error,
+        # sent to another process or an error tracker, comes back with every attribute.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[RunbindError], args: tuple[Any, ...]) -> RunbindError:
+    """An error of ``cls`` with ``args``, its attributes restored by pickle afterwards."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
 
 
 class DecodeError(RunbindError, ValueError):
@@ -78,13 +99,93 @@ class RunTimeoutError(RunbindError, TimeoutError):
 
 
 class ApiError(RunbindError):
-    """The service answered with an error: ``code`` is the gRPC status name or HTTP status."""
+    """The service answered with an error, or could not be reached; the same classes for both
+    providers, so that callers catch by meaning (:class:`NotFoundError`, :class:`RateLimitError`,
+    ...) and read the details here.
 
-    def __init__(self, provider: str, code: str | int, message: str) -> None:
+    ``message`` is the server's own message (credentials redacted, long ones cut).
+    ``status_code`` is the HTTP status (OpenAI), ``grpc_status`` the gRPC status name (Yandex);
+    either is None when no answer came. ``code`` is the provider's error code: the OpenAI error
+    body's ``code`` (None when it has none, ``"connection_error"`` when no answer came) or the
+    gRPC status name. ``type`` and ``param`` are the OpenAI error body's (None on Yandex).
+    ``request_id`` is the server's ``x-request-id`` (header or gRPC metadata), if it sent one,
+    and ``headers`` the response headers or gRPC metadata, credentials masked.
+    """
+
+    provider: str
+    code: str | int | None
+    message: str
+    status_code: int | None
+    grpc_status: str | None
+    request_id: str | None
+    headers: Mapping[str, str]
+    type: str | None
+    param: str | None
+
+    def __init__(
+        self,
+        provider: str,
+        code: str | int | None,
+        message: str,
+        *,
+        status_code: int | None = None,
+        grpc_status: str | None = None,
+        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        type: str | None = None,  # openai-python's name for the error body's type
+        param: str | None = None,
+    ) -> None:
         self.provider = provider
         self.code = code
         self.message = message
-        super().__init__(f"{provider} API error {code}: {message}")
+        self.status_code = status_code
+        self.grpc_status = grpc_status
+        self.request_id = request_id
+        self.headers = dict(headers or {})
+        self.type = type
+        self.param = param
+        status = status_code if status_code is not None else grpc_status or code
+        super().__init__(f"{provider} API error {status}: {message}")
+
+
+class BadRequestError(ApiError):
+    """The service refused the request as malformed (HTTP 400 or 422, ``INVALID_ARGUMENT``,
+    ``OUT_OF_RANGE``)."""
+
+
+class AuthenticationError(ApiError):
+    """The credentials are missing, wrong or expired (HTTP 401, ``UNAUTHENTICATED``)."""
+
+
+class PermissionDeniedError(ApiError):
+    """The credentials may not do this (HTTP 403, ``PERMISSION_DENIED``)."""
+
+
+class NotFoundError(ApiError):
+    """No such run, thread or assistant (HTTP 404, ``NOT_FOUND``)."""
+
+
+class ConflictError(ApiError):
+    """The request conflicts with the state of what it names: an idempotency key used for
+    another request, a run that does not take tool results now (HTTP 409, ``ALREADY_EXISTS``,
+    ``ABORTED``, ``FAILED_PRECONDITION``)."""
+
+
+class RateLimitError(ApiError):
+    """Too many requests or a quota used up (HTTP 429, ``RESOURCE_EXHAUSTED``); raised once the
+    retries are used up."""
+
+
+class ServerError(ApiError):
+    """The service failed or is unavailable (HTTP 5xx, ``INTERNAL``, ``UNAVAILABLE``,
+    ``UNKNOWN``, ``DATA_LOSS``, ``UNIMPLEMENTED``); raised once the retries are used up."""
+
+
+class APIConnectionError(ApiError, builtins.ConnectionError):
+    """The service could not be reached, or the connection was lost before an answer (no status:
+    ``status_code`` is None; ``code`` is ``"connection_error"`` on OpenAI, ``UNAVAILABLE`` on
+    Yandex, as gRPC reports it). Also a builtin :class:`ConnectionError`, so ``except
+    ConnectionError`` catches it; named as openai-python names it, not to shadow the builtin."""
 
 
 class FieldError(Exception):

@@ -55,7 +55,7 @@ class ErrorDetails:
 
     code: int | str | None
     message: str
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.message if self.code in (None, "", 0) else f"[{self.code}] {self.message}"
@@ -66,7 +66,7 @@ class IncompleteDetails:
     """Why a run ended incomplete (OpenAI), e.g. ``"max_completion_tokens"``."""
 
     reason: str | None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ class PromptTruncationOptions:
     max_prompt_tokens: int | None
     strategy: str | None
     num_messages: int | None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ class ResponseFormat:
     json_schema: dict[str, Any] | None = None
     name: str | None = None
     strict: bool | None = None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +108,7 @@ class Tool:
     name: str | None = None
     description: str | None = None
     parameters: dict[str, Any] | None = None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
 
 class FunctionResultDict(TypedDict):
@@ -133,7 +133,7 @@ class ToolCall:
     name: str
     arguments_json: str
     type: str = "function"
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -164,7 +164,7 @@ class Part:
 
     type: str
     text: str | None = None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +176,7 @@ class CitationSource:
     file_id: str | None = None
     search_index_id: str | None = None
     text: str | None = None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +187,7 @@ class Citation:
     text: str | None = None
     start_index: int | None = None
     end_index: int | None = None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +212,7 @@ class Message:
     assistant_id: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     partial: bool = False
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: object = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -225,7 +225,7 @@ class Message:
         return adapter("yandex").message(message)
 
     @classmethod
-    def from_openai(cls, message: MessageObject | Mapping[str, Any] | str | bytes) -> Message:
+    def from_openai(cls, message: MessageObject | Mapping[str, object] | str | bytes) -> Message:
         """A message from an OpenAI ``MessageObject``, its JSON text, or its decoded JSON."""
         return adapter("openai").message(message)
 

@@ -6,6 +6,7 @@ import asyncio
 import random
 import warnings
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from .credentials import Secret, redact
 from .errors import InvalidArgumentError, RunTimeoutError
@@ -19,17 +20,18 @@ _MAX_POLL = 5.0  # seconds between polls at most, unless the server asks for lon
 _LAST_POLL = 0.05  # seconds kept for the last poll before the deadline
 
 
-Poll = Callable[[Deadline], Awaitable[tuple[Run, float | None]]]
+_R = TypeVar("_R")
+Poll = Callable[[Deadline], Awaitable[tuple[Run[_R], float | None]]]
 
 
 async def wait_for(
-    poll: Poll,
-    result: Callable[[Run, Deadline], Awaitable[RunResult]],
+    poll: Poll[_R],
+    result: Callable[[Run[_R], Deadline], Awaitable[RunResult[_R]]],
     *,
     timeout: float,
     poll_interval: float,
     secrets: tuple[Secret | None, ...] = (),
-) -> RunResult:
+) -> RunResult[_R]:
     """Poll until the run finishes or asks for action, under one overall deadline.
 
     ``poll`` returns the run and the server's poll hint in seconds (if any). Waits start at
@@ -41,7 +43,7 @@ async def wait_for(
     if not poll_interval > 0:
         raise InvalidArgumentError(f"poll_interval must be positive, got {poll_interval!r}")
     deadline = Deadline(timeout)
-    last: Run | None = None
+    last: Run[_R] | None = None
     warned = False
     interval = poll_interval
     try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .errors import ApiError
+from .errors import ApiError, InvalidArgumentError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -16,6 +17,7 @@ __all__ = [
     "RetryPolicy",
     "Transient",
     "call",
+    "log_retry",
 ]
 
 _T = TypeVar("_T")
@@ -43,9 +45,11 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
-            raise ValueError("RetryPolicy.attempts must be at least 1")
+            raise InvalidArgumentError("RetryPolicy.attempts must be at least 1")
         if not 0 < self.initial <= self.maximum or self.multiplier < 1:
-            raise ValueError("RetryPolicy needs 0 < initial <= maximum and multiplier >= 1")
+            raise InvalidArgumentError(
+                "RetryPolicy needs 0 < initial <= maximum and multiplier >= 1"
+            )
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before try ``attempt + 1`` (``attempt`` counts from 1)."""
@@ -60,8 +64,10 @@ class Deadline:
     __slots__ = ("at", "timeout")
 
     def __init__(self, timeout: float) -> None:
-        if not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not isinstance(timeout, int | float) or not timeout > 0:
+            raise InvalidArgumentError(
+                f"timeout must be a positive number of seconds, got {timeout!r}"
+            )
         self.timeout = timeout
         self.at = time.monotonic() + timeout
 
@@ -98,9 +104,14 @@ async def call(
     policy: RetryPolicy,
     *,
     retry: bool,
+    what: str = "call",
+    log: logging.Logger | None = None,
 ) -> _T:
     """``attempt(deadline)``, retried on :class:`Transient` while ``retry``, the policy and the
-    deadline allow; the last transient error is raised as its :class:`ApiError`."""
+    deadline allow; the last transient error is raised as its :class:`ApiError`.
+
+    Each retry is logged at INFO on ``log`` (``what`` names the call: ``"openai get"``).
+    """
     tries = 0
     while True:
         tries += 1
@@ -109,5 +120,35 @@ async def call(
         except Transient as exc:
             if not retry or tries >= policy.attempts:
                 raise exc.error from None
-            if not await deadline.sleep(policy.backoff(tries, exc.retry_after)):
+            wait = policy.backoff(tries, exc.retry_after)
+            if wait >= deadline.remaining():
                 raise exc.error from None
+            log_retry(log, what, exc.error, wait, tries, policy.attempts)
+            if not await deadline.sleep(wait):
+                raise exc.error from None
+
+
+def log_retry(
+    log: logging.Logger | None,
+    what: str,
+    error: ApiError,
+    wait: float,
+    attempt: int,
+    attempts: int,
+) -> None:
+    """The INFO line of one retry: what failed (the call, its status and message), the wait
+    and the attempt. The message was redacted when the error was made; the loggers of
+    runbind redact live credentials again."""
+    if log is None or not log.isEnabledFor(logging.INFO):
+        return
+    status = error.status_code if error.status_code is not None else error.grpc_status
+    log.info(
+        "runbind: %s failed (attempt %d of %d) with %s %s: %s; retrying in %.2f s",
+        what,
+        attempt,
+        attempts,
+        type(error).__name__,
+        status if status is not None else error.code,
+        error.message,
+        wait,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 from .errors import RunFailedError
 from .models import (
@@ -35,10 +35,27 @@ if TYPE_CHECKING:
     from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import (
         StreamEvent as YandexStreamEvent,
     )
+    from typing_extensions import TypeVar
 
-    OpenAIInput = RunObject | Mapping[str, Any] | str | bytes
+    OpenAIInput = RunObject | Mapping[str, object] | str | bytes
+
+    # The provider-native types ``raw`` holds: ``object`` where the provider is not known, so
+    # that a plain ``Run`` stays usable and a ``Run[YandexRun]`` is a ``Run``.
+    RawT_co = TypeVar("RawT_co", covariant=True, default=object)
+    EventRawT_co = TypeVar("EventRawT_co", covariant=True, default=object)
+    _R = TypeVar("_R")
+else:
+    # typing_extensions costs ``import runbind`` ~15 ms; defaults only matter to type checkers.
+    from typing import TypeVar
+
+    RawT_co = TypeVar("RawT_co", covariant=True)
+    EventRawT_co = TypeVar("EventRawT_co", covariant=True)
+    _R = TypeVar("_R")
 
 __all__ = ["Run", "RunResult", "RunStreamEvent"]
+
+_NO_RAW: Any = None
+"""``raw``'s default: a ``Run`` built by hand may have no provider object."""
 
 
 class _Predicates:
@@ -116,13 +133,15 @@ class _Answer(_Predicates):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Run(_Predicates):
+class Run(_Predicates, Generic[RawT_co]):
     """A run of an assistant on a thread, from either provider.
 
     Fields a provider does not have are ``None`` (or empty). ``status_raw`` is the provider's
     value (a Yandex number or an OpenAI string) and ``status_name`` its name, which shows the raw
     value when this version does not know it (``status`` is then ``UNKNOWN``). ``raw`` is the
-    provider-native generated object. An adapter may leave the derived fields in
+    provider-native generated object, typed by the parameter: the Yandex clients return
+    ``Run[runs.Run]``, the OpenAI ones ``Run[RunObject]``; a plain ``Run`` has ``raw: object``.
+    An adapter may leave the derived fields in
     ``DEFERRABLE_FIELDS`` to be built from ``raw`` on first read (``register_deferred``).
     """
 
@@ -155,7 +174,7 @@ class Run(_Predicates):
     required_action: str | None = None
     model: str | None = None
     instructions: str | None = None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: RawT_co = field(default=_NO_RAW, compare=False, repr=False)
 
     def _traits(self) -> StatusTraits:
         return RUN_STATUS_TRAITS[self.status]
@@ -165,19 +184,19 @@ class Run(_Predicates):
         """The same mapping as :attr:`labels` (OpenAI calls it metadata)."""
         return self.labels
 
-    def result(self, message: Message | None = None) -> RunResult:
+    def result(self, message: Message | None = None) -> RunResult[RawT_co]:
         """This run as a :class:`RunResult`; ``message`` supplies the answer OpenAI keeps apart."""
         return RunResult.from_run(self, message)
 
     @classmethod
-    def from_yandex(cls, run: YandexRun | bytes) -> Run:
+    def from_yandex(cls, run: YandexRun | bytes) -> Run[YandexRun]:
         """A run from a Yandex ``Run`` message or its protobuf bytes."""
-        return adapter("yandex").run(run)
+        return cast("Run[YandexRun]", adapter("yandex").run(run))
 
     @classmethod
-    def from_openai(cls, run: OpenAIInput) -> Run:
+    def from_openai(cls, run: OpenAIInput) -> Run[RunObject]:
         """A run from an OpenAI ``RunObject``, its JSON text, or its decoded JSON."""
-        return adapter("openai").run(run)
+        return cast("Run[RunObject]", adapter("openai").run(run))
 
 
 # Fields an adapter may leave unset, to be built from ``raw`` on first read by the builders in
@@ -209,7 +228,7 @@ DEFERRABLE_FIELDS: tuple[str, ...] = (
 def _deferrable(name: str) -> property:
     slot = Run.__dict__[name]  # the field's slot, which the property below takes the place of
 
-    def read(run: Run) -> Any:
+    def read(run: Run) -> object:
         try:
             return slot.__get__(run, Run)
         except AttributeError:
@@ -217,7 +236,7 @@ def _deferrable(name: str) -> property:
             slot.__set__(run, value)
             return value
 
-    def write(run: Run, value: Any) -> None:  # only object.__setattr__ gets here: Run is frozen
+    def write(run: Run, value: object) -> None:  # only object.__setattr__ gets here: Run is frozen
         slot.__set__(run, value)
 
     return property(read, write, doc=f"The run's ``{name}`` (see :class:`Run`).")
@@ -229,7 +248,7 @@ del _name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RunResult(_Answer):
+class RunResult(_Answer, Generic[RawT_co]):
     """What a run produced: its status, error, tool calls, usage and answer message.
 
     Reading :attr:`message` (or ``text``/``parts``/``citations``) of a failed run raises
@@ -242,7 +261,7 @@ class RunResult(_Answer):
     error: ErrorDetails | None
     tool_calls: tuple[ToolCall, ...]
     usage: Usage | None
-    run: Run
+    run: Run[RawT_co]
     _message: Message | None = None
 
     def _traits(self) -> StatusTraits:
@@ -252,12 +271,14 @@ class RunResult(_Answer):
         return self.status
 
     @property
-    def raw(self) -> Any:
+    def raw(self) -> RawT_co:
         """The provider-native run this result was read from."""
         return self.run.raw
 
     @classmethod
-    def from_run(cls, run: Run, message: Message | None = None) -> RunResult:
+    def from_run(
+        cls: type[RunResult[_R]], run: Run[_R], message: Message | None = None
+    ) -> RunResult[_R]:
         """The result of ``run``; ``message`` overrides the run's own completed message."""
         return cls(
             status=run.status,
@@ -271,27 +292,28 @@ class RunResult(_Answer):
         )
 
     @classmethod
-    def from_yandex(cls, run: YandexRun | bytes) -> RunResult:
+    def from_yandex(cls, run: YandexRun | bytes) -> RunResult[YandexRun]:
         """The result of a Yandex ``Run`` (message or bytes), answered by its completed message."""
-        return cls.from_run(Run.from_yandex(run))
+        return RunResult.from_run(Run.from_yandex(run))
 
     @classmethod
     def from_openai(
-        cls, run: OpenAIInput, message: MessageObject | Mapping[str, Any] | None = None
-    ) -> RunResult:
+        cls, run: OpenAIInput, message: MessageObject | Mapping[str, object] | None = None
+    ) -> RunResult[RunObject]:
         """The result of an OpenAI run; OpenAI keeps the answer apart, pass it as ``message``."""
         answer = None if message is None else adapter("openai").message(message)
-        return cls.from_run(Run.from_openai(run), answer)
+        return RunResult.from_run(Run.from_openai(run), answer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RunStreamEvent(_Answer):
+class RunStreamEvent(_Answer, Generic[EventRawT_co, RawT_co]):
     """One event of a run's stream.
 
     ``status`` is the event kind (as in the Yandex SDK) and ``event_index`` the stream cursor to
     resume from. ``run`` and ``run_status`` are set for events that carry a run (OpenAI
     ``thread.run.*``). Predicates follow :data:`~runbind.STREAM_EVENT_TRAITS`; a ``RUN`` event
-    takes those of the run status it carries.
+    takes those of the run status it carries. ``RunStreamEvent[E, R]`` types ``raw`` as the
+    provider's event ``E`` and ``run`` as ``Run[R]``.
     """
 
     provider: Provider
@@ -301,9 +323,9 @@ class RunStreamEvent(_Answer):
     event_index: int
     error: ErrorDetails | None = None
     tool_calls: tuple[ToolCall, ...] = ()
-    run: Run | None = None
+    run: Run[RawT_co] | None = None
     _message: Message | None = None
-    raw: Any = field(default=None, compare=False, repr=False)
+    raw: EventRawT_co = field(default=_NO_RAW, compare=False, repr=False)
 
     def _traits(self) -> StatusTraits:
         traits = STREAM_EVENT_TRAITS[self.status]
@@ -322,16 +344,19 @@ class RunStreamEvent(_Answer):
         return None if self.run is None else self.run.status
 
     @classmethod
-    def from_yandex(cls, event: YandexStreamEvent | bytes) -> RunStreamEvent:
+    def from_yandex(
+        cls, event: YandexStreamEvent | bytes
+    ) -> RunStreamEvent[YandexStreamEvent, YandexRun]:
         """An event from a Yandex ``StreamEvent`` message or its bytes (cursor from the event)."""
-        return adapter("yandex").event(event)
+        return cast("RunStreamEvent[YandexStreamEvent, YandexRun]", adapter("yandex").event(event))
 
     @classmethod
     def from_openai(
-        cls, event: AssistantStreamEvent | Mapping[str, Any] | str | bytes, *, event_index: int
-    ) -> RunStreamEvent:
+        cls, event: AssistantStreamEvent | Mapping[str, object] | str | bytes, *, event_index: int
+    ) -> RunStreamEvent[AssistantStreamEvent, RunObject]:
         """An event from an OpenAI stream event (model, ``{"event", "data"}`` dict, or its JSON).
 
         OpenAI streams have no cursor: ``event_index`` is the event's position in the stream.
         """
-        return adapter("openai").event(event, event_index)
+        event_ = adapter("openai").event(event, event_index)
+        return cast("RunStreamEvent[AssistantStreamEvent, RunObject]", event_)

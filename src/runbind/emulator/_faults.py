@@ -30,7 +30,16 @@ if TYPE_CHECKING:
 __all__ = ["Faults", "drop_connection", "grpc_hook", "http_hook"]
 
 Protocol = Literal["yandex", "openai"]
-FailStatus = Literal["unavailable", "rate_limited", "internal"]
+FailStatus = Literal[
+    "unavailable",
+    "rate_limited",
+    "internal",
+    "not_found",
+    "unauthenticated",
+    "permission_denied",
+    "conflict",
+    "invalid_argument",
+]
 DropHow = Literal["reset", "unavailable"]
 _Kind = Literal["fail", "drop", "stall"]
 
@@ -41,8 +50,22 @@ _GRPC_STATUS = {
     "unavailable": Status.UNAVAILABLE,
     "rate_limited": Status.RESOURCE_EXHAUSTED,
     "internal": Status.INTERNAL,
+    "not_found": Status.NOT_FOUND,
+    "unauthenticated": Status.UNAUTHENTICATED,
+    "permission_denied": Status.PERMISSION_DENIED,
+    "conflict": Status.ALREADY_EXISTS,
+    "invalid_argument": Status.INVALID_ARGUMENT,
 }
-_HTTP_STATUS = {"unavailable": 503, "rate_limited": 429, "internal": 500}
+_HTTP_STATUS = {
+    "unavailable": 503,
+    "rate_limited": 429,
+    "internal": 500,
+    "not_found": 404,
+    "unauthenticated": 401,
+    "permission_denied": 403,
+    "conflict": 409,
+    "invalid_argument": 400,
+}
 _STREAMING_RPCS = frozenset({"RunService/Listen", "RunService/Attach"})
 _RESET_GRACE = 0.2
 """Seconds a gRPC connection stays open after the last event before a "reset" cut: grpcio
@@ -57,6 +80,7 @@ class _Rule:
     method: str | None = None
     status: FailStatus = "unavailable"
     retry_after: float | None = None
+    request_id: str | None = None
     after: int = 0
     how: DropHow = "reset"
     seconds: float = 0.0
@@ -126,18 +150,35 @@ class Faults:
         status: FailStatus = "unavailable",
         retry_after: float | None = None,
         method: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         """The next ``count`` matching requests fail before reaching the handler.
 
-        gRPC: status UNAVAILABLE / RESOURCE_EXHAUSTED / INTERNAL with the message
-        ``"injected fault"``. HTTP: 503 / 429 / 500 with an OpenAI error object. With
-        ``retry_after`` (seconds) the answer also carries ``retry-after`` (whole seconds,
-        rounded up) and ``retry-after-ms`` (milliseconds): HTTP headers, gRPC trailing metadata.
+        gRPC: status UNAVAILABLE / RESOURCE_EXHAUSTED / INTERNAL / NOT_FOUND / UNAUTHENTICATED
+        / PERMISSION_DENIED / ALREADY_EXISTS / INVALID_ARGUMENT with the message
+        ``"injected fault"``. HTTP: 503 / 429 / 500 / 404 / 401 / 403 / 409 / 400 with an
+        OpenAI error object. With ``retry_after`` (seconds) the answer also carries
+        ``retry-after`` (whole seconds, rounded up) and ``retry-after-ms`` (milliseconds), and
+        with ``request_id`` an ``x-request-id``: HTTP headers, gRPC trailing metadata.
         """
         _check(protocol, Protocol, "protocol", optional=True)
         _check(status, FailStatus, "status")
         retry = None if retry_after is None else _seconds(retry_after, "retry_after")
-        self._arm(_Rule("fail", _count(count), protocol, method, status=status, retry_after=retry))
+        if request_id is not None and (
+            not isinstance(request_id, str) or not request_id.isprintable()
+        ):
+            raise ValueError(f"request_id must be a printable string, got {request_id!r}")
+        self._arm(
+            _Rule(
+                "fail",
+                _count(count),
+                protocol,
+                method,
+                status=status,
+                retry_after=retry,
+                request_id=request_id,
+            )
+        )
 
     def drop_stream(
         self,
@@ -222,12 +263,16 @@ class Faults:
                 self._rules.insert(0, rule)
 
 
-def _retry_headers(retry_after: float | None) -> tuple[tuple[str, str], ...]:
+def _retry_headers(
+    retry_after: float | None, request_id: str | None = None
+) -> tuple[tuple[str, str], ...]:
+    ids = () if request_id is None else (("x-request-id", request_id),)
     if retry_after is None:
-        return ()
+        return ids
     return (
         ("retry-after", str(math.ceil(retry_after))),
         ("retry-after-ms", str(round(retry_after * 1000))),
+        *ids,
     )
 
 
@@ -264,7 +309,7 @@ def _refusal(rule: _Rule) -> IServerMethodFunc:
         await stream.send_trailing_metadata(
             status=_GRPC_STATUS[rule.status],
             status_message=MESSAGE,
-            metadata=_retry_headers(rule.retry_after),
+            metadata=_retry_headers(rule.retry_after, rule.request_id),
         )
 
     return refuse
@@ -329,7 +374,10 @@ def http_hook(handler: Handler, faults: Faults) -> Handler:
         fail = faults._take("fail", "openai", names)
         if fail is not None:
             status = _HTTP_STATUS[fail.status]
-            headers = (("content-type", "application/json"), *_retry_headers(fail.retry_after))
+            headers = (
+                ("content-type", "application/json"),
+                *_retry_headers(fail.retry_after, fail.request_id),
+            )
             return Response(status, error_body(status, MESSAGE), headers)
         result = await handler(request)
         if isinstance(result, EventStream):

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import urllib.parse
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -108,6 +109,10 @@ BODY_TIMEOUT = 60.0
 
 IDLE_TIMEOUT = 120.0
 """Seconds a kept-alive connection may wait for its next request."""
+
+REQUEST_ID = "x-request-id"
+"""The header naming each answer (``req_`` and 32 hex digits, as OpenAI's), so that a client can
+report which request failed; every answer carries one, the server's own errors included."""
 
 _FRAMING = f"the chunked framing of the request body exceeds {MAX_FRAMING_BYTES} bytes"
 
@@ -249,7 +254,7 @@ class _Connection:
     async def _error(self, status: int, message: str) -> None:
         body = self.server._error_body(status, message)
         headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
-        headers.append(("connection", "close"))
+        headers += [("connection", "close"), _request_id()]
         with contextlib.suppress(h11.LocalProtocolError):
             await self._send(h11.Response(status_code=status, headers=headers), h11.Data(data=body))
             await self._send(h11.EndOfMessage())
@@ -339,7 +344,7 @@ class _Connection:
             await self._error(500, "internal error in the emulator")
             return
         if isinstance(result, Response):
-            headers = [*result.headers, ("content-length", str(len(result.body)))]
+            headers = [*_with_id(result.headers), ("content-length", str(len(result.body)))]
             await self._send(
                 h11.Response(status_code=result.status, headers=headers),
                 h11.Data(data=result.body),
@@ -349,7 +354,7 @@ class _Connection:
         headers = [
             ("content-type", "text/event-stream; charset=utf-8"),
             ("cache-control", "no-cache"),
-            *result.headers,
+            *_with_id(result.headers),
         ]
         await self._send(h11.Response(status_code=result.status, headers=headers))
         try:
@@ -361,3 +366,15 @@ class _Connection:
         finally:
             await result.frames.aclose()
         await self._send(h11.EndOfMessage())
+
+
+def _request_id() -> tuple[str, str]:
+    """A fresh :data:`REQUEST_ID` header."""
+    return REQUEST_ID, f"req_{secrets.token_hex(16)}"
+
+
+def _with_id(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """``headers`` with a :data:`REQUEST_ID` (a fresh one unless the handler set its own)."""
+    if any(name.lower() == REQUEST_ID for name, _ in headers):
+        return list(headers)
+    return [*headers, _request_id()]

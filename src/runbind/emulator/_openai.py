@@ -17,11 +17,16 @@ from runbind_generated.openai import (
     CreateThreadAndRunRequest,
     CreateThreadRequest,
     DeleteAssistantResponse,
+    DeleteMessageResponse,
     DeleteThreadResponse,
     ListAssistantsResponse,
     ListMessagesResponse,
     ListRunsResponse,
+    ListRunStepsResponse,
+    ModifyAssistantRequest,
+    ModifyMessageRequest,
     ModifyRunRequest,
+    ModifyThreadRequest,
     SubmitToolOutputsRunRequest,
 )
 
@@ -41,6 +46,7 @@ from ._openai_objects import (
     plain,
     resources,
     run_object,
+    step_object,
     stopped,
     thread_object,
     view,
@@ -89,19 +95,42 @@ class OpenAIApp:
         self._resources: dict[str, Json] = {}
         self._routes: list[tuple[tuple[str, ...], dict[str, _Handler]]] = [
             (("assistants",), {"GET": self._list_assistants, "POST": self._create_assistant}),
-            (("assistants", ":id"), {"GET": self._get_assistant, "DELETE": self._del_assistant}),
+            (
+                ("assistants", ":id"),
+                {
+                    "GET": self._get_assistant,
+                    "POST": self._modify_assistant,
+                    "DELETE": self._del_assistant,
+                },
+            ),
             (("threads",), {"POST": self._create_thread}),
             (("threads", "runs"), {"POST": self._create_thread_and_run}),
-            (("threads", ":thread"), {"GET": self._get_thread, "DELETE": self._delete_thread}),
+            (
+                ("threads", ":thread"),
+                {
+                    "GET": self._get_thread,
+                    "POST": self._modify_thread,
+                    "DELETE": self._delete_thread,
+                },
+            ),
             (
                 ("threads", ":thread", "messages"),
                 {"GET": self._list_messages, "POST": self._create_message},
             ),
-            (("threads", ":thread", "messages", ":id"), {"GET": self._get_message}),
+            (
+                ("threads", ":thread", "messages", ":id"),
+                {
+                    "GET": self._get_message,
+                    "POST": self._modify_message,
+                    "DELETE": self._delete_message,
+                },
+            ),
             (("threads", ":thread", "runs"), {"GET": self._list_runs, "POST": self._create_run}),
             (("threads", ":thread", "runs", ":id"), {"GET": self._get_run, "POST": self._modify}),
             (("threads", ":thread", "runs", ":id", "cancel"), {"POST": self._cancel}),
             (("threads", ":thread", "runs", ":id", "submit_tool_outputs"), {"POST": self._submit}),
+            (("threads", ":thread", "runs", ":id", "steps"), {"GET": self._list_steps}),
+            (("threads", ":thread", "runs", ":id", "steps", ":step"), {"GET": self._get_step}),
         ]
 
     async def __call__(self, request: Request) -> Response | EventStream:
@@ -193,6 +222,27 @@ class OpenAIApp:
         shown, more = page(self.store.assistants.values(), request.query, lambda a: a.id)
         return list_response(ListAssistantsResponse, [assistant_object(a) for a in shown], more)
 
+    async def _modify_assistant(self, request: Request, params: dict[str, str]) -> Response:
+        """Change the fields the body sets (``metadata`` replaced whole; null leaves it), checked
+        as a create would be; the behaviour follows the new metadata and instructions."""
+        assistant = self._assistant(params["id"])
+        body = await parse_body(ModifyAssistantRequest, request.body)
+        changes = plain(body)
+        if body.metadata is None:
+            changes.pop("metadata", None)
+        labels = check_metadata(body.metadata, "metadata")
+        raw = CreateAssistantRequest.model_validate({**plain(assistant.raw), **changes})
+        behaviour = script(raw.metadata, raw.instructions)
+        assistant.raw = raw
+        assistant.name = raw.name or ""
+        assistant.model = str(plain(raw.model))
+        assistant.instructions = raw.instructions or ""
+        assistant.functions = functions(raw.tools)
+        assistant.script = behaviour
+        if body.metadata is not None:
+            assistant.labels = labels
+        return Response.json(200, assistant_object(assistant))
+
     async def _del_assistant(self, request: Request, params: dict[str, str]) -> Response:
         assistant = self._assistant(params["id"])
         self.store.assistants.pop(assistant.id)
@@ -252,6 +302,17 @@ class OpenAIApp:
         data = {"id": thread.id, "object": "thread.deleted", "deleted": True}
         return Response.json(200, dump(DeleteThreadResponse, data))
 
+    async def _modify_thread(self, request: Request, params: dict[str, str]) -> Response:
+        """Replace the tool resources and metadata the body sets (a null metadata leaves it)."""
+        thread = self._thread(params["thread"])
+        body = await parse_body(ModifyThreadRequest, request.body)
+        labels = check_metadata(body.metadata, "metadata")
+        if "tool_resources" in body.model_fields_set:
+            self._resources[thread.id] = resources(body.tool_resources)
+        if body.metadata is not None:
+            thread.labels = labels
+        return Response.json(200, self._thread_json(thread))
+
     async def _create_message(self, request: Request, params: dict[str, str]) -> Response:
         thread = self._thread(params["thread"])
         body = await parse_body(CreateMessageRequest, request.body)
@@ -263,11 +324,33 @@ class OpenAIApp:
         return Response.json(200, self._message_json(pair[0]))
 
     async def _get_message(self, request: Request, params: dict[str, str]) -> Response:
+        return Response.json(200, self._message_json(self._message(params)[1]))
+
+    def _message(self, params: dict[str, str]) -> tuple[Thread, CoreMessage]:
         thread = self._thread(params["thread"])
         for message in thread.messages:
             if message.id == params["id"]:
-                return Response.json(200, self._message_json(message))
+                return thread, message
         missing("message", params["id"])
+
+    async def _modify_message(self, request: Request, params: dict[str, str]) -> Response:
+        """Replace a message's metadata (a null metadata leaves it)."""
+        _thread, message = self._message(params)
+        body = await parse_body(ModifyMessageRequest, request.body)
+        if body.metadata is not None:
+            message.labels = check_metadata(body.metadata, "metadata")
+        return Response.json(200, self._message_json(message))
+
+    async def _delete_message(self, request: Request, params: dict[str, str]) -> Response:
+        """Remove a message; not the answer a run is still writing."""
+        thread, message = self._message(params)
+        run = self.store.runs.get(message.run_id) if message.run_id else None
+        if run is not None and not run.status.is_finished:
+            bad(f"Can't delete message {message.id} while its run {run.id} is active.")
+        thread.messages.remove(message)
+        self._extras.pop(message.id, None)
+        data = {"id": message.id, "object": "thread.message.deleted", "deleted": True}
+        return Response.json(200, dump(DeleteMessageResponse, data))
 
     async def _list_messages(self, request: Request, params: dict[str, str]) -> Response:
         thread = self._thread(params["thread"])
@@ -297,7 +380,9 @@ class OpenAIApp:
             options={"request": body, "function_names": [f.name for f in functions(tools)]},
             labels=dict(body.metadata or {}),
         )
-        run.options["openai"] = View(echo=echo(body, assistant))
+        run.options["openai"] = View(
+            echo=echo(body, assistant), thread=thread, chunks=assistant.script.chunks
+        )
         self.store.runs.add(run.id, run)
         self.renderer.created(run, thread_event)
         _engine.start(run, thread, assistant.script, self.renderer, self.tasks)
@@ -388,6 +473,20 @@ class OpenAIApp:
         if body.metadata is not None:
             run.labels = check_metadata(body.metadata, "metadata")
         return self._run_response(run)
+
+    async def _list_steps(self, request: Request, params: dict[str, str]) -> Response:
+        run = self._run(params)
+        check_include(request)
+        shown, more = page(view(run).steps, request.query, lambda s: s.id)
+        return list_response(ListRunStepsResponse, [step_object(run, s) for s in shown], more)
+
+    async def _get_step(self, request: Request, params: dict[str, str]) -> Response:
+        run = self._run(params)
+        check_include(request)
+        step = view(run).step(params["step"])
+        if step is None:
+            missing("run step", params["step"])
+        return Response.json(200, step_object(run, step))
 
     async def _request_cancel(self, run: CoreRun) -> None:
         run.cancel_requested.set()

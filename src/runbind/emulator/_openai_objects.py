@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -20,6 +21,7 @@ from runbind_generated.openai import (
     MessageDeltaObject,
     MessageObject,
     RunObject,
+    RunStepDeltaObject,
     RunStepObject,
     ThreadObject,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "plain",
     "resources",
     "run_object",
+    "step_object",
     "stopped",
     "text_part",
     "thread_object",
@@ -119,8 +122,8 @@ class Extras:
 
 
 @dataclass(slots=True)
-class _Step:
-    """A run step as OpenAI shows it."""
+class Step:
+    """A run step as OpenAI shows it; ``usage`` is ``(prompt, completion)`` once it completed."""
 
     id: str
     created_at: int
@@ -130,23 +133,34 @@ class _Step:
     calls: list[Call] = field(default_factory=list)
     outputs: dict[str, str] | None = None
     ended_at: int | None = None
+    usage: tuple[int, int] | None = None
 
 
 @dataclass(slots=True)
 class View:
-    """The OpenAI-only state of a run: its echoed request fields and its steps."""
+    """The OpenAI-only state of a run: its echoed request fields, its thread (whose messages
+    a step's usage counts), how many pieces a call's arguments stream in, and its steps."""
 
     echo: Json = field(default_factory=dict)
-    steps: list[_Step] = field(default_factory=list)
+    thread: Thread | None = None
+    chunks: int = 1
+    steps: list[Step] = field(default_factory=list)
 
-    def open_tool_step(self) -> _Step | None:
+    def step(self, step_id: str) -> Step | None:
+        """The step ``step_id`` of this run, if any."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        return None
+
+    def open_tool_step(self) -> Step | None:
         """The tool_calls step still waiting for outputs, if any."""
         for step in self.steps:
             if step.kind == "tool_calls" and step.status == "in_progress":
                 return step
         return None
 
-    def message_step(self, message_id: str) -> _Step | None:
+    def message_step(self, message_id: str) -> Step | None:
         """The step that created ``message_id``."""
         for step in self.steps:
             if step.message_id == message_id:
@@ -173,6 +187,33 @@ def _args(call: Call) -> str:
     return json.dumps(call.arguments, separators=(",", ":"))
 
 
+def _usage(usage: tuple[int, int] | None) -> Json | None:
+    if usage is None:
+        return None
+    prompt, completion = usage
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _run_usage(run: CoreRun) -> tuple[int, int] | None:
+    """The run's usage once it ended: its answer's (the engine's count) plus its tool steps'."""
+    if run.usage is None:
+        return None
+    prompt, completion = run.usage
+    for step in view(run).steps:
+        if step.kind == "tool_calls" and step.usage is not None:
+            prompt, completion = prompt + step.usage[0], completion + step.usage[1]
+    return prompt, completion
+
+
+def _words(text: str) -> int:
+    """What the emulator counts as tokens: words (a call's arguments: their names and values)."""
+    return len(re.findall(r"\w+", text))
+
+
 def _run_state(run: CoreRun) -> Json:
     """The RunObject fields that follow the run's progress."""
     status = run.status
@@ -187,14 +228,7 @@ def _run_state(run: CoreRun) -> Json:
     incomplete = None
     if status is RunStatus.INCOMPLETE:
         incomplete = {"reason": run.incomplete_reason}
-    usage = None
-    if run.usage is not None:
-        prompt, completion = run.usage
-        usage = {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
+    usage = _usage(_run_usage(run))
     expires = None if status.is_finished else run.expires_at or run.created_at + _RUN_TTL
     return {
         "status": status.value,
@@ -310,7 +344,7 @@ def _delta_object(message: CoreMessage, delta: str) -> Json:
     return dump(MessageDeltaObject, data, exclude_none=True)
 
 
-def _step_details(step: _Step) -> Json:
+def _step_details(step: Step, shown: int | None) -> Json:
     if step.kind == "message_creation":
         return {"type": "message_creation", "message_creation": {"message_id": step.message_id}}
     outputs = step.outputs or {}
@@ -320,21 +354,14 @@ def _step_details(step: _Step) -> Json:
             "type": "function",
             "function": {"name": c.name, "arguments": _args(c), "output": outputs.get(c.id)},
         }
-        for c in step.calls
+        for c in step.calls[:shown]
     ]
     return {"type": "tool_calls", "tool_calls": calls}
 
 
-def _step_object(run: CoreRun, step: _Step) -> Json:
-    """The RunStepObject of one step."""
-    usage = None
-    if step.kind == "message_creation" and step.status == "completed" and run.usage is not None:
-        prompt, completion = run.usage
-        usage = {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
+def step_object(run: CoreRun, step: Step, shown: int | None = None) -> Json:
+    """The RunStepObject of one step (with its first ``shown`` tool calls only, when given: a
+    tool step is created empty, and its calls follow in deltas)."""
     error = None
     if step.status == "failed":
         code, message = run.error or ("server_error", "failed")
@@ -348,9 +375,9 @@ def _step_object(run: CoreRun, step: _Step) -> Json:
         "run_id": run.id,
         "type": step.kind,
         "status": step.status,
-        "step_details": _step_details(step),
+        "step_details": _step_details(step, shown),
         "last_error": error,
-        "usage": usage,
+        "usage": _usage(step.usage),
         "metadata": {},
         **{f"{s}_at": step.ended_at if step.status == s else None for s in _STEP_TIMES},
     }
@@ -390,6 +417,19 @@ def assistant_object(assistant: Assistant) -> Json:
     return dump(AssistantObject, data)
 
 
+def _step_delta(step: Step, call: Json) -> Json:
+    """A RunStepDeltaObject adding to one tool call of ``step``."""
+    details = {"type": "tool_calls", "tool_calls": [call]}
+    data = {"id": step.id, "object": "thread.run.step.delta", "delta": {"step_details": details}}
+    return dump(RunStepDeltaObject, data)
+
+
+def _pieces(text: str, count: int) -> list[str]:
+    """``text`` in ``count`` pieces at most (at least one, each non-empty)."""
+    size = max(1, -(-len(text) // max(count, 1)))
+    return [text[i : i + size] for i in range(0, len(text), size)] or [text]
+
+
 # --- the renderer ---------------------------------------------------------------------------
 
 
@@ -423,12 +463,23 @@ class OpenAIRenderer:
             run.cancelled_at = now()
         _add(run, f"thread.run.{run.status.value}", run_object(run))
 
-    def _end_step(self, run: CoreRun, step: _Step, status: str) -> None:
-        """End ``step``; a message step keeps the time its message ended (one time for both)."""
+    def _end_step(self, run: CoreRun, step: Step, status: str) -> None:
+        """End ``step``; a message step keeps the time its message ended (one time for both).
+
+        A completed step gets its usage: a message's is the engine's count for the answer; a
+        tool step's counts the thread's words as the prompt and the calls' arguments as the
+        completion (the run's usage adds them up).
+        """
         step.status = status
         if step.ended_at is None:
             step.ended_at = now()
-        _add(run, f"thread.run.step.{status}", _step_object(run, step))
+        if status == "completed" and step.kind == "message_creation":
+            step.usage = run.usage
+        elif status == "completed":
+            thread = view(run).thread
+            prompt = sum(_words(m.text) for m in thread.messages) if thread is not None else 0
+            step.usage = (prompt, sum(_words(_args(c)) for c in step.calls))
+        _add(run, f"thread.run.step.{status}", step_object(run, step))
 
     def _close_steps(self, run: CoreRun, view: View) -> None:
         """End the steps a terminal status interrupts (and their unfinished answer)."""
@@ -443,10 +494,10 @@ class OpenAIRenderer:
 
     def message_created(self, run: CoreRun, message: CoreMessage) -> None:
         """A message_creation step, then the message (each created, then in progress)."""
-        step = _Step(new_id("step_"), now(), "message_creation", message_id=message.id)
+        step = Step(new_id("step_"), now(), "message_creation", message_id=message.id)
         view(run).steps.append(step)
         for name in ("created", "in_progress"):
-            _add(run, f"thread.run.step.{name}", _step_object(run, step))
+            _add(run, f"thread.run.step.{name}", step_object(run, step))
         for name in ("created", "in_progress"):
             _add(run, f"thread.message.{name}", message_object(message, run))
 
@@ -465,11 +516,21 @@ class OpenAIRenderer:
             self._end_step(run, step, "completed")
 
     def tool_calls(self, run: CoreRun) -> None:
-        """A tool_calls step (created, in progress), then ``thread.run.requires_action``."""
-        step = _Step(new_id("step_"), now(), "tool_calls", calls=list(run.calls))
-        view(run).steps.append(step)
+        """A tool_calls step, created and in progress with no calls yet; then per call a
+        ``thread.run.step.delta`` with its id, name and empty arguments, and more with its
+        arguments in pieces (as OpenAI streams them); then ``thread.run.requires_action``."""
+        run_view = view(run)
+        step = Step(new_id("step_"), now(), "tool_calls", calls=list(run.calls))
+        run_view.steps.append(step)
         for name in ("created", "in_progress"):
-            _add(run, f"thread.run.step.{name}", _step_object(run, step))
+            _add(run, f"thread.run.step.{name}", step_object(run, step, shown=0))
+        for index, call in enumerate(step.calls):
+            function = {"name": call.name, "arguments": "", "output": None}
+            first = {"index": index, "id": call.id, "type": "function", "function": function}
+            _add(run, "thread.run.step.delta", _step_delta(step, first))
+            for piece in _pieces(_args(call), run_view.chunks):
+                more = {"index": index, "type": "function", "function": {"arguments": piece}}
+                _add(run, "thread.run.step.delta", _step_delta(step, more))
         _add(run, "thread.run.requires_action", run_object(run))
 
     def finished(self, run: CoreRun) -> None:

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import socket
+import ssl
 import threading
 import weakref
 from types import TracebackType
@@ -25,6 +26,7 @@ from ._openai import OpenAIApp
 from ._openai_requests import error_body
 from ._seed import Provider, seed
 from ._state import Store
+from ._yandex_endpoints import keep_request_headers
 from ._yandex_hooks import CheckedCodec, keep_metadata, require_key
 from ._yandex_services import services
 
@@ -73,6 +75,7 @@ class _GrpcServer(grpclib.server.Server):
     def _protocol_factory(self) -> H2Protocol:
         protocol = super()._protocol_factory()
         self._protocols.add(protocol)
+        keep_request_headers(protocol)  # endpoint discovery answers with the :authority
         return protocol
 
     def close_connections(self) -> None:
@@ -99,8 +102,10 @@ class Emulator:
     ``Api-Key <key>``, on HTTP also Azure's ``api-key: <key>``).
 
     :attr:`faults` injects failures, cut streams and stalls. With ``poll_after_ms`` set, OpenAI
-    run objects come with an ``openai-poll-after-ms`` header. After :meth:`stop` the emulator
-    can :meth:`start` again, on the same ports and with the same state.
+    run objects come with an ``openai-poll-after-ms`` header. With ``grpc_tls`` (a server
+    context; it is given ALPN ``h2``) the gRPC side speaks TLS, as clients that discover
+    endpoints only over TLS (yandexcloud's SDK) need. After :meth:`stop` the emulator can
+    :meth:`start` again, on the same ports and with the same state.
     """
 
     def __init__(
@@ -113,28 +118,32 @@ class Emulator:
         max_message_size: int = 4 * 1024 * 1024,
         max_body_size: int = 1024 * 1024,
         poll_after_ms: int | None = None,
+        grpc_tls: ssl.SSLContext | None = None,
     ) -> None:
         valid = isinstance(poll_after_ms, int) and not isinstance(poll_after_ms, bool)
         if poll_after_ms is not None and (not valid or poll_after_ms < 0):
             raise ValueError(f"poll_after_ms must be an integer >= 0, got {poll_after_ms!r}")
         self.host = host
-        self.grpc_port = grpc_port
-        self.http_port = http_port
+        self.grpc_port: int = grpc_port
+        self.http_port: int = http_port
         self._api_key = api_key
         self._max_message_size = max_message_size
         self._max_body_size = max_body_size
+        self._grpc_tls = grpc_tls
+        if grpc_tls is not None:
+            grpc_tls.set_alpn_protocols(["h2"])
         self._tasks: set[asyncio.Task[None]] = set()
         self._grpc: _GrpcServer | None = None
         self._http: HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self.yandex_store = Store()
-        self.openai_store = Store()
-        self.faults = Faults()
+        self.yandex_store: Store = Store()
+        self.openai_store: Store = Store()
+        self.faults: Faults = Faults()
         """Faults to inject into the next requests and streams (thread-safe)."""
         # built once, so that a restart keeps their state (folders, idempotency keys, ...)
-        self._services = services(self.yandex_store, self._tasks)
+        self._services = services(self.yandex_store, self._tasks, lambda: self.grpc_target)
         self._app = OpenAIApp(self.openai_store, self._tasks, poll_after_ms)
 
     def __repr__(self) -> str:
@@ -162,9 +171,9 @@ class Emulator:
                 "" if self._api_key else ", and without an API key",
             )
         grpc = _GrpcServer(self._services, codec=CheckedCodec(self._max_message_size))
+        keep_metadata(grpc)  # first: a refused call's answer carries its request ids too
         if self._api_key:
             require_key(grpc, self._api_key)
-        keep_metadata(grpc)
         grpc_hook(grpc, self.faults)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio only turns Nagle off (TCP_NODELAY) on accepted
@@ -176,7 +185,7 @@ class Emulator:
         except OSError:
             sock.close()
             raise
-        await grpc.start(sock=sock)
+        await grpc.start(sock=sock, ssl=self._grpc_tls)
         self._grpc = grpc
         self.grpc_port = int(sock.getsockname()[1])  # kept: a restart binds the same port
         app: Handler = http_hook(self._app, self.faults)

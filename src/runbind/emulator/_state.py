@@ -81,6 +81,7 @@ class Thread:
     name: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     messages: list[CoreMessage] = field(default_factory=list)
+    raw: Any = None  # the protocol side's own record of the thread, if it keeps one
 
 
 @dataclass(slots=True)

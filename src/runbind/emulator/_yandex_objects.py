@@ -6,22 +6,52 @@ Pure functions of the state: no request checking and no I/O (that is ``_yandex_s
 
 from __future__ import annotations
 
+import time
+from typing import TypeVar
+
+import betterproto2
 from runbind_generated.proto.google.protobuf import Struct, Timestamp
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
-from runbind_generated.proto.yandex.cloud.ai.common import Error
+from runbind_generated.proto.yandex.cloud.ai.common import (
+    Error,
+    ExpirationConfig,
+    ExpirationConfigExpirationPolicy,
+)
 
 from .._core.status import RunStatus
 from ._state import Assistant, CoreMessage, CoreRun, Thread
 
 __all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_POLICY",
+    "DEFAULT_TTL_DAYS",
+    "SUBJECT",
     "YANDEX_ERROR_CODES",
     "YandexRenderer",
     "assistant_object",
+    "copy",
+    "expiration",
+    "expires_at",
     "message_object",
+    "new_assistant",
+    "new_thread",
+    "now_ts",
     "run_object",
     "thread_object",
+    "truncation",
 ]
+
+_M = TypeVar("_M", bound=betterproto2.Message)
+
+SUBJECT = "emulator"
+"""``created_by`` / ``updated_by`` of everything: the subject the calls are made as."""
+DEFAULT_POLICY = ExpirationConfigExpirationPolicy.SINCE_LAST_ACTIVE
+DEFAULT_TTL_DAYS = 7
+"""The expiration the service gives an assistant or thread created without one."""
+_DAY = 86_400
+DEFAULT_MODEL = "gpt://emulator/echo"
+"""The model of an assistant created without ``model_uri`` (the service requires one)."""
 
 YANDEX_ERROR_CODES = {
     "server_error": 13,
@@ -130,7 +160,7 @@ def _error(run: CoreRun) -> Error:
 
 
 def message_object(message: CoreMessage) -> threads.Message:
-    """The ``threads.Message`` of a thread message."""
+    """The ``threads.Message`` of a thread message (roles upper-case, as the service has them)."""
     status = {
         "completed": threads.MessageMessageStatus.COMPLETED,
         "incomplete": threads.MessageMessageStatus.TRUNCATED,
@@ -138,10 +168,10 @@ def message_object(message: CoreMessage) -> threads.Message:
     return threads.Message(
         id=message.id,
         thread_id=message.thread_id,
-        created_by=message.author_id or "emulator",
+        created_by=SUBJECT,
         created_at=_ts(message.created_at),
         author=threads.Author(
-            id=message.author_id or message.assistant_id or "", role=message.role
+            id=message.author_id or message.assistant_id or "", role=message.role.upper()
         ),
         labels=dict(message.labels),
         content=_content(message.text),
@@ -169,7 +199,7 @@ def run_object(run: CoreRun) -> runs.Run:
         id=run.id,
         assistant_id=run.assistant_id,
         thread_id=run.thread_id,
-        created_by="emulator",
+        created_by=SUBJECT,
         created_at=_ts(run.created_at),
         labels=dict(run.labels),
         state=state,
@@ -181,35 +211,103 @@ def run_object(run: CoreRun) -> runs.Run:
     )
 
 
-def thread_object(thread: Thread, folder_id: str) -> threads.Thread:
-    """The ``threads.Thread`` of a thread in ``folder_id``."""
-    return threads.Thread(
-        id=thread.id,
-        folder_id=folder_id,
-        name=thread.name,
-        created_by="emulator",
-        created_at=_ts(thread.created_at),
-        updated_at=_ts(thread.created_at),
-        labels=dict(thread.labels),
+def now_ts() -> Timestamp:
+    """The current time, to the microsecond as the service stamps its objects."""
+    micros = time.time_ns() // 1000
+    return Timestamp(seconds=micros // 1_000_000, nanos=micros % 1_000_000 * 1000)
+
+
+def copy(message: _M) -> _M:
+    """A deep copy of ``message`` (stored records are never handed out themselves)."""
+    return type(message).parse(bytes(message))
+
+
+def expiration(config: ExpirationConfig | None, field: str) -> ExpirationConfig:
+    """``config`` with the service's defaults for what it leaves out; ValueError if invalid."""
+    config = config or ExpirationConfig()
+    if config.ttl_days < 0:
+        raise ValueError(f"{field}.ttl_days must not be negative")
+    policy = config.expiration_policy
+    if policy not in list(ExpirationConfigExpirationPolicy):
+        raise ValueError(f"{field}.expiration_policy: unknown value {int(policy)}")
+    return ExpirationConfig(
+        expiration_policy=policy or DEFAULT_POLICY,
+        ttl_days=config.ttl_days or DEFAULT_TTL_DAYS,
     )
+
+
+def expires_at(created: Timestamp | None, config: ExpirationConfig | None) -> Timestamp:
+    """When an object created at ``created`` expires under ``config`` (counted from its
+    creation: updates do not move it, as the service's own answers show)."""
+    start = created or Timestamp()
+    ttl = config.ttl_days if config is not None else DEFAULT_TTL_DAYS
+    return Timestamp(seconds=start.seconds + ttl * _DAY, nanos=start.nanos)
+
+
+def truncation(options: v1.PromptTruncationOptions | None) -> v1.PromptTruncationOptions:
+    """``options`` as the service keeps them: the auto strategy unless one is given."""
+    kept = copy(options) if options is not None else v1.PromptTruncationOptions()
+    if kept.last_messages_strategy is None and kept.auto_strategy is None:
+        kept.auto_strategy = v1.PromptTruncationOptionsAutoStrategy()
+    return kept
+
+
+def new_assistant(assistant_id: str, request: v1.CreateAssistantRequest) -> v1.Assistant:
+    """The service's record of an assistant ``request`` creates (defaults filled in)."""
+    created = now_ts()
+    config = expiration(request.expiration_config, "expiration_config")
+    return v1.Assistant(
+        id=assistant_id,
+        folder_id=request.folder_id,
+        name=request.name,
+        description=request.description,
+        created_by=SUBJECT,
+        created_at=created,
+        updated_by=SUBJECT,
+        updated_at=created,
+        expiration_config=config,
+        expires_at=expires_at(created, config),
+        labels=dict(request.labels),
+        model_uri=request.model_uri or DEFAULT_MODEL,
+        instruction=request.instruction,
+        prompt_truncation_options=truncation(request.prompt_truncation_options),
+        completion_options=copy(request.completion_options or v1.CompletionOptions()),
+        tools=[copy(t) for t in request.tools],
+        response_format=None if request.response_format is None else copy(request.response_format),
+    )
+
+
+def new_thread(
+    thread_id: str, request: threads.CreateThreadRequest, default_author_id: str
+) -> threads.Thread:
+    """The service's record of a thread ``request`` creates (defaults filled in; messages
+    without an author get ``default_author_id``, which is generated when the request has none)."""
+    created = now_ts()
+    config = expiration(request.expiration_config, "expiration_config")
+    return threads.Thread(
+        id=thread_id,
+        folder_id=request.folder_id,
+        name=request.name,
+        description=request.description,
+        default_message_author_id=request.default_message_author_id or default_author_id,
+        created_by=SUBJECT,
+        created_at=created,
+        updated_by=SUBJECT,
+        updated_at=created,
+        expiration_config=config,
+        expires_at=expires_at(created, config),
+        labels=dict(request.labels),
+        tools=[copy(t) for t in request.tools],
+    )
+
+
+def thread_object(thread: Thread) -> threads.Thread:
+    """The ``threads.Thread`` of a thread: a copy of its record."""
+    record: threads.Thread = thread.raw
+    return copy(record)
 
 
 def assistant_object(assistant: Assistant) -> v1.Assistant:
-    """The ``v1.Assistant`` of an assistant, with the options its create request gave."""
-    request: v1.CreateAssistantRequest = assistant.raw
-    return v1.Assistant(
-        id=assistant.id,
-        folder_id=request.folder_id,
-        name=assistant.name,
-        description=request.description,
-        created_by="emulator",
-        created_at=_ts(assistant.created_at),
-        updated_at=_ts(assistant.created_at),
-        labels=dict(assistant.labels),
-        model_uri=assistant.model,
-        instruction=assistant.instructions,
-        prompt_truncation_options=request.prompt_truncation_options,
-        completion_options=request.completion_options,
-        tools=list(request.tools),
-        response_format=request.response_format,
-    )
+    """The ``v1.Assistant`` of an assistant: a copy of its record."""
+    record: v1.Assistant = assistant.raw
+    return copy(record)

@@ -8,27 +8,36 @@ state, start the scripted runs and answer with the messages of ``_yandex_objects
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+import itertools
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from betterproto2.grpclib import ServiceBase
 from grpclib import GRPCError
 from grpclib.const import Status
+from runbind_generated.proto.google.protobuf import FieldMask
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 
 from . import _engine
-from ._script import script_for
+from ._script import Script, script_for
 from ._state import Assistant, CoreMessage, CoreRun, FunctionSpec, Store, Thread, new_id, now
+from ._yandex_endpoints import ApiEndpointService
 from ._yandex_hooks import metadata_value
 from ._yandex_objects import (
     YandexRenderer,
     assistant_object,
+    copy,
     message_object,
+    new_assistant,
+    new_thread,
     run_object,
     thread_object,
 )
+from ._yandex_updates import update_assistant, update_thread
 
 if TYPE_CHECKING:
     from grpclib._typing import IServable
@@ -57,37 +66,62 @@ def _text_of(content: threads.MessageContent | None, field: str) -> str:
 
 
 def _new_message(
-    thread_id: str,
+    thread: Thread,
     data: threads.MessageData | threads.CreateMessageRequest,
     field: str,
     default_author_id: str = "",
 ) -> CoreMessage:
-    """A message a client adds to a thread (``field`` names its content in errors)."""
+    """A message a client adds to a thread (``field`` names its content in errors); without an
+    author id it is the thread's default author's."""
     author = data.author
+    record: threads.Thread | None = thread.raw
+    default = default_author_id or (record.default_message_author_id if record else "")
     return CoreMessage(
         id=new_id("fvtmsg"),
-        thread_id=thread_id,
-        role=author.role if author and author.role else "user",
+        thread_id=thread.id,
+        role=author.role.lower() if author and author.role else "user",
         text=_text_of(data.content, field),
         created_at=now(),
         labels=dict(data.labels),
-        author_id=author.id if author else default_author_id,
+        author_id=author.id if author and author.id else default,
     )
 
 
-def _page(items: Sequence[Any], page_size: int, page_token: str) -> tuple[list[Any], str]:
+def _token(order: int, item_id: str) -> str:
+    return base64.b64encode(f"{order}@{item_id}".encode()).decode("ascii")
+
+
+def _after(page_token: str) -> int:
+    """The position a page token points after; INVALID_ARGUMENT when it is not one of ours."""
+    try:
+        order, _, item_id = base64.b64decode(page_token, validate=True).decode().partition("@")
+        if not item_id or not order.isdigit():
+            raise ValueError(page_token)
+        return int(order)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        _fail(Status.INVALID_ARGUMENT, "page_token is not valid")
+
+
+def _page(
+    items: Sequence[Any], order: Mapping[str, int], page_size: int, page_token: str
+) -> tuple[list[Any], str]:
+    """One page of ``items`` (newest first) and the token of the page after it.
+
+    As the service does, every page that has items ends with a token (a cursor past its last
+    item); the page after the last item is empty and has none. Clients stop on either.
+    """
     if page_size < 0 or page_size > _MAX_PAGE:
         _fail(Status.INVALID_ARGUMENT, f"page_size must be within 0..{_MAX_PAGE}")
     size = page_size or _DEFAULT_PAGE
-    start = 0
+    newest = sorted(items, key=lambda item: order.get(item.id, 0), reverse=True)
     if page_token:
-        ids = [item.id for item in items]
-        if page_token not in ids:
-            _fail(Status.INVALID_ARGUMENT, "page_token is not valid")
-        start = ids.index(page_token)
-    page = list(items[start : start + size])
-    rest = items[start + size : start + size + 1]
-    return page, rest[0].id if rest else ""
+        after = _after(page_token)
+        newest = [item for item in newest if order.get(item.id, 0) < after]
+    page = newest[:size]
+    if not page:
+        return page, ""
+    last = page[-1].id
+    return page, _token(order.get(last, 0), last)
 
 
 def _functions(tools: Sequence[v1.Tool]) -> list[FunctionSpec]:
@@ -110,7 +144,14 @@ class _Services:
         self.tasks = tasks
         self.folders: dict[str, str] = {}  # thread or assistant id -> folder id
         self.idempotent: dict[str, str] = {}  # idempotency key -> run id
+        self.order: dict[str, int] = {}  # id -> creation order, for listings and page tokens
+        self.versions: dict[str, list[v1.AssistantVersion]] = {}  # assistant id -> oldest first
         self.renderer = YandexRenderer()
+        self._counter = itertools.count(1)
+
+    def created(self, item_id: str) -> None:
+        """Note that ``item_id`` was created now (listings are newest first)."""
+        self.order[item_id] = next(self._counter)
 
     def in_folder(self, items: Sequence[_Owned], folder_id: str) -> list[_Owned]:
         """``items`` that belong to ``folder_id`` (all of them when it is empty)."""
@@ -195,7 +236,7 @@ class RunService(runs.RunServiceBase):
             _fail(Status.FAILED_PRECONDITION, f"thread {thread.id} already has an active run")
         for index, data in enumerate(message.additional_messages):
             field = f"additional_messages[{index}].content"
-            thread.messages.append(_new_message(thread.id, data, field))
+            thread.messages.append(_new_message(thread, data, field))
         functions = _functions(message.tools) or assistant.functions
         run = CoreRun(
             id=new_id("fvtrun"),
@@ -207,6 +248,7 @@ class RunService(runs.RunServiceBase):
             labels=dict(message.labels),
         )
         self.s.store.runs.add(run.id, run)
+        self.s.created(run.id)
         self.s.folders[run.id] = self.s.folders.get(assistant.id, "")
         if key is not None:
             self.s.idempotent[key] = run.id
@@ -226,9 +268,9 @@ class RunService(runs.RunServiceBase):
         return run_object(found[-1])
 
     async def list(self, message: runs.ListRunsRequest) -> runs.ListRunsResponse:
-        """Runs of a folder (all runs when no folder is given), oldest first, paged."""
+        """Runs of a folder (all runs when no folder is given), newest first, paged."""
         items = self.s.in_folder(self.s.store.runs.values(), message.folder_id)
-        page, token = _page(items, message.page_size, message.page_token)
+        page, token = _page(items, self.s.order, message.page_size, message.page_token)
         return runs.ListRunsResponse(runs=[run_object(r) for r in page], next_page_token=token)
 
     async def listen(self, message: runs.ListenRunRequest) -> AsyncIterator[runs.StreamEvent]:
@@ -283,35 +325,49 @@ class RunService(runs.RunServiceBase):
 
 
 class ThreadService(threads.ThreadServiceBase):
-    """Threads: create, get, list, delete."""
+    """Threads: create, get, update, list, delete."""
 
     def __init__(self, shared: _Services) -> None:
         self.s = shared
 
     async def create(self, message: threads.CreateThreadRequest) -> threads.Thread:
-        """A new thread, optionally with first messages."""
+        """A new thread, optionally with first messages; the service's defaults filled in."""
+        thread_id = new_id("fvtthr")
+        try:
+            record = new_thread(thread_id, message, new_id("fvtusr"))
+        except ValueError as exc:
+            _fail(Status.INVALID_ARGUMENT, str(exc))
         thread = Thread(
-            id=new_id("fvtthr"), created_at=now(), name=message.name, labels=dict(message.labels)
+            id=thread_id, created_at=now(), name=message.name, labels=dict(message.labels)
         )
+        thread.raw = record
         for index, data in enumerate(message.messages):
-            field, author_id = f"messages[{index}].content", message.default_message_author_id
-            thread.messages.append(_new_message(thread.id, data, field, author_id))
+            thread.messages.append(_new_message(thread, data, f"messages[{index}].content"))
         self.s.store.threads.add(thread.id, thread)
+        self.s.created(thread.id)
         self.s.folders[thread.id] = message.folder_id
-        return thread_object(thread, message.folder_id)
+        return thread_object(thread)
 
     async def get(self, message: threads.GetThreadRequest) -> threads.Thread:
         """One thread."""
+        return thread_object(self.s.thread(message.thread_id))
+
+    async def update(self, message: threads.UpdateThreadRequest) -> threads.Thread:
+        """Change the fields ``update_mask`` names (the others are kept)."""
         thread = self.s.thread(message.thread_id)
-        return thread_object(thread, self.s.folders.get(thread.id, ""))
+        try:
+            record, _ = update_thread(thread.raw, message)
+        except ValueError as exc:
+            _fail(Status.INVALID_ARGUMENT, str(exc))
+        thread.raw, thread.name, thread.labels = record, record.name, dict(record.labels)
+        return thread_object(thread)
 
     async def list(self, message: threads.ListThreadsRequest) -> threads.ListThreadsResponse:
-        """Threads of a folder, paged."""
+        """Threads of a folder, newest first, paged."""
         items = self.s.in_folder(self.s.store.threads.values(), message.folder_id)
-        page, token = _page(items, message.page_size, message.page_token)
+        page, token = _page(items, self.s.order, message.page_size, message.page_token)
         return threads.ListThreadsResponse(
-            threads=[thread_object(t, self.s.folders.get(t.id, "")) for t in page],
-            next_page_token=token,
+            threads=[thread_object(t) for t in page], next_page_token=token
         )
 
     async def delete(self, message: threads.DeleteThreadRequest) -> threads.DeleteThreadResponse:
@@ -330,7 +386,7 @@ class MessageService(threads.MessageServiceBase):
     async def create(self, message: threads.CreateMessageRequest) -> threads.Message:
         """Append a message to a thread."""
         thread = self.s.thread(message.thread_id)
-        core = _new_message(thread.id, message, "content")
+        core = _new_message(thread, message, "content")
         thread.messages.append(core)
         return message_object(core)
 
@@ -344,36 +400,59 @@ class MessageService(threads.MessageServiceBase):
         _fail(Status.NOT_FOUND, f"message {message.message_id} not found")
 
     async def list(self, message: threads.ListMessagesRequest) -> AsyncIterator[threads.Message]:
-        """Every message of a thread, oldest first."""
+        """Every message of a thread, newest first (the proto's default order)."""
         thread = self.s.thread(message.thread_id)
-        for core in list(thread.messages):
+        for core in reversed(thread.messages):
             yield message_object(core)
 
 
 class AssistantService(v1.AssistantServiceBase):
-    """Assistants: create, get, list, delete; the ``emulator`` label picks the behaviour."""
+    """Assistants: create, get, update, list, versions, delete; the ``emulator`` label (or the
+    instruction) picks the behaviour."""
 
     def __init__(self, shared: _Services) -> None:
         self.s = shared
 
-    async def create(self, message: v1.CreateAssistantRequest) -> v1.Assistant:
-        """A new assistant; a bad ``emulator`` label or instruction is INVALID_ARGUMENT."""
+    def _apply(self, assistant: Assistant, record: v1.Assistant, paths: list[str]) -> None:
+        """Make ``record`` the assistant's current version (its behaviour follows it)."""
         try:
-            script = script_for(message.labels, message.instruction)
+            script = script_for(record.labels, record.instruction)
         except ValueError as exc:
             _fail(Status.INVALID_ARGUMENT, f"labels.emulator: {exc}")
-        assistant = Assistant(
-            id=new_id("fvtasst"),
-            created_at=now(),
-            name=message.name,
-            model=message.model_uri or "gpt://emulator/echo",
-            instructions=message.instruction,
-            functions=_functions(message.tools),
-            labels=dict(message.labels),
-            script=script,
-            raw=message,
+        assistant.raw, assistant.script = record, script
+        assistant.name, assistant.instructions = record.name, record.instruction
+        assistant.model = record.model_uri
+        assistant.functions = _functions(record.tools)
+        assistant.labels = dict(record.labels)
+        version = v1.AssistantVersion(
+            id=new_id("fvtver"),
+            update_mask=FieldMask(paths=paths),
+            assistant=copy(record),
         )
+        self.s.versions.setdefault(assistant.id, []).append(version)
+        self.s.created(version.id)
+
+    async def create(self, message: v1.CreateAssistantRequest) -> v1.Assistant:
+        """A new assistant with the service's defaults; a bad ``emulator`` label or instruction
+        is INVALID_ARGUMENT."""
+        assistant_id = new_id("fvtasst")
+        try:
+            record = new_assistant(assistant_id, message)
+        except ValueError as exc:
+            _fail(Status.INVALID_ARGUMENT, str(exc))
+        assistant = Assistant(
+            id=assistant_id,
+            created_at=now(),
+            name=record.name,
+            model=record.model_uri,
+            instructions=record.instruction,
+            functions=[],
+            labels={},
+            script=Script(),
+        )
+        self._apply(assistant, record, [])
         self.s.store.assistants.add(assistant.id, assistant)
+        self.s.created(assistant.id)
         self.s.folders[assistant.id] = message.folder_id
         return assistant_object(assistant)
 
@@ -381,22 +460,48 @@ class AssistantService(v1.AssistantServiceBase):
         """One assistant."""
         return assistant_object(self.s.assistant(message.assistant_id))
 
+    async def update(self, message: v1.UpdateAssistantRequest) -> v1.Assistant:
+        """Change the fields ``update_mask`` names (the others are kept); a new version."""
+        assistant = self.s.assistant(message.assistant_id)
+        try:
+            record, paths = update_assistant(assistant.raw, message)
+        except ValueError as exc:
+            _fail(Status.INVALID_ARGUMENT, str(exc))
+        self._apply(assistant, record, paths)
+        return assistant_object(assistant)
+
     async def list(self, message: v1.ListAssistantsRequest) -> v1.ListAssistantsResponse:
-        """Assistants of a folder, paged."""
+        """Assistants of a folder, newest first, paged."""
         items = self.s.in_folder(self.s.store.assistants.values(), message.folder_id)
-        page, token = _page(items, message.page_size, message.page_token)
+        page, token = _page(items, self.s.order, message.page_size, message.page_token)
         return v1.ListAssistantsResponse(
             assistants=[assistant_object(a) for a in page], next_page_token=token
         )
 
+    async def list_versions(
+        self, message: v1.ListAssistantVersionsRequest
+    ) -> v1.ListAssistantVersionsResponse:
+        """The assistant's versions (one per create and update), newest first, paged."""
+        assistant = self.s.assistant(message.assistant_id)
+        versions = self.s.versions.get(assistant.id, [])
+        page, token = _page(versions, self.s.order, message.page_size, message.page_token)
+        return v1.ListAssistantVersionsResponse(
+            versions=[copy(v) for v in page], next_page_token=token
+        )
+
     async def delete(self, message: v1.DeleteAssistantRequest) -> v1.DeleteAssistantResponse:
-        """Forget an assistant."""
-        self.s.store.assistants.pop(self.s.assistant(message.assistant_id).id)
+        """Forget an assistant (and its versions)."""
+        assistant = self.s.assistant(message.assistant_id)
+        self.s.store.assistants.pop(assistant.id)
+        self.s.versions.pop(assistant.id, None)
         return v1.DeleteAssistantResponse()
 
 
-def services(store: Store, tasks: set[asyncio.Task[None]]) -> list[IServable]:
-    """The four services over one store; ``tasks`` collects the run tasks they start."""
+def services(
+    store: Store, tasks: set[asyncio.Task[None]], address: Callable[[], str] | None = None
+) -> list[IServable]:
+    """The four services over one store; ``tasks`` collects the run tasks they start. With
+    ``address`` (the emulator's ``host:port``, asked when needed), endpoint discovery too."""
     shared = _Services(store, tasks)
     bases: list[ServiceBase] = [
         RunService(shared),
@@ -404,4 +509,6 @@ def services(store: Store, tasks: set[asyncio.Task[None]]) -> list[IServable]:
         MessageService(shared),
         AssistantService(shared),
     ]
+    if address is not None:
+        bases.append(ApiEndpointService(address))
     return cast("list[IServable]", bases)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncRuns", "Runs"]
 
-__getattr__, __dir__ = attach(
-    __name__, {"AsyncRuns": "._async", "Runs": "._sync", "DEFAULT_BASE_URL": "._transport"}
-)
+if not TYPE_CHECKING:  # type checkers read the imports above: a misspelt name stays an error
+    __getattr__, __dir__ = attach(
+        __name__, {"AsyncRuns": "._async", "Runs": "._sync", "DEFAULT_BASE_URL": "._transport"}
+    )

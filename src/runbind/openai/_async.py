@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, overload
+from typing import Literal, cast, overload
 
 import httpx
+from runbind_generated.openai import AssistantStreamEvent, RunObject
 
 from .._core.client_base import STREAM_IDLE_TIMEOUT, ClientBase, Cursors, start_index
 from .._core.credentials import Secret, from_env, guard, guard_stream, guarded
-from .._core.errors import ApiError, DecodeError, InvalidArgumentError
+from .._core.errors import DecodeError, InvalidArgumentError, NotFoundError
 from .._core.models import FunctionResultDict
+from .._core.observe import Observer, RequestHook, ResponseHook
 from .._core.paging import AsyncRunList, RunPage
 from .._core.polling import wait_for
 from .._core.results import to_openai_tool_outputs
@@ -23,7 +25,7 @@ from .._core.stream import AsyncRunStream, Pulse
 from ._events import OpenAIEvents, Resume, first_key, state
 from ._http import AUTH_HEADERS, SECRET_HEADERS, Json, OpenAIHttp, check_headers, check_query
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
-from ._transport import DEFAULT_BASE_URL, check_base_url, poll_hint
+from ._transport import DEFAULT_BASE_URL, check_base_url, log, poll_hint
 
 __all__ = ["AsyncRuns"]
 
@@ -43,6 +45,8 @@ class AsyncRuns(ClientBase):
     unless ``trust_env`` is False. ``http_client``, your own ``httpx.AsyncClient``, is used as
     it is (its proxy, limits, TLS and event hooks) and never closed by runbind. TLS
     certificates are verified unless ``verify`` says otherwise (which is logged).
+    ``on_request`` and ``on_response`` (functions or coroutine functions) see every request,
+    retries included, for metrics and tracing.
 
     A call takes at most ``timeout`` seconds in total, retries included (the client's
     ``timeout`` unless the call passes its own). A stream is bounded by the ``timeout`` its
@@ -61,6 +65,8 @@ class AsyncRuns(ClientBase):
         verify: bool | ssl.SSLContext = True,
         retry: RetryPolicy | None = None,
         max_response_size: int = _MAX_BODY,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
         default_headers: Mapping[str, str] | None = None,
@@ -82,9 +88,7 @@ class AsyncRuns(ClientBase):
                 "loop thread)"
             )
         if http_client is not None and verify is not True:
-            raise InvalidArgumentError(
-                "verify applies to runbind's own pool: set it on http_client"
-            )
+            raise InvalidArgumentError("verify is for runbind's own pool: set it on http_client")
         # A key in a header (Azure's api-key) is the credential: none from the environment.
         self._api_key: Secret | None = None if in_header else from_env(api_key, "OPENAI_API_KEY")
         self._header_secrets = tuple(
@@ -98,6 +102,7 @@ class AsyncRuns(ClientBase):
             verify=verify,
             max_body=max_response_size,
             policy=lambda: self.retry,
+            observer=Observer("openai", log, on_request, on_response),
             timeout=lambda: self.timeout,
             extra=extra,
             query=check_query(default_query),
@@ -148,7 +153,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run: ...
+    ) -> Run[RunObject]: ...
 
     @overload
     async def create(
@@ -166,7 +171,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[True],
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> AsyncRunStream: ...
+    ) -> AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
     async def create(
@@ -184,7 +189,7 @@ class AsyncRuns(ClientBase):
         stream: bool,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run | AsyncRunStream: ...
+    ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @guarded
     async def create(
@@ -202,7 +207,7 @@ class AsyncRuns(ClientBase):
         stream: bool = False,
         idempotency_key: str | None = None,
         timeout: float | None = None,
-    ) -> Run | AsyncRunStream:
+    ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
         ``custom_*`` override the assistant's settings (temperature, max_completion_tokens,
@@ -251,20 +256,22 @@ class AsyncRuns(ClientBase):
     @guarded
     async def get(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
-    ) -> Run:
+    ) -> Run[RunObject]:
         """The run as it is now (a run id needs its ``thread_id``)."""
         return (await self._get(run, thread_id, self._deadline(timeout)))[0]
 
     async def _get(
         self, run: RunRef, thread_id: str | None, deadline: Deadline
-    ) -> tuple[Run, float | None]:
+    ) -> tuple[Run[RunObject], float | None]:
         thread, run_id = self._ref(run, thread_id)
         url = self._http.url("threads", thread, "runs", run_id)
         data, response = await self._http.request("get", "GET", url, deadline)
         return Run.from_openai(data), poll_hint(response)
 
     @guarded
-    async def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run:
+    async def get_last_by_thread(
+        self, thread_id: str, *, timeout: float | None = None
+    ) -> Run[RunObject]:
         """The thread's most recent run (a one-item, newest-first listing)."""
         if not isinstance(thread_id, str) or not thread_id:
             raise InvalidArgumentError("thread_id must be a non-empty string")
@@ -277,7 +284,8 @@ class AsyncRuns(ClientBase):
         )
         items = first_key(data)
         if not isinstance(items, list) or not items:
-            raise ApiError("openai", 404, f"thread {thread_id} has no runs")
+            # As the Yandex service answers (NOT_FOUND), and as a 404 would.
+            raise NotFoundError("openai", None, f"thread {thread_id} has no runs", status_code=404)
         return Run.from_openai(items[0])
 
     def list(
@@ -287,7 +295,7 @@ class AsyncRuns(ClientBase):
         page_size: int = 20,
         page_token: str | None = None,
         timeout: float | None = None,
-    ) -> AsyncRunList:
+    ) -> AsyncRunList[RunObject]:
         """Runs of the thread, newest first, fetched ``page_size`` (1..100) at a time.
 
         ``timeout`` bounds each page's fetch. Resume with the listing's ``next_page_token``
@@ -301,7 +309,7 @@ class AsyncRuns(ClientBase):
             raise InvalidArgumentError(f"page_size must be within 1..100, got {page_size}")
         url = self._http.url("threads", thread_id, "runs")
 
-        async def fetch(token: str | None) -> RunPage:
+        async def fetch(token: str | None) -> RunPage[RunObject]:
             params = {"limit": str(page_size), "order": "desc"}
             if token:
                 params["after"] = token
@@ -324,7 +332,7 @@ class AsyncRuns(ClientBase):
         thread_id: str | None = None,
         events_start_idx: int = 0,
         timeout: float | None = None,
-    ) -> AsyncRunStream:
+    ) -> AsyncRunStream[AssistantStreamEvent, RunObject]:
         """The run's events by polling, until it finishes or asks for tool results.
 
         OpenAI keeps no event log to replay: this yields one run event per status change seen,
@@ -336,9 +344,7 @@ class AsyncRuns(ClientBase):
         resume = Resume(start_index(events_start_idx))
         pulse = Pulse(self.stream_idle_timeout, "openai listen")
         events = self._events.poll(thread, run_id, resume, self._stream_deadline(timeout), pulse)
-        return AsyncRunStream(
-            run if isinstance(run, Run) else None, guard_stream(events, self._secrets), pulse
-        )
+        return AsyncRunStream(_given(run), guard_stream(events, self._secrets), pulse)
 
     @overload
     async def submit_tool_results(
@@ -351,7 +357,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run: ...
+    ) -> Run[RunObject]: ...
 
     @overload
     async def submit_tool_results(
@@ -364,7 +370,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> AsyncRunStream: ...
+    ) -> AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
     async def submit_tool_results(
@@ -377,7 +383,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run | AsyncRunStream: ...
+    ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @guarded
     async def submit_tool_results(
@@ -390,7 +396,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
-    ) -> Run | AsyncRunStream:
+    ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]:
         """Send the outputs of the run's tool calls; the run, or with ``stream`` its events.
 
         Stream events are numbered on from ``events_start_idx``, by default after the last
@@ -425,7 +431,6 @@ class AsyncRuns(ClientBase):
             resume.status = "requires_action"
         else:
             resume.status = seen.status
-        first = run if isinstance(run, Run) else None
         pulse = Pulse(self.stream_idle_timeout, "openai submit_tool_results")
         events = self._events.sse(
             "submit_tool_results",
@@ -437,12 +442,12 @@ class AsyncRuns(ClientBase):
             idempotency_key,
             pulse,
         )
-        return AsyncRunStream(first, guard_stream(events, self._secrets), pulse)
+        return AsyncRunStream(_given(run), guard_stream(events, self._secrets), pulse)
 
     @guarded
     async def cancel(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
-    ) -> Run:
+    ) -> Run[RunObject]:
         """Ask the service to cancel the run; the run, now cancelling (or already ended)."""
         thread, run_id = self._ref(run, thread_id)
         url = self._http.url("threads", thread, "runs", run_id, "cancel")
@@ -461,13 +466,13 @@ class AsyncRuns(ClientBase):
     @guarded
     async def get_result(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
-    ) -> RunResult:
+    ) -> RunResult[RunObject]:
         """The run's current result, with its answer message once it has one."""
         deadline = self._deadline(timeout)
         found, _ = await self._get(run, thread_id, deadline)
         return await self._result(found, deadline)
 
-    async def _result(self, run: Run, deadline: Deadline) -> RunResult:
+    async def _result(self, run: Run[RunObject], deadline: Deadline) -> RunResult[RunObject]:
         if run.status not in (RunStatus.COMPLETED, RunStatus.INCOMPLETE):
             return run.result()
         message = await self._events.answer(run.thread_id, run.id, deadline)
@@ -481,7 +486,7 @@ class AsyncRuns(ClientBase):
         thread_id: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 0.5,
-    ) -> RunResult:
+    ) -> RunResult[RunObject]:
         """Poll until the run finishes or asks for tool outputs; its result.
 
         ``timeout`` is one deadline for the whole wait; the server's ``openai-poll-after-ms``
@@ -489,7 +494,7 @@ class AsyncRuns(ClientBase):
         """
         thread, run_id = self._ref(run, thread_id)
 
-        async def poll(deadline: Deadline) -> tuple[Run, float | None]:
+        async def poll(deadline: Deadline) -> tuple[Run[RunObject], float | None]:
             return await self._get(run_id, thread, deadline)
 
         return await wait_for(
@@ -503,3 +508,9 @@ class AsyncRuns(ClientBase):
     async def close(self) -> None:
         """Close the connection pool (calls after this open a new one)."""
         await self._http.aclose()
+
+
+def _given(run: RunRef) -> Run[RunObject] | None:
+    """The run a stream starts from: ``run`` when the caller gave a Run (this client's runs hold
+    a ``RunObject`` as ``raw``), else none yet."""
+    return cast("Run[RunObject]", run) if isinstance(run, Run) else None

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core.client_base import Cursors, finite, left
-from .._core.errors import ApiError, DecodeError, RunTimeoutError
+from .._core.errors import APIConnectionError, ApiError, DecodeError, RunTimeoutError
 from .._core.retry import Deadline, Transient
 from .._core.run import Run, RunStreamEvent
 from .._core.status import RunStatus
@@ -17,7 +17,12 @@ from .._core.stream import Pulse
 from ._content import body_pieces
 from ._http import Json, OpenAIHttp
 from ._sse import parse_events
-from ._transport import check_response, check_status, poll_hint, translate
+from ._transport import check_response, check_status, poll_hint, request_id, translate
+
+if TYPE_CHECKING:
+    from runbind_generated.openai import AssistantStreamEvent, RunObject
+
+    Event = RunStreamEvent[AssistantStreamEvent, RunObject]
 
 __all__ = ["OpenAIEvents", "Resume", "first_key", "state"]
 
@@ -79,7 +84,7 @@ class OpenAIEvents:
         thread_id: str,
         idempotency_key: str | None,
         pulse: Pulse,
-    ) -> AsyncIterator[RunStreamEvent]:
+    ) -> AsyncIterator[Event]:
         """Events of a streaming POST; if it drops, the run is followed by polling instead.
 
         The POST and its answer's head are bounded like one call (:meth:`OpenAIHttp.step`);
@@ -89,6 +94,8 @@ class OpenAIEvents:
         request_headers = http.headers(idempotency_key)
         request_headers["Accept"] = "text/event-stream"
         started = False
+        info = http.info(what, "POST", url, 1, stream=True)
+        sent_at = await http.observer.sent(info)
         try:
             opening = http.step(deadline)
             request = http.build(
@@ -107,6 +114,12 @@ class OpenAIEvents:
                         error_body = await http.read(response)
                     check_response(response, error_body, http.secret)
                 started = True
+                await http.observer.answered(
+                    info,
+                    sent_at,
+                    status_code=response.status_code,
+                    request_id=request_id(response, http.secret),
+                )
                 events = parse_events(_bounded(body_pieces(response), deadline, what, pulse))
                 async for sse in events:
                     data: Any = sse.data
@@ -122,11 +135,16 @@ class OpenAIEvents:
             finally:
                 await response.aclose()
         except Transient as exc:
+            await http.observer.answered(info, sent_at, error=exc.error)
             raise exc.error from None  # the call itself failed: nothing was streamed
-        except (DecodeError, ApiError, RunTimeoutError):
+        except (DecodeError, ApiError, RunTimeoutError) as exc:
+            if not started:
+                await http.observer.answered(info, sent_at, error=exc)
             raise
         except Exception as exc:
             translated = translate(exc, what)
+            if not started:
+                await http.observer.answered(info, sent_at, error=translated)
             if not isinstance(translated, Transient):
                 raise translated from None
             if not started or resume.run_id is None:
@@ -134,13 +152,15 @@ class OpenAIEvents:
         # The stream ended without `done` (dropped, or cut short by the server): polling goes on
         # from what was delivered, and ends with `done` even when the run had already finished.
         if resume.run_id is None:
-            raise ApiError("openai", "connection_error", "the stream ended before the run started")
+            raise APIConnectionError(
+                "openai", "connection_error", "the stream ended before the run started"
+            )
         async for event in self.poll(thread_id, resume.run_id, resume, deadline, pulse):
             yield event
 
     async def poll(
         self, thread_id: str, run_id: str, resume: Resume, deadline: Deadline, pulse: Pulse
-    ) -> AsyncIterator[RunStreamEvent]:
+    ) -> AsyncIterator[Event]:
         """A stream made by polling: one run event per status change, the answer, then done.
 
         Each poll is bounded like one call; its answer is a sign of life for ``pulse``.
@@ -168,7 +188,7 @@ class OpenAIEvents:
             if not await deadline.sleep(pause):
                 raise RunTimeoutError(f"openai listen: run {run_id} still {status}", current)
 
-    def _event(self, name: str, data: Any, resume: Resume) -> RunStreamEvent:
+    def _event(self, name: str, data: Any, resume: Resume) -> Event:
         event = RunStreamEvent.from_openai({"event": name, "data": data}, event_index=resume.index)
         resume.saw(event)
         self._keep(resume)

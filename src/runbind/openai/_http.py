@@ -7,8 +7,8 @@ import asyncio
 import contextlib
 import re
 import ssl
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import httpx
@@ -17,9 +17,10 @@ from .._core import jsonio
 from .._core.client_base import PerLoop, call_timeout, finite, left
 from .._core.credentials import Secret, SecretHeaders
 from .._core.errors import ApiError, DecodeError, InvalidArgumentError
+from .._core.observe import Observer, RequestInfo
 from .._core.retry import Deadline, RetryPolicy, call
 from ._content import body_pieces
-from ._transport import check_response, check_status, headers, translate
+from ._transport import check_response, check_status, headers, log, request_id, translate
 
 __all__ = [
     "AUTH_HEADERS",
@@ -54,6 +55,8 @@ _OWN_HEADERS = frozenset(
 """Headers runbind sets itself: the body's framing and decoding depend on them."""
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a header name (RFC 9110 token)
+
+_T = TypeVar("_T")
 
 # As many idle connections kept as open ones: httpcore's pool counts every connection, not only
 # the idle ones, against the keep-alive limit, so with httpx's default (20) it closed pooled
@@ -106,6 +109,7 @@ class OpenAIHttp:
         verify: bool | ssl.SSLContext,
         max_body: int,
         policy: Callable[[], RetryPolicy],
+        observer: Observer,
         timeout: Callable[[], float],
         extra: SecretHeaders | None = None,
         query: Mapping[str, str] | None = None,
@@ -120,6 +124,7 @@ class OpenAIHttp:
         self.api_key = api_key
         self.secret = secret if secret is not None else api_key
         self._extra = extra or SecretHeaders()
+        self.observer = observer
         self._verify = verify
         self._trust_env = trust_env
         self._max_body = max_body
@@ -192,6 +197,42 @@ class OpenAIHttp:
         when the stream has none."""
         return Deadline(call_timeout(deadline, self._timeout()))
 
+    def info(self, what: str, method: str, url: str, attempt: int, *, stream: bool) -> RequestInfo:
+        """What the hooks and the DEBUG line are told of a request (its URL without a query)."""
+        target = str(httpx.URL(url).copy_with(query=None, fragment=None))
+        return RequestInfo("openai", what, method, target, attempt, stream)
+
+    def observed(
+        self,
+        what: str,
+        method: str,
+        url: str,
+        attempt: Callable[[Deadline], Awaitable[tuple[_T, httpx.Response]]],
+    ) -> Callable[[Deadline], Awaitable[tuple[_T, httpx.Response]]]:
+        """``attempt`` with each try shown to the hooks and logged at DEBUG."""
+        tries = 0
+
+        async def observed(deadline: Deadline) -> tuple[_T, httpx.Response]:
+            nonlocal tries
+            tries += 1
+            info = self.info(what, method, url, tries, stream=False)
+            started = await self.observer.sent(info)
+            try:
+                found = await attempt(deadline)
+            except BaseException as exc:
+                await self.observer.answered(info, started, error=exc)
+                raise
+            response = found[1]
+            await self.observer.answered(
+                info,
+                started,
+                status_code=response.status_code,
+                request_id=request_id(response, self.secret),
+            )
+            return found
+
+        return observed
+
     def url(self, *parts: str) -> str:
         """The URL of ``parts`` under the base URL, each part escaped whole (without the base
         URL's query, which :meth:`params` adds)."""
@@ -251,4 +292,11 @@ class OpenAIHttp:
             except ValueError as exc:
                 raise DecodeError("openai", what, "", f"response is not JSON: {exc}") from None
 
-        return await call(attempt, deadline, self._policy(), retry=retry)
+        return await call(
+            self.observed(what, method, url, attempt),
+            deadline,
+            self._policy(),
+            retry=retry,
+            what=f"openai {what}",
+            log=log,
+        )

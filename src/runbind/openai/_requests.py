@@ -13,10 +13,10 @@ from .._core.models import PromptTruncationOptions, ResponseFormat, Tool
 
 __all__ = ["create_body"]
 
-MessageInput = str | Mapping[str, Any] | pydantic.BaseModel
-ToolInput = Tool | Mapping[str, Any] | pydantic.BaseModel
-TruncationInput = PromptTruncationOptions | Mapping[str, Any]
-FormatInput = ResponseFormat | str | Mapping[str, Any]
+MessageInput = str | Mapping[str, object] | pydantic.BaseModel
+ToolInput = Tool | Mapping[str, object] | pydantic.BaseModel
+TruncationInput = PromptTruncationOptions | Mapping[str, object]
+FormatInput = ResponseFormat | str | Mapping[str, object]
 
 Json = dict[str, Any]
 

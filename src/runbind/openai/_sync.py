@@ -10,10 +10,12 @@ from types import TracebackType
 from typing import Literal, Self, overload
 
 import httpx
+from runbind_generated.openai import AssistantStreamEvent, RunObject
 
 from .._core.client_base import STREAM_IDLE_TIMEOUT
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
+from .._core.observe import RequestHook, ResponseHook
 from .._core.paging import RunList
 from .._core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from .._core.run import Run, RunResult
@@ -40,6 +42,8 @@ class Runs:
         verify: bool | ssl.SSLContext = True,
         retry: RetryPolicy | None = None,
         max_response_size: int = 64 * 1024 * 1024,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
         default_headers: Mapping[str, str] | None = None,
@@ -54,6 +58,8 @@ class Runs:
             verify=verify,
             retry=retry,
             max_response_size=max_response_size,
+            on_request=on_request,
+            on_response=on_response,
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
             default_headers=default_headers,
@@ -101,7 +107,7 @@ class Runs:
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run: ...
+    ) -> Run[RunObject]: ...
 
     @overload
     def create(
@@ -119,7 +125,7 @@ class Runs:
         stream: Literal[True],
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> RunStream: ...
+    ) -> RunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
     def create(
@@ -137,7 +143,7 @@ class Runs:
         stream: bool,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run | RunStream: ...
+    ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]: ...
 
     def create(
         self,
@@ -154,7 +160,7 @@ class Runs:
         stream: bool = False,
         idempotency_key: str | None = None,
         timeout: float | None = None,
-    ) -> Run | RunStream:
+    ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
         See :meth:`AsyncRuns.create`.
@@ -181,11 +187,11 @@ class Runs:
 
     def get(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
-    ) -> Run:
+    ) -> Run[RunObject]:
         """The run as it is now (a run id needs its ``thread_id``)."""
         return self._loop.run(self._async.get(run, thread_id=thread_id, timeout=timeout))
 
-    def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run:
+    def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run[RunObject]:
         """The thread's most recent run (a one-item, newest-first listing)."""
         return self._loop.run(self._async.get_last_by_thread(thread_id, timeout=timeout))
 
@@ -196,7 +202,7 @@ class Runs:
         page_size: int = 20,
         page_token: str | None = None,
         timeout: float | None = None,
-    ) -> RunList:
+    ) -> RunList[RunObject]:
         """Runs of the thread, newest first, fetched ``page_size`` (1..100) at a time.
 
         See :meth:`AsyncRuns.list`.
@@ -215,7 +221,7 @@ class Runs:
         thread_id: str | None = None,
         events_start_idx: int = 0,
         timeout: float | None = None,
-    ) -> RunStream:
+    ) -> RunStream[AssistantStreamEvent, RunObject]:
         """The run's events by polling, until it finishes or asks for tool results.
 
         See :meth:`AsyncRuns.listen`.
@@ -238,7 +244,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run: ...
+    ) -> Run[RunObject]: ...
 
     @overload
     def submit_tool_results(
@@ -251,7 +257,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> RunStream: ...
+    ) -> RunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
     def submit_tool_results(
@@ -264,7 +270,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run | RunStream: ...
+    ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]: ...
 
     def submit_tool_results(
         self,
@@ -276,7 +282,7 @@ class Runs:
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
-    ) -> Run | RunStream:
+    ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]:
         """Send the outputs of the run's tool calls; the run, or with ``stream`` its events.
 
         See :meth:`AsyncRuns.submit_tool_results`.
@@ -298,7 +304,7 @@ class Runs:
 
     def cancel(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
-    ) -> Run:
+    ) -> Run[RunObject]:
         """Ask the service to cancel the run; the run, now cancelling (or already ended)."""
         return self._loop.run(self._async.cancel(run, thread_id=thread_id, timeout=timeout))
 
@@ -310,7 +316,7 @@ class Runs:
 
     def get_result(
         self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
-    ) -> RunResult:
+    ) -> RunResult[RunObject]:
         """The run's current result, with its answer message once it has one."""
         return self._loop.run(self._async.get_result(run, thread_id=thread_id, timeout=timeout))
 
@@ -321,7 +327,7 @@ class Runs:
         thread_id: str | None = None,
         timeout: float | None = None,
         poll_interval: float = 0.5,
-    ) -> RunResult:
+    ) -> RunResult[RunObject]:
         """Poll until the run finishes or asks for tool outputs; its result.
 
         See :meth:`AsyncRuns.wait`.

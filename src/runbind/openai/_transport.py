@@ -10,8 +10,20 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from .._core import jsonio
-from .._core.credentials import Secret, SecretHeaders, clip
-from .._core.errors import ApiError, InvalidArgumentError, RunTimeoutError
+from .._core.credentials import Secret, SecretHeaders, clip, safe_headers
+from .._core.errors import (
+    APIConnectionError,
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RunTimeoutError,
+    ServerError,
+)
 from .._core.hints import hint_seconds
 from .._core.net import is_loopback, tls_failure
 from .._core.retry import Transient
@@ -22,8 +34,10 @@ __all__ = [
     "check_base_url",
     "check_response",
     "check_status",
+    "error_class",
     "headers",
     "poll_hint",
+    "request_id",
     "retry_after",
     "translate",
 ]
@@ -39,6 +53,27 @@ _SUCCESS = frozenset({200, 201, 202, 203})
 _BODY_TEXT = 200  # characters of a body that is not a JSON error object shown in an error
 _MESSAGE_TEXT = 1000  # characters of a server's error message shown
 _HOST_TEXT = 100  # characters of a redirect's host name shown
+_FIELD_TEXT = 200  # characters of an error body's type, param and code, and of a request id
+
+_ERRORS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+"""The error class of each HTTP status (as openai-python maps them); other 5xx are
+:class:`ServerError`, anything else the plain :class:`ApiError`."""
+
+
+def error_class(status: int) -> type[ApiError]:
+    """The :class:`ApiError` subclass for an HTTP ``status``."""
+    found = _ERRORS.get(status)
+    if found is not None:
+        return found
+    return ServerError if status >= 500 else ApiError
 
 
 def check_base_url(base_url: str, verify: bool | ssl.SSLContext) -> str:
@@ -92,22 +127,52 @@ def poll_hint(response: httpx.Response) -> float | None:
     return hint_seconds(response.headers.get("openai-poll-after-ms"), 1000.0)
 
 
-def _message(body: bytes, status: int, secret: Secret | None) -> str:
-    """The error message of an error body: its JSON ``error.message``, else its first text.
+def request_id(response: httpx.Response, secret: Secret | None) -> str | None:
+    """The server's ``x-request-id``, if it sent one."""
+    value = response.headers.get("x-request-id")
+    return clip(value, _FIELD_TEXT, secret) if value else None
+
+
+def _details(body: bytes, status: int, secret: Secret | None) -> tuple[str, dict[str, str]]:
+    """The error message of an error body, its JSON ``error.message`` else its first text; and
+    the error object's ``type``, ``param`` and ``code`` that are strings.
 
     The body is read only in part and redacted before it is cut; what is shown never ends in a
     piece of the key (a key straddling either cut leaves none).
     """
     key = len(secret.reveal().encode()) if secret is not None else 0
+    fields: dict[str, str] = {}
     try:
         decoded: Any = jsonio.loads(body)
+        error = decoded["error"]
         # As much as a key opening within the limit needs to be whole (and so redacted).
-        text = str(decoded["error"]["message"])[: _MESSAGE_TEXT + key]
+        text = str(error["message"])[: _MESSAGE_TEXT + key]
         limit = _MESSAGE_TEXT
-    except (ValueError, KeyError, TypeError):
+        for name in ("type", "param", "code"):
+            value = error.get(name)
+            if isinstance(value, str):
+                fields[name] = clip(value[: _FIELD_TEXT + key], _FIELD_TEXT, secret)
+    except (ValueError, KeyError, TypeError, AttributeError):
         text = body[: 4 * _BODY_TEXT + key].decode("utf-8", "replace")  # 4: UTF-8's widest
         limit = _BODY_TEXT
-    return clip(text, limit, secret).strip() or httpx.codes.get_reason_phrase(status)
+    message = clip(text, limit, secret).strip() or httpx.codes.get_reason_phrase(status)
+    return message, fields
+
+
+def _error(
+    cls: type[ApiError], response: httpx.Response, message: str, secret: Secret | None, **kw: Any
+) -> ApiError:
+    """A ``cls`` error of ``response``: its status, request id and headers (credentials
+    masked)."""
+    return cls(
+        "openai",
+        kw.pop("code", None),
+        message,
+        status_code=response.status_code,
+        request_id=request_id(response, secret),
+        headers=safe_headers(response.headers.multi_items(), secret),
+        **kw,
+    )
 
 
 def check_status(response: httpx.Response, secret: Secret | None) -> None:
@@ -119,8 +184,8 @@ def check_status(response: httpx.Response, secret: Secret | None) -> None:
         return
     reason = httpx.codes.get_reason_phrase(status) or "unknown status"
     if 300 <= status < 400 and status != 304:  # 304 answers a conditional request: none sent
-        raise ApiError("openai", status, f"{reason}: {_redirect(response, secret)}")
-    raise ApiError("openai", status, f"{reason}: not an answer runbind expects")
+        raise _error(ApiError, response, f"{reason}: {_redirect(response, secret)}", secret)
+    raise _error(ApiError, response, f"{reason}: not an answer runbind expects", secret)
 
 
 def _redirect(response: httpx.Response, secret: Secret | None) -> str:
@@ -143,8 +208,10 @@ def check_response(response: httpx.Response, body: bytes, secret: Secret | None)
     check_status(response, secret)
     if response.status_code < 400:
         return
-    error = ApiError("openai", response.status_code, _message(body, response.status_code, secret))
-    if response.status_code in _RETRYABLE:
+    status = response.status_code
+    message, fields = _details(body, status, secret)
+    error = _error(error_class(status), response, message, secret, **fields)
+    if status in _RETRYABLE:
         raise Transient(error, retry_after(response))
     raise error
 
@@ -152,12 +219,14 @@ def check_response(response: httpx.Response, body: bytes, secret: Secret | None)
 def translate(exc: Exception, what: str) -> Exception:
     """The runbind error for a transport failure of ``what`` (a certificate that fails
     verification is final, other connection failures are Transient)."""
+    if isinstance(exc, ApiError):
+        return exc
     if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return RunTimeoutError(f"openai {what}: deadline exceeded")
     if isinstance(exc, httpx.TransportError | OSError):
         tls = tls_failure(exc)
         if tls is not None and tls[1]:
-            return ApiError("openai", "connection_error", tls[0])
+            return APIConnectionError("openai", "connection_error", tls[0])
         reason = tls[0] if tls is not None else f"connection failed ({type(exc).__name__})"
-        return Transient(ApiError("openai", "connection_error", reason))
+        return Transient(APIConnectionError("openai", "connection_error", reason))
     return exc

@@ -23,14 +23,15 @@ __all__ = [
     "TokenProvider",
 ]
 
-__getattr__, __dir__ = attach(
-    __name__,
-    {
-        "AsyncRuns": "._async",
-        "Runs": "._sync",
-        "DEFAULT_ENDPOINT": "._transport",
-        "IamToken": "._credentials",
-        "ServiceAccountKey": "._credentials",
-        "TokenProvider": "._credentials",
-    },
-)
+if not TYPE_CHECKING:  # type checkers read the imports above: a misspelt name stays an error
+    __getattr__, __dir__ = attach(
+        __name__,
+        {
+            "AsyncRuns": "._async",
+            "Runs": "._sync",
+            "DEFAULT_ENDPOINT": "._transport",
+            "IamToken": "._credentials",
+            "ServiceAccountKey": "._credentials",
+            "TokenProvider": "._credentials",
+        },
+    )

@@ -20,7 +20,6 @@ from typing import Any, Literal, TypeVar, cast, overload
 
 from grpclib.client import Channel
 from grpclib.config import Configuration
-from grpclib.const import Status
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
 from .._core import offload
@@ -37,16 +36,19 @@ from .._core.client_base import (
 )
 from .._core.credentials import Secret, SecretHeaders, from_env, guard, guard_stream, guarded
 from .._core.errors import (
+    APIConnectionError,
     ApiError,
     InvalidArgumentError,
     RunTimeoutError,
+    ServerError,
     UnsupportedOperationError,
 )
 from .._core.models import FunctionResultDict
+from .._core.observe import Observer, RequestHook, RequestInfo, ResponseHook
 from .._core.paging import AsyncRunList, RunPage
 from .._core.polling import wait_for
 from .._core.results import to_yandex_tool_results
-from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call
+from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call, log_retry
 from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
 from .._core.stream import AsyncRunStream, Pulse
@@ -59,7 +61,10 @@ from ._transport import (
     SecureChannel,
     adopt,
     auth_metadata,
+    begin_call,
+    log,
     parse_endpoint,
+    request_id,
     tls_for,
     translate,
 )
@@ -71,6 +76,17 @@ _Connection = tuple[Channel, runs.RunServiceStub]
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 RunRef = Run | str
+
+_SERVICE = "/yandex.cloud.ai.assistants.v1.runs.RunService/"
+_RPC = {
+    "create": "Create",
+    "get": "Get",
+    "get_last_by_thread": "GetLastByThread",
+    "list": "List",
+    "submit_tool_results": "Submit",
+    "listen": "Listen",
+}
+"""The RPC each call of the client makes (the hooks and the DEBUG line name it)."""
 
 
 class AsyncRuns(ClientBase):
@@ -84,10 +100,13 @@ class AsyncRuns(ClientBase):
     unless the endpoint is loopback; ``grpc_config`` (grpclib's ``Configuration``: keep-alive
     pings, flow-control windows) shapes the channel runbind opens, or ``channel``, your own
     grpclib ``Channel`` (made on the event loop the client runs on), is used as it is and never
-    closed by runbind. A call takes at most ``timeout`` seconds in total, retries
-    included (the client's ``timeout`` unless the call passes its own). A stream is bounded by
-    the ``timeout`` its call passes, if any; otherwise it fails only when the server has sent
-    nothing for ``stream_idle_timeout`` seconds.
+    closed by runbind. ``on_request`` and ``on_response`` (functions or coroutine functions) see
+    every request, retries and reopened streams included, for metrics and tracing.
+
+    A call takes at most ``timeout`` seconds in total, retries included (the client's
+    ``timeout`` unless the call passes its own). A stream is bounded by the ``timeout`` its
+    call passes, if any; otherwise it fails only when the server has sent nothing for
+    ``stream_idle_timeout`` seconds.
     """
 
     endpoint: str
@@ -105,6 +124,8 @@ class AsyncRuns(ClientBase):
         tls: bool | ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_message_size: int = _MAX_MESSAGE,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
         metadata: Mapping[str, str] | None = None,
@@ -144,6 +165,7 @@ class AsyncRuns(ClientBase):
             adopt(channel)
             self._given = (channel, runs.RunServiceStub(channel))
         self._cursors: Cursors[int] = Cursors()
+        self._observer = Observer("yandex", log, on_request, on_response)
 
     def __repr__(self) -> str:
         key, token = self._credentials
@@ -211,29 +233,56 @@ class AsyncRuns(ClientBase):
             not isinstance(idempotency_key, str) or not idempotency_key
         ):
             raise InvalidArgumentError("idempotency_key must be a non-empty string")
+        tries = 0
 
         async def attempt(deadline: Deadline) -> _T:
+            nonlocal tries
+            tries += 1
+            info = self._request_info(what, tries, stream=False)
+            started = await self._observer.sent(info)
             renewed = False
-            while True:
-                try:
-                    metadata, used = await self._metadata(deadline, idempotency_key)
-                except ApiError as exc:  # the token provider's exchange failed
-                    if exc.code == Status.UNAVAILABLE.name:
+            try:
+                while True:
+                    begin_call()
+                    try:
+                        metadata, used = await self._metadata(deadline, idempotency_key)
+                    except (APIConnectionError, ServerError) as exc:  # a token exchange failed
                         raise Transient(exc) from None
-                    raise
-                try:
-                    with DeadlineGuard():
-                        return await send(finite(left(deadline, f"yandex {what}")), metadata)
-                except Exception as exc:
-                    # A refused token is asked for again, once: nothing was done with it.
-                    if used is not None and not renewed and unauthenticated(exc):
-                        assert self._tokens is not None
-                        self._tokens.refused(used)
-                        renewed = True
-                        continue
-                    raise translate(exc, what, *self._secrets) from None
+                    try:
+                        with DeadlineGuard():
+                            answer = await send(finite(left(deadline, f"yandex {what}")), metadata)
+                        break
+                    except Exception as exc:
+                        # A refused token is asked for again, once: nothing was done with it.
+                        if used is not None and not renewed and unauthenticated(exc):
+                            assert self._tokens is not None
+                            self._tokens.refused(used)
+                            renewed = True
+                            continue
+                        raise
+            except Exception as exc:
+                error = translate(exc, what, *self._secrets)
+                await self._observer.answered(info, started, error=error)
+                raise error from None
+            except BaseException as exc:  # cancelled: the hooks still see the request end
+                await self._observer.answered(info, started, error=exc)
+                raise
+            found = request_id(*self._secrets)
+            await self._observer.answered(info, started, grpc_status="OK", request_id=found)
+            return answer
 
-        return await call(attempt, deadline, self.retry, retry=retry)
+        return await call(
+            attempt, deadline, self.retry, retry=retry, what=f"yandex {what}", log=log
+        )
+
+    def _request_info(self, what: str, attempt: int, *, stream: bool) -> RequestInfo:
+        return RequestInfo("yandex", what, _SERVICE + _RPC[what], self.endpoint, attempt, stream)
+
+    async def _stream_started(self, info: RequestInfo, sent_at: float) -> bool:
+        """Tell the hooks that a stream answered (its first event, or its end without one)."""
+        found = request_id(*self._secrets)
+        await self._observer.answered(info, sent_at, grpc_status="OK", request_id=found)
+        return True
 
     async def _adapt(
         self, convert: Callable[[Any], _T], message: Any, deadline: Deadline, what: str
@@ -266,7 +315,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run: ...
+    ) -> Run[runs.Run]: ...
 
     @overload
     async def create(
@@ -284,7 +333,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[True],
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> AsyncRunStream: ...
+    ) -> AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
     async def create(
@@ -302,7 +351,7 @@ class AsyncRuns(ClientBase):
         stream: bool,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run | AsyncRunStream: ...
+    ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @guarded
     async def create(
@@ -320,7 +369,7 @@ class AsyncRuns(ClientBase):
         stream: bool = False,
         idempotency_key: str | None = None,
         timeout: float | None = None,
-    ) -> Run | AsyncRunStream:
+    ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
         ``custom_*`` override the assistant's settings for this run. It is retried only when
@@ -353,7 +402,7 @@ class AsyncRuns(ClientBase):
         return self._stream(run.id, run, 0, deadline if timeout is not None else None, "create")
 
     @guarded
-    async def get(self, run: RunRef, *, timeout: float | None = None) -> Run:
+    async def get(self, run: RunRef, *, timeout: float | None = None) -> Run[runs.Run]:
         """The run as it is now."""
         request = runs.GetRunRequest(run_id=run_id_of(run))
         service = self._service()
@@ -364,7 +413,9 @@ class AsyncRuns(ClientBase):
         return await self._adapt(Run.from_yandex, message, deadline, "get")
 
     @guarded
-    async def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run:
+    async def get_last_by_thread(
+        self, thread_id: str, *, timeout: float | None = None
+    ) -> Run[runs.Run]:
         """The thread's most recent run."""
         if not isinstance(thread_id, str) or not thread_id:
             raise InvalidArgumentError("thread_id must be a non-empty string")
@@ -385,7 +436,7 @@ class AsyncRuns(ClientBase):
         page_size: int = 100,
         page_token: str | None = None,
         timeout: float | None = None,
-    ) -> AsyncRunList:
+    ) -> AsyncRunList[runs.Run]:
         """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
 
         ``timeout`` bounds each page's fetch. Resume a listing with its ``next_page_token``.
@@ -394,7 +445,7 @@ class AsyncRuns(ClientBase):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise InvalidArgumentError(f"page_size must be a positive int, got {page_size!r}")
 
-        async def fetch(token: str | None) -> RunPage:
+        async def fetch(token: str | None) -> RunPage[runs.Run]:
             request = runs.ListRunsRequest(
                 folder_id=folder or "", page_size=page_size, page_token=token or ""
             )
@@ -414,7 +465,7 @@ class AsyncRuns(ClientBase):
         *,
         events_start_idx: int = 0,
         timeout: float | None = None,
-    ) -> AsyncRunStream:
+    ) -> AsyncRunStream[runs.StreamEvent, runs.Run]:
         """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
 
         A dropped stream is reopened after the last event seen, so no event is lost or repeated.
@@ -422,13 +473,16 @@ class AsyncRuns(ClientBase):
         """
         start = start_index(events_start_idx)
         run_id = run_id_of(run)
-        first = run if isinstance(run, Run) else None
-        deadline = self._stream_deadline(timeout)
-        return self._stream(run_id, first, start, deadline, "listen")
+        return self._stream(run_id, _given(run), start, self._stream_deadline(timeout), "listen")
 
     def _stream(
-        self, run_id: str, first: Run | None, start: int, deadline: Deadline | None, what: str
-    ) -> AsyncRunStream:
+        self,
+        run_id: str,
+        first: Run[runs.Run] | None,
+        start: int,
+        deadline: Deadline | None,
+        what: str,
+    ) -> AsyncRunStream[runs.StreamEvent, runs.Run]:
         """The events of ``run_id`` from ``start`` as a stream, under ``deadline`` (None: none;
         the idle timeout then bounds each wait)."""
         pulse = Pulse(self.stream_idle_timeout, f"yandex {what}")
@@ -439,16 +493,22 @@ class AsyncRuns(ClientBase):
 
     async def _events(
         self, run_id: str, start: int, deadline: Deadline, pulse: Pulse
-    ) -> AsyncIterator[RunStreamEvent]:
+    ) -> AsyncIterator[RunStreamEvent[runs.StreamEvent, runs.Run]]:
         """Listen, reopening a dropped stream at the next index (bounded by the retry policy);
         every message and answer is a sign of life for ``pulse``."""
         service = self._service()
         position = start
         failures = 0
+        opened = 0
         renewed = False
         while True:
             error: ApiError
             used: Secret | None = None
+            opened += 1
+            info = self._request_info("listen", opened, stream=True)
+            sent_at = await self._observer.sent(info)
+            answered = False
+            call_answer = begin_call()
             try:
                 metadata, used = await self._metadata(deadline)
                 request = runs.ListenRunRequest(run_id=run_id, events_start_idx=position)
@@ -458,45 +518,75 @@ class AsyncRuns(ClientBase):
                 async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
                     while True:
                         try:
+                            begin_call(call_answer)
                             with DeadlineGuard():
                                 message = await anext(stream)
                         except StopAsyncIteration:
                             break
                         pulse.beat()
+                        if not answered:
+                            answered = await self._stream_started(info, sent_at)
                         event = await self._adapt(
                             RunStreamEvent.from_yandex, message, deadline, "listen"
                         )
                         if event.event_index < position:
                             continue  # already delivered before a reconnect
+                        # A TOOL_CALLS event ends the stream while the run waits on those
+                        # calls; one the run has gone past (a replay) is followed by the rest.
+                        waits = event.requires_action and await self._waits_on(
+                            run_id, event, deadline
+                        )
                         position = event.event_index + 1
                         failures = 0
                         renewed = False
                         self._cursors.put(run_id, event.event_index)
                         yield event
-                        if event.is_finished or event.requires_action:
+                        if event.is_finished or waits:
                             return
+                if not answered:  # it ended without an event
+                    answered = await self._stream_started(info, sent_at)
                 # The stream ended without a final event: over if the run has stopped.
                 current = await self.get(run_id, timeout=call_timeout(deadline, self.timeout))
                 pulse.beat()
                 if current.is_finished or current.requires_action:
                     return
-                error = ApiError("yandex", "UNAVAILABLE", "stream ended before the run finished")
+                error = APIConnectionError(
+                    "yandex", "UNAVAILABLE", "stream ended before the run finished"
+                )
                 hint = None
             except Exception as exc:
                 if used is not None and not renewed and unauthenticated(exc):
                     assert self._tokens is not None
                     self._tokens.refused(used)  # asked for again, once, as in _unary
                     renewed = True
+                    if not answered:
+                        await self._observer.answered(info, sent_at, error=exc)
                     continue
                 translated = translate(exc, "listen", *self._secrets)
+                if not answered:
+                    await self._observer.answered(info, sent_at, error=translated)
                 if not isinstance(translated, Transient):
                     raise translated from None
                 error, hint = translated.error, translated.retry_after
+            except BaseException as exc:  # cancelled: the hooks still see the request end
+                if not answered:
+                    await self._observer.answered(info, sent_at, error=exc)
+                raise
             failures += 1
             if failures >= self.retry.attempts:
                 raise error
-            if not await deadline.sleep(self.retry.backoff(failures, hint)):
+            wait = self.retry.backoff(failures, hint)
+            if wait < deadline.remaining():
+                log_retry(log, "yandex listen", error, wait, failures, self.retry.attempts)
+            if not await deadline.sleep(wait):
                 raise error
+
+    async def _waits_on(self, run_id: str, event: RunStreamEvent, deadline: Deadline) -> bool:
+        """Whether the run waits now on the tool calls of ``event`` (asked before the event is
+        yielded, so before its caller can answer them). A later round asking for the very same
+        calls cannot be told apart: the stream then ends there, as on a live run."""
+        current = await self.get(run_id, timeout=call_timeout(deadline, self.timeout))
+        return current.requires_action and current.tool_calls == event.tool_calls
 
     @overload
     async def submit_tool_results(
@@ -508,7 +598,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run: ...
+    ) -> Run[runs.Run]: ...
 
     @overload
     async def submit_tool_results(
@@ -520,7 +610,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> AsyncRunStream: ...
+    ) -> AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
     async def submit_tool_results(
@@ -532,7 +622,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run | AsyncRunStream: ...
+    ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @guarded
     async def submit_tool_results(
@@ -544,7 +634,7 @@ class AsyncRuns(ClientBase):
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
-    ) -> Run | AsyncRunStream:
+    ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
         The stream starts at ``events_start_idx``, by default after the last event this client
@@ -580,13 +670,16 @@ class AsyncRuns(ClientBase):
         )
         if not stream:
             return await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
-        first = run if isinstance(run, Run) else None
         return self._stream(
-            run_id, first, start, deadline if timeout is not None else None, "submit_tool_results"
+            run_id,
+            _given(run),
+            start,
+            deadline if timeout is not None else None,
+            "submit_tool_results",
         )
 
     @guarded
-    async def cancel(self, run: RunRef, *, timeout: float | None = None) -> Run:
+    async def cancel(self, run: RunRef, *, timeout: float | None = None) -> Run[runs.Run]:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         raise UnsupportedOperationError("Yandex AI Assistants runs cannot be cancelled")
 
@@ -596,14 +689,14 @@ class AsyncRuns(ClientBase):
         return (await self.get(run, timeout=timeout)).status
 
     @guarded
-    async def get_result(self, run: RunRef, *, timeout: float | None = None) -> RunResult:
+    async def get_result(self, run: RunRef, *, timeout: float | None = None) -> RunResult[runs.Run]:
         """The run's current result (its answer once completed)."""
         return (await self.get(run, timeout=timeout)).result()
 
     @guarded
     async def wait(
         self, run: RunRef, *, timeout: float | None = None, poll_interval: float = 0.5
-    ) -> RunResult:
+    ) -> RunResult[runs.Run]:
         """Poll until the run finishes or asks for tool results; its result.
 
         ``timeout`` is one deadline for the whole wait; at it :class:`RunTimeoutError` carries
@@ -611,10 +704,10 @@ class AsyncRuns(ClientBase):
         """
         run_id = run_id_of(run)
 
-        async def poll(deadline: Deadline) -> tuple[Run, float | None]:
+        async def poll(deadline: Deadline) -> tuple[Run[runs.Run], float | None]:
             return await self.get(run_id, timeout=max(deadline.remaining(), 0.001)), None
 
-        async def result(found: Run, deadline: Deadline) -> RunResult:
+        async def result(found: Run[runs.Run], deadline: Deadline) -> RunResult[runs.Run]:
             return found.result()
 
         return await wait_for(
@@ -633,7 +726,13 @@ class AsyncRuns(ClientBase):
                 _close(connection)
 
 
-def _runs_of(response: runs.ListRunsResponse) -> tuple[Run, ...]:
+def _given(run: RunRef) -> Run[runs.Run] | None:
+    """The run a stream starts from: ``run`` when the caller gave a Run (this client's runs hold
+    a Yandex ``Run`` message as ``raw``), else none yet."""
+    return cast("Run[runs.Run]", run) if isinstance(run, Run) else None
+
+
+def _runs_of(response: runs.ListRunsResponse) -> tuple[Run[runs.Run], ...]:
     return tuple(Run.from_yandex(r) for r in response.runs)
 
 

@@ -23,10 +23,12 @@ from grpclib.exceptions import GRPCError
 from .._core.client_base import finite, left
 from .._core.credentials import Secret, clip
 from .._core.errors import (
-    ApiError,
+    APIConnectionError,
+    AuthenticationError,
     InvalidArgumentError,
     RunbindError,
     RunTimeoutError,
+    ServerError,
     UnsupportedOperationError,
 )
 from .._core.retry import Deadline
@@ -131,8 +133,11 @@ class Tokens:
         except RunbindError:
             raise
         except Exception as exc:
-            raise ApiError(
-                "yandex", Status.UNAUTHENTICATED.name, f"the token provider failed: {exc!r}"
+            raise AuthenticationError(
+                "yandex",
+                Status.UNAUTHENTICATED.name,
+                f"the token provider failed: {exc!r}",
+                grpc_status=Status.UNAUTHENTICATED.name,
             ) from None
         if isinstance(answer, str):
             answer = IamToken(answer)
@@ -272,7 +277,7 @@ class ServiceAccountKey:
                 body = response.content
         except httpx.HTTPError as exc:
             reason = f"connection failed ({type(exc).__name__})"
-            raise ApiError(
+            raise APIConnectionError(
                 "yandex", Status.UNAVAILABLE.name, f"IAM token exchange: {reason}"
             ) from None
         try:
@@ -282,14 +287,22 @@ class ServiceAccountKey:
         if response.status_code != 200 or not isinstance(data, dict):
             message = data.get("message") if isinstance(data, dict) else None
             text = clip(str(message or response.reason_phrase), _MESSAGE_TEXT, jwt)
-            status = f"HTTP {response.status_code}"
-            raise ApiError(
-                "yandex", Status.UNAUTHENTICATED.name, f"IAM token exchange: {status}: {text}"
+            status = response.status_code
+            kind = ServerError if status >= 500 else AuthenticationError
+            code = Status.UNAVAILABLE if status >= 500 else Status.UNAUTHENTICATED
+            raise kind(
+                "yandex",
+                code.name,
+                f"IAM token exchange: HTTP {status}: {text}",
+                status_code=status,
             )
         token = data.get("iamToken")
         if not isinstance(token, str) or not token:
-            raise ApiError(
-                "yandex", Status.UNAUTHENTICATED.name, "IAM token exchange: no iamToken in answer"
+            raise AuthenticationError(
+                "yandex",
+                Status.UNAUTHENTICATED.name,
+                "IAM token exchange: no iamToken in answer",
+                status_code=response.status_code,
             )
         return IamToken(token, _expiry(data.get("expiresAt")))
 

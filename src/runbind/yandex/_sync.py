@@ -11,10 +11,12 @@ from typing import Literal, Self, overload
 
 from grpclib.client import Channel
 from grpclib.config import Configuration
+from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
 from .._core.client_base import STREAM_IDLE_TIMEOUT
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
+from .._core.observe import RequestHook, ResponseHook
 from .._core.paging import RunList
 from .._core.retry import DEFAULT_TIMEOUT, RetryPolicy
 from .._core.run import Run, RunResult
@@ -45,6 +47,8 @@ class Runs:
         tls: bool | ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         max_message_size: int = 64 * 1024 * 1024,
+        on_request: RequestHook | None = None,
+        on_response: ResponseHook | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
         metadata: Mapping[str, str] | None = None,
@@ -61,6 +65,8 @@ class Runs:
             tls=tls,
             retry=retry,
             max_message_size=max_message_size,
+            on_request=on_request,
+            on_response=on_response,
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
             metadata=metadata,
@@ -113,7 +119,7 @@ class Runs:
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run: ...
+    ) -> Run[runs.Run]: ...
 
     @overload
     def create(
@@ -131,7 +137,7 @@ class Runs:
         stream: Literal[True],
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> RunStream: ...
+    ) -> RunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
     def create(
@@ -149,7 +155,7 @@ class Runs:
         stream: bool,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run | RunStream: ...
+    ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]: ...
 
     def create(
         self,
@@ -166,7 +172,7 @@ class Runs:
         stream: bool = False,
         idempotency_key: str | None = None,
         timeout: float | None = None,
-    ) -> Run | RunStream:
+    ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
         See :meth:`AsyncRuns.create`.
@@ -191,11 +197,11 @@ class Runs:
             return RunStream(self._loop, value)
         return value
 
-    def get(self, run: RunRef, *, timeout: float | None = None) -> Run:
+    def get(self, run: RunRef, *, timeout: float | None = None) -> Run[runs.Run]:
         """The run as it is now."""
         return self._loop.run(self._async.get(run, timeout=timeout))
 
-    def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run:
+    def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run[runs.Run]:
         """The thread's most recent run."""
         return self._loop.run(self._async.get_last_by_thread(thread_id, timeout=timeout))
 
@@ -206,7 +212,7 @@ class Runs:
         page_size: int = 100,
         page_token: str | None = None,
         timeout: float | None = None,
-    ) -> RunList:
+    ) -> RunList[runs.Run]:
         """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
 
         See :meth:`AsyncRuns.list`.
@@ -220,7 +226,7 @@ class Runs:
 
     def listen(
         self, run: RunRef, *, events_start_idx: int = 0, timeout: float | None = None
-    ) -> RunStream:
+    ) -> RunStream[runs.StreamEvent, runs.Run]:
         """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
 
         See :meth:`AsyncRuns.listen`.
@@ -239,7 +245,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run: ...
+    ) -> Run[runs.Run]: ...
 
     @overload
     def submit_tool_results(
@@ -251,7 +257,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> RunStream: ...
+    ) -> RunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
     def submit_tool_results(
@@ -263,7 +269,7 @@ class Runs:
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
         timeout: float | None = ...,
-    ) -> Run | RunStream: ...
+    ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]: ...
 
     def submit_tool_results(
         self,
@@ -274,7 +280,7 @@ class Runs:
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
-    ) -> Run | RunStream:
+    ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
         See :meth:`AsyncRuns.submit_tool_results`.
@@ -293,7 +299,7 @@ class Runs:
             return RunStream(self._loop, value)
         return value
 
-    def cancel(self, run: RunRef, *, timeout: float | None = None) -> Run:
+    def cancel(self, run: RunRef, *, timeout: float | None = None) -> Run[runs.Run]:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         return self._loop.run(self._async.cancel(run, timeout=timeout))
 
@@ -301,13 +307,13 @@ class Runs:
         """The run's current status."""
         return self._loop.run(self._async.get_status(run, timeout=timeout))
 
-    def get_result(self, run: RunRef, *, timeout: float | None = None) -> RunResult:
+    def get_result(self, run: RunRef, *, timeout: float | None = None) -> RunResult[runs.Run]:
         """The run's current result (its answer once completed)."""
         return self._loop.run(self._async.get_result(run, timeout=timeout))
 
     def wait(
         self, run: RunRef, *, timeout: float | None = None, poll_interval: float = 0.5
-    ) -> RunResult:
+    ) -> RunResult[runs.Run]:
         """Poll until the run finishes or asks for tool results; its result.
 
         See :meth:`AsyncRuns.wait`.

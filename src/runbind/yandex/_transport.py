@@ -12,12 +12,26 @@ import h2.exceptions
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.encoding.proto import ProtoCodec
-from grpclib.events import RecvTrailingMetadata, listen
+from grpclib.events import RecvInitialMetadata, RecvTrailingMetadata, listen
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
 from .._core import offload
-from .._core.credentials import Secret, SecretHeaders, clip
-from .._core.errors import ApiError, DecodeError, FieldError, InvalidArgumentError, RunTimeoutError
+from .._core.credentials import Secret, SecretHeaders, clip, safe_headers
+from .._core.errors import (
+    APIConnectionError,
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    DecodeError,
+    FieldError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RunTimeoutError,
+    ServerError,
+)
 from .._core.hints import hint_seconds
 from .._core.net import is_loopback, tls_failure
 from .._core.retry import Transient
@@ -30,7 +44,10 @@ __all__ = [
     "SecureChannel",
     "adopt",
     "auth_metadata",
+    "begin_call",
+    "error_class",
     "parse_endpoint",
+    "request_id",
     "tls_for",
     "translate",
 ]
@@ -44,9 +61,79 @@ _RETRYABLE = frozenset({Status.UNAVAILABLE, Status.RESOURCE_EXHAUSTED})
 """Statuses that may pass: the ones the Yandex SDK retries (RESOURCE_EXHAUSTED is its quota)."""
 
 _MESSAGE_TEXT = 1000  # characters of a server's status message shown
+_ID_TEXT = 200  # characters of a request id kept
 
-_RETRY_HINT: ContextVar[float | None] = ContextVar("runbind_yandex_retry_hint", default=None)
-"""The wait the last failed call's trailers asked for, in the calling task's context."""
+_ERRORS: dict[Status, type[ApiError]] = {
+    Status.INVALID_ARGUMENT: BadRequestError,
+    Status.OUT_OF_RANGE: BadRequestError,
+    Status.UNAUTHENTICATED: AuthenticationError,
+    Status.PERMISSION_DENIED: PermissionDeniedError,
+    Status.NOT_FOUND: NotFoundError,
+    Status.ALREADY_EXISTS: ConflictError,
+    Status.ABORTED: ConflictError,
+    Status.FAILED_PRECONDITION: ConflictError,
+    Status.RESOURCE_EXHAUSTED: RateLimitError,
+    Status.INTERNAL: ServerError,
+    Status.UNAVAILABLE: ServerError,
+    Status.UNKNOWN: ServerError,
+    Status.DATA_LOSS: ServerError,
+    Status.UNIMPLEMENTED: ServerError,
+}
+"""The error class of each gRPC status (DEADLINE_EXCEEDED is a :class:`RunTimeoutError`, the
+rest, CANCELLED, the plain :class:`ApiError`)."""
+
+
+def error_class(status: Status) -> type[ApiError]:
+    """The :class:`ApiError` subclass for a gRPC ``status``."""
+    return _ERRORS.get(status, ApiError)
+
+
+class _Answer:
+    """What the server answered the calling task's last call with, besides the status: its
+    metadata (initial and trailing) and the wait its trailers asked for."""
+
+    __slots__ = ("hint", "metadata")
+
+    def __init__(self) -> None:
+        self.metadata: list[tuple[str, object]] = []
+        self.hint: float | None = None
+
+
+_ANSWER: ContextVar[_Answer | None] = ContextVar("runbind_yandex_answer", default=None)
+"""The last call's :class:`_Answer`, in the calling task's context: grpclib's ``GRPCError``
+carries no metadata, and its events run in the caller's task, just before the error is raised
+there, so a context variable hands them over."""
+
+
+def begin_call(answer: object = None) -> object:
+    """Forget the last call's answer: a call starts (its metadata is collected afresh); the
+    handle to pass again to go on collecting for it, as a stream does before each read (a
+    call made meanwhile in the same task started its own)."""
+    if not isinstance(answer, _Answer):
+        answer = _Answer()
+    _ANSWER.set(answer)
+    return answer
+
+
+def _answer() -> _Answer:
+    answer = _ANSWER.get()
+    if answer is None:
+        answer = _Answer()
+        _ANSWER.set(answer)
+    return answer
+
+
+def request_id(*secrets: Secret | None) -> str | None:
+    """The ``x-request-id`` of the calling task's last call (initial or trailing metadata)."""
+    answer = _ANSWER.get()
+    return None if answer is None else _request_id(answer, secrets)
+
+
+def _request_id(answer: _Answer, secrets: tuple[Secret | None, ...]) -> str | None:
+    for name, value in answer.metadata:
+        if name == "x-request-id" and isinstance(value, str) and value:
+            return clip(value, _ID_TEXT, *secrets)
+    return None
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, int]:
@@ -99,11 +186,13 @@ class SecureChannel(Channel):
 
 def adopt(channel: Channel) -> None:
     """What runbind needs of any channel it uses (its own or the caller's): h2's outbound header
-    normalisation on (see :class:`SecureChannel`), and the retry hints of trailers read."""
+    normalisation on (see :class:`SecureChannel`), and the metadata of answers read (request ids,
+    retry hints)."""
     config = getattr(channel, "_h2_config", None)
     if config is None:  # pragma: no cover - a grpclib that no longer has it
         raise RuntimeError("grpclib.client.Channel has no _h2_config; runbind needs updating")
     config.normalize_outbound_headers = True
+    listen(channel, RecvInitialMetadata, _remember_metadata)
     listen(channel, RecvTrailingMetadata, _remember_retry_hint)
 
 
@@ -162,19 +251,23 @@ class _Reader:
         return prefix
 
 
-async def _remember_retry_hint(event: RecvTrailingMetadata) -> None:
-    """Keep ``retry-after-ms`` / ``retry-after`` of a retryable status for :func:`translate`.
+async def _remember_metadata(event: RecvInitialMetadata) -> None:
+    """Keep the initial metadata for :func:`translate` and :func:`request_id`."""
+    _answer().metadata.extend(event.metadata.items())
 
-    grpclib's ``GRPCError`` carries no metadata; this event runs in the caller's task, just
-    before the error is raised there, so a context variable hands the hint over.
-    """
+
+async def _remember_retry_hint(event: RecvTrailingMetadata) -> None:
+    """Keep the trailing metadata, and ``retry-after-ms`` / ``retry-after`` of a retryable
+    status, for :func:`translate`."""
     hint = None
+    metadata = event.metadata
     if event.status in _RETRYABLE:
-        metadata = event.metadata
         hint = hint_seconds(_text(metadata.get("retry-after-ms")), 1000.0)
         if hint is None:
             hint = hint_seconds(_text(metadata.get("retry-after")))
-    _RETRY_HINT.set(hint)
+    answer = _answer()
+    answer.metadata.extend(metadata.items())
+    answer.hint = hint
 
 
 def _text(value: object) -> str | None:
@@ -242,24 +335,32 @@ def translate(exc: Exception, what: str, *secrets: Secret | None) -> Exception:
         message = clip(exc.message or "", _MESSAGE_TEXT, *secrets)
         if exc.status is Status.DEADLINE_EXCEEDED:
             return RunTimeoutError(f"yandex {what}: deadline exceeded")
-        error = ApiError("yandex", exc.status.name, message)
-        hint, _ = _RETRY_HINT.get(), _RETRY_HINT.set(None)
-        return Transient(error, hint) if exc.status in _RETRYABLE else error
+        answer, _ = _ANSWER.get() or _Answer(), _ANSWER.set(None)
+        name = exc.status.name
+        error = error_class(exc.status)(
+            "yandex",
+            name,
+            message,
+            grpc_status=name,
+            request_id=_request_id(answer, secrets),
+            headers=safe_headers(answer.metadata, *secrets),
+        )
+        return Transient(error, answer.hint) if exc.status in _RETRYABLE else error
     if isinstance(exc, TimeoutError):
         return RunTimeoutError(f"yandex {what}: deadline exceeded")
     if isinstance(exc, AssertionError) and _raised_in_grpclib(exc):
         # grpclib asserts when a stream ends inside a message ("Received less data than
         # expected"): the peer cut the message short, as a lost connection does.
         reason = f"connection failed (message cut short: {exc})"
-        return Transient(ApiError("yandex", Status.UNAVAILABLE.name, reason))
+        return Transient(APIConnectionError("yandex", Status.UNAVAILABLE.name, reason))
     if isinstance(
         exc, StreamTerminatedError | ProtocolError | OSError | EOFError | h2.exceptions.H2Error
     ):
         tls = tls_failure(exc)
         if tls is not None and tls[1]:
-            return ApiError("yandex", Status.UNAVAILABLE.name, tls[0])
+            return APIConnectionError("yandex", Status.UNAVAILABLE.name, tls[0])
         reason = tls[0] if tls is not None else f"connection failed ({type(exc).__name__})"
-        return Transient(ApiError("yandex", Status.UNAVAILABLE.name, reason))
+        return Transient(APIConnectionError("yandex", Status.UNAVAILABLE.name, reason))
     return exc
 
 
