@@ -83,6 +83,12 @@ class Pulse:
 
         return task.uncancel() <= self._cancelling and error is asyncio.CancelledError
 
+    def stop(self) -> None:
+        """The stream is over: its timer goes (it would keep this alive until it fired)."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
     def _check(self, loop: asyncio.AbstractEventLoop) -> None:
         """The timer: the wait has been silent for ``idle`` seconds (cancel it), or not yet."""
         if loop is not self._loop:
@@ -158,7 +164,9 @@ class AsyncRunStream(
             try:
                 event = await anext(self._events)
             except BaseException as exc:
-                if pulse.leave(type(exc)):
+                ours = pulse.leave(type(exc))
+                pulse.stop()  # the stream is over, one way or another
+                if ours:
                     raise RunTimeoutError(
                         f"{pulse.what}: the server sent nothing for {pulse.idle:g} s "
                         "(stream_idle_timeout)",
@@ -173,6 +181,8 @@ class AsyncRunStream(
 
     async def aclose(self) -> None:
         """Stop the stream and release its connection."""
+        if self._pulse is not None:
+            self._pulse.stop()
         close = getattr(self._events, "aclose", None)
         if close is not None:
             await close()
