@@ -125,7 +125,8 @@ def keep_metadata(server: grpclib.server.Server) -> None:
         ids = _ids_of_call()
         if not ids.sent:
             for name, value in ids.pairs:
-                event.metadata[name] = value
+                if name not in event.metadata:  # an injected fault may name its own request id
+                    event.metadata[name] = value
 
     grpclib.events.listen(server, grpclib.events.RecvRequest, keep)
     grpclib.events.listen(server, grpclib.events.SendInitialMetadata, initial)
