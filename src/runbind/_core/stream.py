@@ -41,6 +41,11 @@ class Pulse:
         "what",
     )
 
+    idle: float | None
+    """Seconds of silence that end the stream (None: none do)."""
+    what: str
+    """The call the stream belongs to, for the error (``"yandex listen"``)."""
+
     def __init__(self, idle: float | None, what: str) -> None:
         self.idle = idle
         self.what = what
