@@ -19,9 +19,9 @@ nox.options.sessions = ["demo"]
 ENV = {"PYTHONHASHSEED": "0", "TZ": "UTC", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "0"}
 
 
-EXTRAS = {"emulator"}
+EXTRAS = {"emulator", "yandex-sa"}
 """The published extras; every other name given to :func:`_install` is a dependency group."""
-GROUP_EXTRAS = {"dev": ("emulator",)}
+GROUP_EXTRAS = {"dev": ("emulator", "yandex-sa")}
 """Extras a dependency group needs with it (a group cannot name the project's own extras)."""
 
 
@@ -290,7 +290,8 @@ def _ranges(session: nox.Session, resolution: str) -> None:
     plugin that needs a newer one)."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     ranges = [*pyproject["project"]["dependencies"]]
-    ranges += pyproject["project"]["optional-dependencies"]["emulator"]
+    for extra in sorted(EXTRAS):
+        ranges += pyproject["project"]["optional-dependencies"][extra]
     pinned = {
         re.split(r"==", spec)[0]
         for spec in pyproject["dependency-groups"]["dev"]
@@ -300,7 +301,7 @@ def _ranges(session: nox.Session, resolution: str) -> None:
     loose = [spec for spec in ranges if re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0] in pinned]
     overrides.write_text("\n".join(loose) + "\n", encoding="utf-8")
     at = ["--resolution", resolution, "--override", str(overrides)]
-    session.install(*at, "-e", ".[emulator]", "--group", "dev")
+    session.install(*at, "-e", f".[{','.join(sorted(EXTRAS))}]", "--group", "dev")
     names = ", ".join(repr(re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0]) for spec in ranges)
     show = f"import importlib.metadata as m; print({{n: m.version(n) for n in ({names},)}})"
     session.run("python", "-c", show)

@@ -132,7 +132,7 @@ def test_the_metadata_declares_typing_pythons_urls_and_only_user_facing_extras(
     assert {"3.11", "3.12", "3.13"} <= pythons
     assert any(line.startswith("Project-URL:") for line in metadata)
     extras = {line.removeprefix("Provides-Extra: ") for line in metadata if "-Extra:" in line}
-    assert extras == {"emulator"}
+    assert extras == {"emulator", "yandex-sa"}
 
 
 def test_the_sdist_holds_the_generated_code_and_no_upstream_specs(dists: Dists) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 from collections import OrderedDict
 from collections.abc import Callable
 from types import TracebackType
@@ -12,16 +14,32 @@ from typing import Generic, Self, TypeVar
 
 from .credentials import Secret
 from .errors import InvalidArgumentError, RunTimeoutError
-from .retry import Deadline, RetryPolicy
+from .retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy
 from .run import Run, RunStreamEvent
 
-__all__ = ["ClientBase", "Cursors", "PerLoop", "left", "run_id_of", "start_index"]
+__all__ = [
+    "STREAM_IDLE_TIMEOUT",
+    "ClientBase",
+    "Cursors",
+    "PerLoop",
+    "call_timeout",
+    "finite",
+    "left",
+    "run_id_of",
+    "seconds",
+    "start_index",
+]
 
 _C = TypeVar("_C")
 _V = TypeVar("_V")
 
 MAX_CURSORS = 1024
 """Runs whose last stream position a client remembers (the oldest are forgotten first)."""
+
+STREAM_IDLE_TIMEOUT = 120.0
+"""Seconds a stream may go without a sign of life from the server (an event, a chunk of one, a
+poll's answer) before it fails: long enough for a model that thinks before it answers, short
+enough that a dead connection is noticed within two minutes."""
 
 
 class ClientBase:
@@ -30,9 +48,33 @@ class ClientBase:
 
     retry: RetryPolicy
     """How failed calls are retried."""
+    timeout: float
+    """Seconds a call may take in total, retries included, when it does not say otherwise."""
+    stream_idle_timeout: float | None
+    """Seconds a stream may go without a sign of life from the server (None: no limit)."""
 
-    def __init__(self, retry: RetryPolicy | None) -> None:
+    def __init__(
+        self,
+        retry: RetryPolicy | None,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+    ) -> None:
         self.retry = retry or RetryPolicy()
+        self.timeout = seconds(timeout, "timeout")
+        self.stream_idle_timeout = (
+            None
+            if stream_idle_timeout is None
+            else seconds(stream_idle_timeout, "stream_idle_timeout")
+        )
+
+    def _deadline(self, timeout: float | None) -> Deadline:
+        """The deadline of one call: ``timeout`` seconds, or the client's :attr:`timeout`."""
+        return Deadline(self.timeout if timeout is None else seconds(timeout, "timeout"))
+
+    def _stream_deadline(self, timeout: float | None) -> Deadline:
+        """The deadline of a whole stream: ``timeout`` seconds if the caller gave one, else
+        none (the stream's idle timeout then bounds each wait)."""
+        return Deadline(math.inf if timeout is None else seconds(timeout, "timeout"))
 
     @property
     def _secrets(self) -> tuple[Secret | None, ...]:
@@ -57,19 +99,25 @@ class ClientBase:
 
 class PerLoop(Generic[_C]):
     """A connection that belongs to the event loop that opened it: a call on another loop
-    (another ``asyncio.run``) opens its own, and the old one is let go."""
+    (another ``asyncio.run``) opens its own, and the old one is let go.
 
-    __slots__ = ("_drop", "_loop", "_open", "value")
+    In a forked child the parent's connection is neither used nor closed (closing it would
+    close it for the parent too): the child opens its own.
+    """
+
+    __slots__ = ("_drop", "_loop", "_open", "_pid", "value")
 
     def __init__(self, open_: Callable[[], _C], drop: Callable[[_C], object] | None = None) -> None:
         self._open = open_
         self._drop = drop
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = os.getpid()
         self.value: _C | None = None
 
     def get(self) -> _C:
         """The running loop's connection, opened on first use."""
         loop = asyncio.get_running_loop()
+        self._leave_parents()
         if self.value is not None and self._loop is not loop:
             old, self.value = self.value, None
             if self._drop is not None:
@@ -82,8 +130,21 @@ class PerLoop(Generic[_C]):
 
     def take(self) -> _C | None:
         """The open connection, if any, for the caller to close; the next :meth:`get` opens one."""
+        self._leave_parents()
         value, self.value = self.value, None
         return value
+
+    def _leave_parents(self) -> None:
+        """In a forked child, forget the parent's connection (kept, so never collected)."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            if self.value is not None:
+                _INHERITED.append(self.value)
+                self.value = None
+
+
+_INHERITED: list[object] = []
+"""Connections a forked child got from its parent: never used, closed or collected there."""
 
 
 class Cursors(Generic[_V]):
@@ -113,6 +174,25 @@ def left(deadline: Deadline, what: str) -> float:
     if remaining <= 0:
         raise RunTimeoutError(f"{what}: deadline exceeded")
     return remaining
+
+
+def call_timeout(deadline: Deadline, default: float) -> float:
+    """Seconds one call inside a stream may take: what is left of the stream's deadline, or
+    ``default`` (the client's timeout) when the stream has none."""
+    remaining = deadline.remaining()
+    return default if math.isinf(remaining) else max(remaining, 0.001)
+
+
+def finite(seconds: float) -> float | None:
+    """``seconds`` as grpclib, httpx and ``asyncio.timeout`` take a limit: None for none."""
+    return None if math.isinf(seconds) else seconds
+
+
+def seconds(value: float, name: str) -> float:
+    """``value`` checked as a timeout: a positive number of seconds (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidArgumentError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def start_index(events_start_idx: int) -> int:

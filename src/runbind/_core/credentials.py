@@ -48,6 +48,16 @@ _TAIL = 4  # a cut text never ends with this many or more characters opening a c
 _LIVE: weakref.WeakSet[Secret] = weakref.WeakSet()
 _LIVE_LOCK = threading.Lock()  # adds and snapshots (a WeakSet defers its own removals)
 
+
+def _new_live_lock() -> None:
+    """A forked child's own lock: a thread of the parent may have held it at the fork."""
+    global _LIVE_LOCK  # noqa: PLW0603 - its holder is not in the child
+    _LIVE_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_new_live_lock)
+
 _LOGGERS = (
     "runbind",
     "runbind.openai",

@@ -38,11 +38,14 @@ _STOP_TIMEOUT = 10.0
 
 
 def _with_key(handler: Handler, api_key: str) -> Handler:
-    """``handler`` behind an ``Authorization: Bearer <key>`` check (401 otherwise)."""
+    """``handler`` behind an ``Authorization: Bearer <key>`` or (as Azure OpenAI takes it)
+    ``api-key: <key>`` check (401 otherwise)."""
     expected = api_key.encode()
 
     async def checked(request: Request) -> Response | EventStream:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" and "api-key" in request.headers:
+            scheme, token = "bearer", request.headers["api-key"]
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected):
             body = json.dumps(
                 {
@@ -96,7 +99,7 @@ class Emulator:
     runs it on a background thread. Ports default to free ones (see :attr:`grpc_port`,
     :attr:`http_port`). It binds 127.0.0.1 unless told otherwise and logs a warning when not.
     With ``api_key`` set, calls must carry it (``Authorization: Bearer <key>``; on gRPC also
-    ``Api-Key <key>``).
+    ``Api-Key <key>``, on HTTP also Azure's ``api-key: <key>``).
 
     :attr:`faults` injects failures, cut streams and stalls. With ``poll_after_ms`` set, OpenAI
     run objects come with an ``openai-poll-after-ms`` header. With ``grpc_tls`` (a server

@@ -7,9 +7,10 @@ import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, cast, overload
 
+import httpx
 from runbind_generated.openai import AssistantStreamEvent, RunObject
 
-from .._core.client_base import ClientBase, Cursors, start_index
+from .._core.client_base import STREAM_IDLE_TIMEOUT, ClientBase, Cursors, start_index
 from .._core.credentials import Secret, from_env, guard, guard_stream, guarded
 from .._core.errors import DecodeError, InvalidArgumentError, NotFoundError
 from .._core.models import FunctionResultDict
@@ -20,9 +21,9 @@ from .._core.results import to_openai_tool_outputs
 from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy
 from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
-from .._core.stream import AsyncRunStream
+from .._core.stream import AsyncRunStream, Pulse
 from ._events import OpenAIEvents, Resume, first_key, state
-from ._http import Json, OpenAIHttp
+from ._http import AUTH_HEADERS, SECRET_HEADERS, Json, OpenAIHttp, check_headers, check_query
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
 from ._transport import DEFAULT_BASE_URL, check_base_url, log, poll_hint
 
@@ -36,11 +37,21 @@ _MAX_BODY = 64 * 1024 * 1024
 class AsyncRuns(ClientBase):
     """Runs of the OpenAI Assistants API (asyncio).
 
-    The key comes from ``api_key``, else ``OPENAI_API_KEY``; ``base_url`` from the argument,
-    else ``OPENAI_BASE_URL``, else the OpenAI API. TLS certificates are verified unless
-    ``verify`` says otherwise (which is logged). Every call takes ``timeout`` seconds in total,
-    retries included. ``on_request`` and ``on_response`` (functions or coroutine functions) see
-    every request, retries included, for metrics and tracing.
+    The key comes from ``api_key``, else ``OPENAI_API_KEY`` (sent as a bearer token), or from
+    an ``Authorization`` or ``api-key`` (Azure) header in ``default_headers``; ``base_url`` from
+    the argument, else ``OPENAI_BASE_URL``, else the OpenAI API. A query in ``base_url`` (such
+    as Azure's ``?api-version=``) and ``default_query`` go with every request, and so do
+    ``default_headers``. Environment proxies (``HTTPS_PROXY``, ``NO_PROXY``...) are honoured
+    unless ``trust_env`` is False. ``http_client``, your own ``httpx.AsyncClient``, is used as
+    it is (its proxy, limits, TLS and event hooks) and never closed by runbind. TLS
+    certificates are verified unless ``verify`` says otherwise (which is logged).
+    ``on_request`` and ``on_response`` (functions or coroutine functions) see every request,
+    retries included, for metrics and tracing.
+
+    A call takes at most ``timeout`` seconds in total, retries included (the client's
+    ``timeout`` unless the call passes its own). A stream is bounded by the ``timeout`` its
+    call passes, if any; otherwise it fails only when the server has sent nothing for
+    ``stream_idle_timeout`` seconds.
     """
 
     base_url: str
@@ -56,11 +67,35 @@ class AsyncRuns(ClientBase):
         max_response_size: int = _MAX_BODY,
         on_request: RequestHook | None = None,
         on_response: ResponseHook | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        trust_env: bool = True,
     ) -> None:
         url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = check_base_url(url, verify)
-        self._api_key: Secret | None = from_env(api_key, "OPENAI_API_KEY")
-        super().__init__(retry)
+        extra = check_headers(default_headers)
+        in_header = [name for name in extra if name.lower() in AUTH_HEADERS]
+        if in_header and api_key is not None:
+            raise InvalidArgumentError(f"pass the key as api_key or as {in_header[0]}, not both")
+        if len(in_header) > 1:
+            raise InvalidArgumentError("default_headers: give one credential header")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidArgumentError(
+                "http_client must be an httpx.AsyncClient (the blocking Runs runs it on its "
+                "loop thread)"
+            )
+        if http_client is not None and verify is not True:
+            raise InvalidArgumentError("verify is for runbind's own pool: set it on http_client")
+        # A key in a header (Azure's api-key) is the credential: none from the environment.
+        self._api_key: Secret | None = None if in_header else from_env(api_key, "OPENAI_API_KEY")
+        self._header_secrets = tuple(
+            Secret(value) for name, value in extra.items() if name.lower() in SECRET_HEADERS
+        )
+        self._auth = "api-key" if self._api_key else in_header[0].lower() if in_header else "none"
+        super().__init__(retry, timeout, stream_idle_timeout)
         self._http = OpenAIHttp(
             self.base_url,
             self._api_key,
@@ -68,18 +103,23 @@ class AsyncRuns(ClientBase):
             max_body=max_response_size,
             policy=lambda: self.retry,
             observer=Observer("openai", log, on_request, on_response),
+            timeout=lambda: self.timeout,
+            extra=extra,
+            query=check_query(default_query),
+            client=http_client,
+            trust_env=trust_env,
+            secret=self._api_key or next(iter(self._header_secrets), None),
         )
         self._cursors: Cursors[Resume] = Cursors()
         self._events = OpenAIEvents(self._http, self._cursors)
 
     def __repr__(self) -> str:
-        auth = "api-key" if self._api_key else "none"
-        return f"AsyncRuns(base_url={self.base_url!r}, auth={auth})"
+        return f"AsyncRuns(base_url={self.base_url!r}, auth={self._auth})"
 
     @property
     def _secrets(self) -> tuple[Secret | None, ...]:
         """What errors leaving this client must not show (a server may echo the key)."""
-        return (self._api_key,)
+        return (self._api_key, *self._header_secrets)
 
     def _ref(self, run: RunRef, thread_id: str | None) -> tuple[str, str]:
         """``(thread id, run id)`` of a run given as a Run, an event carrying one, or an id."""
@@ -112,7 +152,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[RunObject]: ...
 
     @overload
@@ -130,7 +170,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: Literal[True],
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
@@ -148,7 +188,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: bool,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @guarded
@@ -166,7 +206,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = None,
         stream: bool = False,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
@@ -188,18 +228,25 @@ class AsyncRuns(ClientBase):
             custom_response_format=custom_response_format,
             stream=stream,
         )
-        deadline = Deadline(timeout)
         url = self._http.url("threads", thread_id, "runs")
         if stream:
+            pulse = Pulse(self.stream_idle_timeout, "openai create")
             events = self._events.sse(
-                "create", url, body, deadline, Resume(0), thread_id, idempotency_key
+                "create",
+                url,
+                body,
+                self._stream_deadline(timeout),
+                Resume(0),
+                thread_id,
+                idempotency_key,
+                pulse,
             )
-            return AsyncRunStream(None, guard_stream(events, self._secrets))
+            return AsyncRunStream(None, guard_stream(events, self._secrets), pulse)
         data, _ = await self._http.request(
             "create",
             "POST",
             url,
-            deadline,
+            self._deadline(timeout),
             body=body,
             retry=idempotency_key is not None,
             idempotency_key=idempotency_key,
@@ -208,10 +255,10 @@ class AsyncRuns(ClientBase):
 
     @guarded
     async def get(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> Run[RunObject]:
         """The run as it is now (a run id needs its ``thread_id``)."""
-        return (await self._get(run, thread_id, Deadline(timeout)))[0]
+        return (await self._get(run, thread_id, self._deadline(timeout)))[0]
 
     async def _get(
         self, run: RunRef, thread_id: str | None, deadline: Deadline
@@ -223,7 +270,7 @@ class AsyncRuns(ClientBase):
 
     @guarded
     async def get_last_by_thread(
-        self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT
+        self, thread_id: str, *, timeout: float | None = None
     ) -> Run[RunObject]:
         """The thread's most recent run (a one-item, newest-first listing)."""
         if not isinstance(thread_id, str) or not thread_id:
@@ -232,7 +279,7 @@ class AsyncRuns(ClientBase):
             "get_last_by_thread",
             "GET",
             self._http.url("threads", thread_id, "runs"),
-            Deadline(timeout),
+            self._deadline(timeout),
             params={"limit": "1", "order": "desc"},
         )
         items = first_key(data)
@@ -247,7 +294,7 @@ class AsyncRuns(ClientBase):
         *,
         page_size: int = 20,
         page_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> AsyncRunList[RunObject]:
         """Runs of the thread, newest first, fetched ``page_size`` (1..100) at a time.
 
@@ -266,7 +313,9 @@ class AsyncRuns(ClientBase):
             params = {"limit": str(page_size), "order": "desc"}
             if token:
                 params["after"] = token
-            data, _ = await self._http.request("list", "GET", url, Deadline(timeout), params=params)
+            data, _ = await self._http.request(
+                "list", "GET", url, self._deadline(timeout), params=params
+            )
             items = first_key(data)
             if not isinstance(items, list):
                 raise DecodeError("openai", "ListRunsResponse", "data", "not a list")
@@ -282,18 +331,20 @@ class AsyncRuns(ClientBase):
         *,
         thread_id: str | None = None,
         events_start_idx: int = 0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> AsyncRunStream[AssistantStreamEvent, RunObject]:
         """The run's events by polling, until it finishes or asks for tool results.
 
         OpenAI keeps no event log to replay: this yields one run event per status change seen,
         the answer message once it completes, then ``done``, numbered from
-        ``events_start_idx``. ``timeout`` bounds the whole stream.
+        ``events_start_idx``. A ``timeout`` bounds the whole stream; without one, each poll's
+        answer counts as a sign of life for the idle timeout.
         """
         thread, run_id = self._ref(run, thread_id)
         resume = Resume(start_index(events_start_idx))
-        events = self._events.poll(thread, run_id, resume, Deadline(timeout))
-        return AsyncRunStream(_given(run), guard_stream(events, self._secrets))
+        pulse = Pulse(self.stream_idle_timeout, "openai listen")
+        events = self._events.poll(thread, run_id, resume, self._stream_deadline(timeout), pulse)
+        return AsyncRunStream(_given(run), guard_stream(events, self._secrets), pulse)
 
     @overload
     async def submit_tool_results(
@@ -305,7 +356,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[False] = ...,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[RunObject]: ...
 
     @overload
@@ -318,7 +369,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[True],
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
@@ -331,7 +382,7 @@ class AsyncRuns(ClientBase):
         stream: bool,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]: ...
 
     @guarded
@@ -344,7 +395,7 @@ class AsyncRuns(ClientBase):
         stream: bool = False,
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run[RunObject] | AsyncRunStream[AssistantStreamEvent, RunObject]:
         """Send the outputs of the run's tool calls; the run, or with ``stream`` its events.
 
@@ -355,14 +406,13 @@ class AsyncRuns(ClientBase):
         body: Json = to_openai_tool_outputs(results, stream=stream or None).model_dump(
             mode="json", by_alias=True, exclude_none=True
         )
-        deadline = Deadline(timeout)
         url = self._http.url("threads", thread, "runs", run_id, "submit_tool_outputs")
         if not stream:
             data, _ = await self._http.request(
                 "submit_tool_results",
                 "POST",
                 url,
-                deadline,
+                self._deadline(timeout),
                 body=body,
                 retry=idempotency_key is not None,
                 idempotency_key=idempotency_key,
@@ -381,34 +431,44 @@ class AsyncRuns(ClientBase):
             resume.status = "requires_action"
         else:
             resume.status = seen.status
+        pulse = Pulse(self.stream_idle_timeout, "openai submit_tool_results")
         events = self._events.sse(
-            "submit_tool_results", url, body, deadline, resume, thread, idempotency_key
+            "submit_tool_results",
+            url,
+            body,
+            self._stream_deadline(timeout),
+            resume,
+            thread,
+            idempotency_key,
+            pulse,
         )
-        return AsyncRunStream(_given(run), guard_stream(events, self._secrets))
+        return AsyncRunStream(_given(run), guard_stream(events, self._secrets), pulse)
 
     @guarded
     async def cancel(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> Run[RunObject]:
         """Ask the service to cancel the run; the run, now cancelling (or already ended)."""
         thread, run_id = self._ref(run, thread_id)
         url = self._http.url("threads", thread, "runs", run_id, "cancel")
-        data, _ = await self._http.request("cancel", "POST", url, Deadline(timeout), retry=False)
+        data, _ = await self._http.request(
+            "cancel", "POST", url, self._deadline(timeout), retry=False
+        )
         return Run.from_openai(data)
 
     @guarded
     async def get_status(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> RunStatus:
         """The run's current status."""
         return (await self.get(run, thread_id=thread_id, timeout=timeout)).status
 
     @guarded
     async def get_result(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> RunResult[RunObject]:
         """The run's current result, with its answer message once it has one."""
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         found, _ = await self._get(run, thread_id, deadline)
         return await self._result(found, deadline)
 
@@ -424,7 +484,7 @@ class AsyncRuns(ClientBase):
         run: RunRef,
         *,
         thread_id: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         poll_interval: float = 0.5,
     ) -> RunResult[RunObject]:
         """Poll until the run finishes or asks for tool outputs; its result.
@@ -440,7 +500,7 @@ class AsyncRuns(ClientBase):
         return await wait_for(
             poll,
             self._result,
-            timeout=timeout,
+            timeout=self._deadline(timeout).timeout,
             poll_interval=poll_interval,
             secrets=self._secrets,
         )

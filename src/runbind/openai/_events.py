@@ -8,15 +8,16 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from .._core.client_base import Cursors, left
+from .._core.client_base import Cursors, finite, left
 from .._core.errors import APIConnectionError, ApiError, DecodeError, RunTimeoutError
 from .._core.retry import Deadline, Transient
 from .._core.run import Run, RunStreamEvent
 from .._core.status import RunStatus
+from .._core.stream import Pulse
 from ._content import body_pieces
 from ._http import Json, OpenAIHttp
 from ._sse import parse_events
-from ._transport import check_response, check_status, headers, poll_hint, request_id, translate
+from ._transport import check_response, check_status, poll_hint, request_id, translate
 
 if TYPE_CHECKING:
     from runbind_generated.openai import AssistantStreamEvent, RunObject
@@ -82,38 +83,44 @@ class OpenAIEvents:
         resume: Resume,
         thread_id: str,
         idempotency_key: str | None,
+        pulse: Pulse,
     ) -> AsyncIterator[Event]:
-        """Events of a streaming POST; if it drops, the run is followed by polling instead."""
+        """Events of a streaming POST; if it drops, the run is followed by polling instead.
+
+        The POST and its answer's head are bounded like one call (:meth:`OpenAIHttp.step`);
+        the events by ``deadline`` (none: the stream's idle timeout, which every chunk feeds).
+        """
         http = self._http
-        request_headers = headers(http.api_key, idempotency_key)
+        request_headers = http.headers(idempotency_key)
         request_headers["Accept"] = "text/event-stream"
         started = False
         info = http.info(what, "POST", url, 1, stream=True)
         sent_at = await http.observer.sent(info)
         try:
-            request = http.client().build_request(
+            opening = http.step(deadline)
+            request = http.build(
                 "POST",
                 url,
-                json=body,
-                headers=request_headers,
-                timeout=left(deadline, f"openai {what}"),
+                left(opening, f"openai {what}"),
+                body=body,
+                request_headers=request_headers,
             )
-            async with asyncio.timeout(left(deadline, f"openai {what}")):
-                response = await http.client().send(request, stream=True)
+            async with asyncio.timeout(left(opening, f"openai {what}")):
+                response = await http.send(request)
             try:
-                check_status(response, http.api_key)
+                check_status(response, http.secret)
                 if response.status_code >= 400:
-                    async with asyncio.timeout(left(deadline, f"openai {what}")):
+                    async with asyncio.timeout(left(opening, f"openai {what}")):
                         error_body = await http.read(response)
-                    check_response(response, error_body, http.api_key)
+                    check_response(response, error_body, http.secret)
                 started = True
                 await http.observer.answered(
                     info,
                     sent_at,
                     status_code=response.status_code,
-                    request_id=request_id(response, http.api_key),
+                    request_id=request_id(response, http.secret),
                 )
-                events = parse_events(_bounded(body_pieces(response), deadline, what))
+                events = parse_events(_bounded(body_pieces(response), deadline, what, pulse))
                 async for sse in events:
                     data: Any = sse.data
                     event = RunStreamEvent.from_openai(
@@ -148,25 +155,31 @@ class OpenAIEvents:
             raise APIConnectionError(
                 "openai", "connection_error", "the stream ended before the run started"
             )
-        async for event in self.poll(thread_id, resume.run_id, resume, deadline):
+        async for event in self.poll(thread_id, resume.run_id, resume, deadline, pulse):
             yield event
 
     async def poll(
-        self, thread_id: str, run_id: str, resume: Resume, deadline: Deadline
+        self, thread_id: str, run_id: str, resume: Resume, deadline: Deadline, pulse: Pulse
     ) -> AsyncIterator[Event]:
-        """A stream made by polling: one run event per status change, the answer, then done."""
+        """A stream made by polling: one run event per status change, the answer, then done.
+
+        Each poll is bounded like one call; its answer is a sign of life for ``pulse``.
+        """
         resume.run_id = run_id
         interval = _STREAM_POLL
         url = self._http.url("threads", thread_id, "runs", run_id)
         while True:
-            data, response = await self._http.request("listen", "GET", url, deadline)
+            data, response = await self._http.request(
+                "listen", "GET", url, self._http.step(deadline)
+            )
+            pulse.beat()
             current = Run.from_openai(data)
             status = str(current.status_raw)
             if state(current) != resume.status:
                 yield self._event(f"thread.run.{status}", data, resume)
             if current.is_finished or current.requires_action:
                 if current.status in (RunStatus.COMPLETED, RunStatus.INCOMPLETE):
-                    message = await self.answer(thread_id, run_id, deadline)
+                    message = await self.answer(thread_id, run_id, self._http.step(deadline))
                     if message is not None and message.get("id") not in resume.messages:
                         yield self._event("thread.message.completed", message, resume)
                 yield self._event("done", "[DONE]", resume)
@@ -207,14 +220,16 @@ async def _drain(rest: AsyncIterator[Any]) -> None:
 
 
 async def _bounded(
-    chunks: AsyncIterator[bytes], deadline: Deadline, what: str
+    chunks: AsyncIterator[bytes], deadline: Deadline, what: str, pulse: Pulse
 ) -> AsyncIterator[bytes]:
     """``chunks`` until the deadline: httpx's timeout bounds each read, so a stream that drips
-    just inside it would otherwise go on past the caller's deadline."""
+    just inside it would otherwise go on past the caller's deadline. Each chunk is a sign of
+    life for ``pulse``."""
     while True:
         try:
-            async with asyncio.timeout(left(deadline, f"openai {what}")):
+            async with asyncio.timeout(finite(left(deadline, f"openai {what}"))):
                 chunk = await anext(chunks)
         except StopAsyncIteration:
             return
+        pulse.beat()
         yield chunk

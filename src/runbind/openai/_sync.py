@@ -9,8 +9,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
+import httpx
 from runbind_generated.openai import AssistantStreamEvent, RunObject
 
+from .._core.client_base import STREAM_IDLE_TIMEOUT
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
 from .._core.observe import RequestHook, ResponseHook
@@ -42,6 +44,12 @@ class Runs:
         max_response_size: int = 64 * 1024 * 1024,
         on_request: RequestHook | None = None,
         on_response: ResponseHook | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._loop = loop_thread()
         self._async = AsyncRuns(
@@ -52,6 +60,12 @@ class Runs:
             max_response_size=max_response_size,
             on_request=on_request,
             on_response=on_response,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
+            default_headers=default_headers,
+            default_query=default_query,
+            http_client=http_client,
+            trust_env=trust_env,
         )
 
     @property
@@ -63,6 +77,16 @@ class Runs:
     def retry(self) -> RetryPolicy:
         """How failed calls are retried."""
         return self._async.retry
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a call may take in total, retries included, when it does not say otherwise."""
+        return self._async.timeout
+
+    @property
+    def stream_idle_timeout(self) -> float | None:
+        """Seconds a stream may go without a sign of life from the server (None: no limit)."""
+        return self._async.stream_idle_timeout
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncRuns", "Runs", 1)
@@ -82,7 +106,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[RunObject]: ...
 
     @overload
@@ -100,7 +124,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: Literal[True],
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> RunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
@@ -118,7 +142,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: bool,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]: ...
 
     def create(
@@ -135,7 +159,7 @@ class Runs:
         custom_response_format: FormatInput | None = None,
         stream: bool = False,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
@@ -162,14 +186,12 @@ class Runs:
         return value
 
     def get(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> Run[RunObject]:
         """The run as it is now (a run id needs its ``thread_id``)."""
         return self._loop.run(self._async.get(run, thread_id=thread_id, timeout=timeout))
 
-    def get_last_by_thread(
-        self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT
-    ) -> Run[RunObject]:
+    def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run[RunObject]:
         """The thread's most recent run (a one-item, newest-first listing)."""
         return self._loop.run(self._async.get_last_by_thread(thread_id, timeout=timeout))
 
@@ -179,7 +201,7 @@ class Runs:
         *,
         page_size: int = 20,
         page_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> RunList[RunObject]:
         """Runs of the thread, newest first, fetched ``page_size`` (1..100) at a time.
 
@@ -198,7 +220,7 @@ class Runs:
         *,
         thread_id: str | None = None,
         events_start_idx: int = 0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> RunStream[AssistantStreamEvent, RunObject]:
         """The run's events by polling, until it finishes or asks for tool results.
 
@@ -221,7 +243,7 @@ class Runs:
         stream: Literal[False] = ...,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[RunObject]: ...
 
     @overload
@@ -234,7 +256,7 @@ class Runs:
         stream: Literal[True],
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> RunStream[AssistantStreamEvent, RunObject]: ...
 
     @overload
@@ -247,7 +269,7 @@ class Runs:
         stream: bool,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]: ...
 
     def submit_tool_results(
@@ -259,7 +281,7 @@ class Runs:
         stream: bool = False,
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run[RunObject] | RunStream[AssistantStreamEvent, RunObject]:
         """Send the outputs of the run's tool calls; the run, or with ``stream`` its events.
 
@@ -281,19 +303,19 @@ class Runs:
         return value
 
     def cancel(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> Run[RunObject]:
         """Ask the service to cancel the run; the run, now cancelling (or already ended)."""
         return self._loop.run(self._async.cancel(run, thread_id=thread_id, timeout=timeout))
 
     def get_status(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> RunStatus:
         """The run's current status."""
         return self._loop.run(self._async.get_status(run, thread_id=thread_id, timeout=timeout))
 
     def get_result(
-        self, run: RunRef, *, thread_id: str | None = None, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, thread_id: str | None = None, timeout: float | None = None
     ) -> RunResult[RunObject]:
         """The run's current result, with its answer message once it has one."""
         return self._loop.run(self._async.get_result(run, thread_id=thread_id, timeout=timeout))
@@ -303,7 +325,7 @@ class Runs:
         run: RunRef,
         *,
         thread_id: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         poll_interval: float = 0.5,
     ) -> RunResult[RunObject]:
         """Poll until the run finishes or asks for tool outputs; its result.

@@ -10,12 +10,28 @@ from .._core.lazy import attach
 
 if TYPE_CHECKING:
     from ._async import AsyncRuns
+    from ._credentials import IamToken, ServiceAccountKey, TokenProvider
     from ._sync import Runs
     from ._transport import DEFAULT_ENDPOINT
 
-__all__ = ["DEFAULT_ENDPOINT", "AsyncRuns", "Runs"]
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "AsyncRuns",
+    "IamToken",
+    "Runs",
+    "ServiceAccountKey",
+    "TokenProvider",
+]
 
 if not TYPE_CHECKING:  # type checkers read the imports above: a misspelt name stays an error
     __getattr__, __dir__ = attach(
-        __name__, {"AsyncRuns": "._async", "Runs": "._sync", "DEFAULT_ENDPOINT": "._transport"}
+        __name__,
+        {
+            "AsyncRuns": "._async",
+            "Runs": "._sync",
+            "DEFAULT_ENDPOINT": "._transport",
+            "IamToken": "._credentials",
+            "ServiceAccountKey": "._credentials",
+            "TokenProvider": "._credentials",
+        },
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import ssl
 from collections.abc import (
     AsyncGenerator,
@@ -17,16 +18,29 @@ from collections.abc import (
 )
 from typing import Any, Literal, TypeVar, cast, overload
 
+from grpclib.client import Channel
+from grpclib.config import Configuration
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
 from .._core import offload
-from .._core.client_base import ClientBase, Cursors, PerLoop, left, run_id_of, start_index
+from .._core.client_base import (
+    STREAM_IDLE_TIMEOUT,
+    ClientBase,
+    Cursors,
+    PerLoop,
+    call_timeout,
+    finite,
+    left,
+    run_id_of,
+    start_index,
+)
 from .._core.credentials import Secret, SecretHeaders, from_env, guard, guard_stream, guarded
 from .._core.errors import (
     APIConnectionError,
     ApiError,
     InvalidArgumentError,
     RunTimeoutError,
+    ServerError,
     UnsupportedOperationError,
 )
 from .._core.models import FunctionResultDict
@@ -37,13 +51,15 @@ from .._core.results import to_yandex_tool_results
 from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy, Transient, call, log_retry
 from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
-from .._core.stream import AsyncRunStream
+from .._core.stream import AsyncRunStream, Pulse
+from ._credentials import TokenProvider, Tokens, unauthenticated
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_request
 from ._transport import (
     DEFAULT_ENDPOINT,
     ClientCodec,
     DeadlineGuard,
     SecureChannel,
+    adopt,
     auth_metadata,
     begin_call,
     log,
@@ -56,7 +72,7 @@ from ._transport import (
 __all__ = ["AsyncRuns"]
 
 _T = TypeVar("_T")
-_Connection = tuple[SecureChannel, runs.RunServiceStub]
+_Connection = tuple[Channel, runs.RunServiceStub]
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 RunRef = Run | str
@@ -77,10 +93,20 @@ class AsyncRuns(ClientBase):
     """Runs of Yandex Cloud AI Assistants, over gRPC (asyncio).
 
     Credentials come from ``api_key`` or ``iam_token``, else from ``YC_API_KEY`` /
-    ``YC_IAM_TOKEN``; ``folder_id`` (for :meth:`list`) from ``YC_FOLDER_ID``. TLS is on unless
-    the endpoint is loopback. Every call takes ``timeout`` seconds in total, retries included.
-    ``on_request`` and ``on_response`` (functions or coroutine functions) see every request,
-    retries and reopened streams included, for metrics and tracing.
+    ``YC_IAM_TOKEN``, or from a token provider (``credentials``: a callable returning an IAM
+    token, such as :class:`ServiceAccountKey`), asked again when its token nears expiry and
+    after ``UNAUTHENTICATED`` (the refused call is then retried once). ``folder_id`` (for
+    :meth:`list`) comes from ``YC_FOLDER_ID``. ``metadata`` goes with every call. TLS is on
+    unless the endpoint is loopback; ``grpc_config`` (grpclib's ``Configuration``: keep-alive
+    pings, flow-control windows) shapes the channel runbind opens, or ``channel``, your own
+    grpclib ``Channel`` (made on the event loop the client runs on), is used as it is and never
+    closed by runbind. ``on_request`` and ``on_response`` (functions or coroutine functions) see
+    every request, retries and reopened streams included, for metrics and tracing.
+
+    A call takes at most ``timeout`` seconds in total, retries included (the client's
+    ``timeout`` unless the call passes its own). A stream is bounded by the ``timeout`` its
+    call passes, if any; otherwise it fails only when the server has sent nothing for
+    ``stream_idle_timeout`` seconds.
     """
 
     endpoint: str
@@ -100,61 +126,113 @@ class AsyncRuns(ClientBase):
         max_message_size: int = _MAX_MESSAGE,
         on_request: RequestHook | None = None,
         on_response: ResponseHook | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+        metadata: Mapping[str, str] | None = None,
+        credentials: TokenProvider | None = None,
+        channel: Channel | None = None,
+        grpc_config: Configuration | None = None,
     ) -> None:
         if api_key is not None and iam_token is not None:
             raise InvalidArgumentError("pass api_key or iam_token, not both")
+        if credentials is not None and (api_key is not None or iam_token is not None):
+            raise InvalidArgumentError("pass credentials or a fixed api_key/iam_token, not both")
+        if channel is not None and not isinstance(channel, Channel):
+            raise InvalidArgumentError("channel must be a grpclib.client.Channel")
+        if channel is not None and (tls is not None or grpc_config is not None):
+            raise InvalidArgumentError(
+                "tls and grpc_config shape runbind's own channel: set them on your channel"
+            )
         self._host, self._port = parse_endpoint(endpoint)
         self.endpoint = endpoint
-        key = from_env(api_key, "YC_API_KEY") if iam_token is None else None
-        token = from_env(iam_token, "YC_IAM_TOKEN") if key is None else None
+        # A token provider is the credential: none from the environment then.
+        self._tokens = Tokens(credentials) if credentials is not None else None
+        key = token = None
+        if self._tokens is None:
+            key = from_env(api_key, "YC_API_KEY") if iam_token is None else None
+            token = from_env(iam_token, "YC_IAM_TOKEN") if key is None else None
         self._credentials: tuple[Secret | None, Secret | None] = (key, token)
+        self._extra = _check_metadata(metadata)
         self.folder_id = folder_id if folder_id is not None else _env_folder()
-        self._tls = tls_for(self._host, tls)
-        super().__init__(retry)
+        self._tls = tls_for(self._host, tls) if channel is None else False
+        self._grpc_config = grpc_config
+        super().__init__(retry, timeout, stream_idle_timeout)
         self._max_message_size = max_message_size
         self._codec = ClientCodec(max_message_size)
         self._connection: PerLoop[_Connection] = PerLoop(self._open, _close)
+        self._given: _Connection | None = None
+        if channel is not None:
+            adopt(channel)
+            self._given = (channel, runs.RunServiceStub(channel))
         self._cursors: Cursors[int] = Cursors()
         self._observer = Observer("yandex", log, on_request, on_response)
 
     def __repr__(self) -> str:
+        key, token = self._credentials
         auth = (
-            "api-key" if self._credentials[0] else "iam-token" if self._credentials[1] else "none"
+            "api-key"
+            if key
+            else "iam-token"
+            if token
+            else "token-provider"
+            if self._tokens
+            else "none"
         )
         return f"AsyncRuns(endpoint={self.endpoint!r}, auth={auth})"
 
     @property
     def _secrets(self) -> tuple[Secret | None, ...]:
         """What errors leaving this client must not show (a server may echo the credential)."""
-        return self._credentials
+        return (*self._credentials, *(self._tokens.seen if self._tokens is not None else ()))
 
     # plumbing
 
     def _open(self) -> _Connection:
-        channel = SecureChannel(self._host, self._port, ssl=self._tls, codec=self._codec)
+        channel = SecureChannel(
+            self._host, self._port, ssl=self._tls, codec=self._codec, config=self._grpc_config
+        )
         return channel, runs.RunServiceStub(channel)
 
     def _service(self) -> runs.RunServiceStub:
-        return self._connection.get()[1]
+        given = self._given
+        if given is None:
+            return self._connection.get()[1]
+        loop = getattr(given[0], "_loop", None)  # grpclib binds a channel to a loop when made
+        if loop is not None and loop is not asyncio.get_running_loop():
+            raise InvalidArgumentError(
+                "the grpclib Channel given belongs to another event loop: make it on the loop "
+                "the client runs on (the blocking Runs has a loop of its own: pass grpc_config "
+                "and tls instead)"
+            )
+        return given[1]
 
-    def _metadata(self, idempotency_key: str | None = None) -> SecretHeaders:
-        metadata = auth_metadata(*self._credentials)
+    async def _metadata(
+        self, deadline: Deadline, idempotency_key: str | None = None
+    ) -> tuple[SecretHeaders, Secret | None]:
+        """The call's metadata, and the provider's token in it (None: a fixed credential)."""
+        key, token = self._credentials
+        used = None
+        if self._tokens is not None:
+            used = token = await self._tokens.get(Deadline(call_timeout(deadline, self.timeout)))
+        metadata = SecretHeaders(self._extra)
+        metadata.update(auth_metadata(key, token))
         if idempotency_key is not None:
-            if not isinstance(idempotency_key, str) or not idempotency_key:
-                raise InvalidArgumentError("idempotency_key must be a non-empty string")
             metadata["idempotency-key"] = idempotency_key
-        return metadata
+        return metadata, used
 
     async def _unary(
         self,
         what: str,
-        send: Callable[[float, SecretHeaders], Awaitable[_T]],
+        send: Callable[[float | None, SecretHeaders], Awaitable[_T]],
         deadline: Deadline,
         *,
         retry: bool = True,
         idempotency_key: str | None = None,
     ) -> _T:
-        metadata = self._metadata(idempotency_key)
+        if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not idempotency_key
+        ):
+            raise InvalidArgumentError("idempotency_key must be a non-empty string")
         tries = 0
 
         async def attempt(deadline: Deadline) -> _T:
@@ -162,18 +240,34 @@ class AsyncRuns(ClientBase):
             tries += 1
             info = self._request_info(what, tries, stream=False)
             started = await self._observer.sent(info)
-            begin_call()
+            renewed = False
             try:
-                with DeadlineGuard():
-                    answer = await send(left(deadline, f"yandex {what}"), metadata)
+                while True:
+                    begin_call()
+                    try:
+                        metadata, used = await self._metadata(deadline, idempotency_key)
+                    except (APIConnectionError, ServerError) as exc:  # a token exchange failed
+                        raise Transient(exc) from None
+                    try:
+                        with DeadlineGuard():
+                            answer = await send(finite(left(deadline, f"yandex {what}")), metadata)
+                        break
+                    except Exception as exc:
+                        # A refused token is asked for again, once: nothing was done with it.
+                        if used is not None and not renewed and unauthenticated(exc):
+                            assert self._tokens is not None
+                            self._tokens.refused(used)
+                            renewed = True
+                            continue
+                        raise
             except Exception as exc:
-                error = translate(exc, what, *self._credentials)
+                error = translate(exc, what, *self._secrets)
                 await self._observer.answered(info, started, error=error)
                 raise error from None
             except BaseException as exc:  # cancelled: the hooks still see the request end
                 await self._observer.answered(info, started, error=exc)
                 raise
-            found = request_id(*self._credentials)
+            found = request_id(*self._secrets)
             await self._observer.answered(info, started, grpc_status="OK", request_id=found)
             return answer
 
@@ -186,7 +280,7 @@ class AsyncRuns(ClientBase):
 
     async def _stream_started(self, info: RequestInfo, sent_at: float) -> bool:
         """Tell the hooks that a stream answered (its first event, or its end without one)."""
-        found = request_id(*self._credentials)
+        found = request_id(*self._secrets)
         await self._observer.answered(info, sent_at, grpc_status="OK", request_id=found)
         return True
 
@@ -198,7 +292,7 @@ class AsyncRuns(ClientBase):
         if not self._codec.came_large(message):
             return convert(message)
         try:
-            async with asyncio.timeout(left(deadline, f"yandex {what}")):
+            async with asyncio.timeout(finite(left(deadline, f"yandex {what}"))):
                 return await offload.off_loop(convert, message)
         except TimeoutError:
             raise RunTimeoutError(f"yandex {what}: deadline exceeded") from None
@@ -220,7 +314,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[runs.Run]: ...
 
     @overload
@@ -238,7 +332,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: Literal[True],
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
@@ -256,7 +350,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = ...,
         stream: bool,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @guarded
@@ -274,7 +368,7 @@ class AsyncRuns(ClientBase):
         custom_response_format: FormatInput | None = None,
         stream: bool = False,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
@@ -293,7 +387,7 @@ class AsyncRuns(ClientBase):
             custom_response_format=custom_response_format,
             stream=stream,
         )
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         service = self._service()
         message = await self._unary(
             "create",
@@ -305,15 +399,14 @@ class AsyncRuns(ClientBase):
         run = await self._adapt(Run.from_yandex, message, deadline, "create")
         if not stream:
             return run
-        events = guard_stream(self._events(run.id, 0, deadline), self._secrets)
-        return AsyncRunStream(run, events)
+        return self._stream(run.id, run, 0, deadline if timeout is not None else None, "create")
 
     @guarded
-    async def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run[runs.Run]:
+    async def get(self, run: RunRef, *, timeout: float | None = None) -> Run[runs.Run]:
         """The run as it is now."""
         request = runs.GetRunRequest(run_id=run_id_of(run))
         service = self._service()
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         message = await self._unary(
             "get", lambda t, m: service.get(request, timeout=t, metadata=m), deadline
         )
@@ -321,14 +414,14 @@ class AsyncRuns(ClientBase):
 
     @guarded
     async def get_last_by_thread(
-        self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT
+        self, thread_id: str, *, timeout: float | None = None
     ) -> Run[runs.Run]:
         """The thread's most recent run."""
         if not isinstance(thread_id, str) or not thread_id:
             raise InvalidArgumentError("thread_id must be a non-empty string")
         request = runs.GetLastRunByThreadRequest(thread_id=thread_id)
         service = self._service()
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         message = await self._unary(
             "get_last_by_thread",
             lambda t, m: service.get_last_by_thread(request, timeout=t, metadata=m),
@@ -342,7 +435,7 @@ class AsyncRuns(ClientBase):
         folder_id: str | None = None,
         page_size: int = 100,
         page_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> AsyncRunList[runs.Run]:
         """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
 
@@ -357,7 +450,7 @@ class AsyncRuns(ClientBase):
                 folder_id=folder or "", page_size=page_size, page_token=token or ""
             )
             service = self._service()
-            deadline = Deadline(timeout)
+            deadline = self._deadline(timeout)
             response = await self._unary(
                 "list", lambda t, m: service.list(request, timeout=t, metadata=m), deadline
             )
@@ -371,38 +464,56 @@ class AsyncRuns(ClientBase):
         run: RunRef,
         *,
         events_start_idx: int = 0,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> AsyncRunStream[runs.StreamEvent, runs.Run]:
         """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
 
         A dropped stream is reopened after the last event seen, so no event is lost or repeated.
-        ``timeout`` bounds the whole stream.
+        A ``timeout`` bounds the whole stream.
         """
         start = start_index(events_start_idx)
         run_id = run_id_of(run)
-        events = self._events(run_id, start, Deadline(timeout))
-        return AsyncRunStream(_given(run), guard_stream(events, self._secrets))
+        return self._stream(run_id, _given(run), start, self._stream_deadline(timeout), "listen")
+
+    def _stream(
+        self,
+        run_id: str,
+        first: Run[runs.Run] | None,
+        start: int,
+        deadline: Deadline | None,
+        what: str,
+    ) -> AsyncRunStream[runs.StreamEvent, runs.Run]:
+        """The events of ``run_id`` from ``start`` as a stream, under ``deadline`` (None: none;
+        the idle timeout then bounds each wait)."""
+        pulse = Pulse(self.stream_idle_timeout, f"yandex {what}")
+        if deadline is None:
+            deadline = self._stream_deadline(None)
+        events = self._events(run_id, start, deadline, pulse)
+        return AsyncRunStream(first, guard_stream(events, self._secrets), pulse)
 
     async def _events(
-        self, run_id: str, start: int, deadline: Deadline
+        self, run_id: str, start: int, deadline: Deadline, pulse: Pulse
     ) -> AsyncIterator[RunStreamEvent[runs.StreamEvent, runs.Run]]:
-        """Listen, reopening a dropped stream at the next index (bounded by the retry policy)."""
+        """Listen, reopening a dropped stream at the next index (bounded by the retry policy);
+        every message and answer is a sign of life for ``pulse``."""
         service = self._service()
-        metadata = self._metadata()
         position = start
         failures = 0
         opened = 0
+        renewed = False
         while True:
             error: ApiError
+            used: Secret | None = None
             opened += 1
             info = self._request_info("listen", opened, stream=True)
             sent_at = await self._observer.sent(info)
             answered = False
             call_answer = begin_call()
             try:
+                metadata, used = await self._metadata(deadline)
                 request = runs.ListenRunRequest(run_id=run_id, events_start_idx=position)
                 stream = service.listen(
-                    request, timeout=left(deadline, "yandex listen"), metadata=metadata
+                    request, timeout=finite(left(deadline, "yandex listen")), metadata=metadata
                 )
                 async with contextlib.aclosing(cast("AsyncGenerator[Any, None]", stream)):
                     while True:
@@ -412,6 +523,7 @@ class AsyncRuns(ClientBase):
                                 message = await anext(stream)
                         except StopAsyncIteration:
                             break
+                        pulse.beat()
                         if not answered:
                             answered = await self._stream_started(info, sent_at)
                         event = await self._adapt(
@@ -426,6 +538,7 @@ class AsyncRuns(ClientBase):
                         )
                         position = event.event_index + 1
                         failures = 0
+                        renewed = False
                         self._cursors.put(run_id, event.event_index)
                         yield event
                         if event.is_finished or waits:
@@ -433,7 +546,8 @@ class AsyncRuns(ClientBase):
                 if not answered:  # it ended without an event
                     answered = await self._stream_started(info, sent_at)
                 # The stream ended without a final event: over if the run has stopped.
-                current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
+                current = await self.get(run_id, timeout=call_timeout(deadline, self.timeout))
+                pulse.beat()
                 if current.is_finished or current.requires_action:
                     return
                 error = APIConnectionError(
@@ -441,7 +555,14 @@ class AsyncRuns(ClientBase):
                 )
                 hint = None
             except Exception as exc:
-                translated = translate(exc, "listen", *self._credentials)
+                if used is not None and not renewed and unauthenticated(exc):
+                    assert self._tokens is not None
+                    self._tokens.refused(used)  # asked for again, once, as in _unary
+                    renewed = True
+                    if not answered:
+                        await self._observer.answered(info, sent_at, error=exc)
+                    continue
+                translated = translate(exc, "listen", *self._secrets)
                 if not answered:
                     await self._observer.answered(info, sent_at, error=translated)
                 if not isinstance(translated, Transient):
@@ -464,7 +585,7 @@ class AsyncRuns(ClientBase):
         """Whether the run waits now on the tool calls of ``event`` (asked before the event is
         yielded, so before its caller can answer them). A later round asking for the very same
         calls cannot be told apart: the stream then ends there, as on a live run."""
-        current = await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
+        current = await self.get(run_id, timeout=call_timeout(deadline, self.timeout))
         return current.requires_action and current.tool_calls == event.tool_calls
 
     @overload
@@ -476,7 +597,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[False] = ...,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[runs.Run]: ...
 
     @overload
@@ -488,7 +609,7 @@ class AsyncRuns(ClientBase):
         stream: Literal[True],
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
@@ -500,7 +621,7 @@ class AsyncRuns(ClientBase):
         stream: bool,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]: ...
 
     @guarded
@@ -512,7 +633,7 @@ class AsyncRuns(ClientBase):
         stream: bool = False,
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run[runs.Run] | AsyncRunStream[runs.StreamEvent, runs.Run]:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
@@ -538,7 +659,7 @@ class AsyncRuns(ClientBase):
                     )
                 events_start_idx = seen + 1
             start = start_index(events_start_idx)
-        deadline = Deadline(timeout)
+        deadline = self._deadline(timeout)
         service = self._service()
         await self._unary(
             "submit_tool_results",
@@ -549,30 +670,32 @@ class AsyncRuns(ClientBase):
         )
         if not stream:
             return await self.get(run_id, timeout=max(deadline.remaining(), 0.001))
-        return AsyncRunStream(
-            _given(run), guard_stream(self._events(run_id, start, deadline), self._secrets)
+        return self._stream(
+            run_id,
+            _given(run),
+            start,
+            deadline if timeout is not None else None,
+            "submit_tool_results",
         )
 
     @guarded
-    async def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run[runs.Run]:
+    async def cancel(self, run: RunRef, *, timeout: float | None = None) -> Run[runs.Run]:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         raise UnsupportedOperationError("Yandex AI Assistants runs cannot be cancelled")
 
     @guarded
-    async def get_status(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunStatus:
+    async def get_status(self, run: RunRef, *, timeout: float | None = None) -> RunStatus:
         """The run's current status."""
         return (await self.get(run, timeout=timeout)).status
 
     @guarded
-    async def get_result(
-        self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT
-    ) -> RunResult[runs.Run]:
+    async def get_result(self, run: RunRef, *, timeout: float | None = None) -> RunResult[runs.Run]:
         """The run's current result (its answer once completed)."""
         return (await self.get(run, timeout=timeout)).result()
 
     @guarded
     async def wait(
-        self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 0.5
+        self, run: RunRef, *, timeout: float | None = None, poll_interval: float = 0.5
     ) -> RunResult[runs.Run]:
         """Poll until the run finishes or asks for tool results; its result.
 
@@ -588,7 +711,11 @@ class AsyncRuns(ClientBase):
             return found.result()
 
         return await wait_for(
-            poll, result, timeout=timeout, poll_interval=poll_interval, secrets=self._secrets
+            poll,
+            result,
+            timeout=self._deadline(timeout).timeout,
+            poll_interval=poll_interval,
+            secrets=self._secrets,
         )
 
     async def close(self) -> None:
@@ -611,6 +738,34 @@ def _runs_of(response: runs.ListRunsResponse) -> tuple[Run[runs.Run], ...]:
 
 def _close(connection: _Connection) -> None:
     connection[0].close()
+
+
+_OWN_METADATA = frozenset(
+    {"authorization", "content-type", "host", "idempotency-key", "te", "user-agent"}
+)
+"""Metadata runbind (or grpclib) sets itself."""
+
+_METADATA_KEY = re.compile(r"[0-9a-z_.\-]+")  # gRPC's ASCII metadata keys
+
+
+def _check_metadata(metadata: Mapping[str, str] | None) -> SecretHeaders:
+    """``metadata`` checked: lower-case keys with printable ASCII values, none that runbind
+    sets itself (credentials go in ``api_key``, ``iam_token`` or ``credentials``)."""
+    out = SecretHeaders()
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not _METADATA_KEY.fullmatch(key):
+            raise InvalidArgumentError(f"metadata: {key!r} is not a lower-case metadata key")
+        if key.endswith("-bin"):
+            raise InvalidArgumentError(f"metadata: {key}: binary (-bin) values are not supported")
+        if key in _OWN_METADATA or key.startswith("grpc-"):
+            raise InvalidArgumentError(
+                f"metadata: runbind sets {key} itself (credentials: api_key, iam_token or "
+                "credentials)"
+            )
+        if not isinstance(value, str) or not all(" " <= c <= "~" for c in value):
+            raise InvalidArgumentError(f"metadata: {key} must be printable ASCII text")
+        out[key] = value
+    return out
 
 
 def _env_folder() -> str | None:

@@ -9,8 +9,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
+from grpclib.client import Channel
+from grpclib.config import Configuration
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs
 
+from .._core.client_base import STREAM_IDLE_TIMEOUT
 from .._core.loop_thread import loop_thread
 from .._core.models import FunctionResultDict
 from .._core.observe import RequestHook, ResponseHook
@@ -20,6 +23,7 @@ from .._core.run import Run, RunResult
 from .._core.status import RunStatus
 from .._core.stream import AsyncRunStream, RunStream
 from ._async import AsyncRuns, RunRef
+from ._credentials import TokenProvider
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput
 from ._transport import DEFAULT_ENDPOINT
 
@@ -45,6 +49,12 @@ class Runs:
         max_message_size: int = 64 * 1024 * 1024,
         on_request: RequestHook | None = None,
         on_response: ResponseHook | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        stream_idle_timeout: float | None = STREAM_IDLE_TIMEOUT,
+        metadata: Mapping[str, str] | None = None,
+        credentials: TokenProvider | None = None,
+        channel: Channel | None = None,
+        grpc_config: Configuration | None = None,
     ) -> None:
         self._loop = loop_thread()
         self._async = AsyncRuns(
@@ -57,6 +67,12 @@ class Runs:
             max_message_size=max_message_size,
             on_request=on_request,
             on_response=on_response,
+            timeout=timeout,
+            stream_idle_timeout=stream_idle_timeout,
+            metadata=metadata,
+            credentials=credentials,
+            channel=channel,
+            grpc_config=grpc_config,
         )
 
     @property
@@ -73,6 +89,16 @@ class Runs:
     def retry(self) -> RetryPolicy:
         """How failed calls are retried."""
         return self._async.retry
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a call may take in total, retries included, when it does not say otherwise."""
+        return self._async.timeout
+
+    @property
+    def stream_idle_timeout(self) -> float | None:
+        """Seconds a stream may go without a sign of life from the server (None: no limit)."""
+        return self._async.stream_idle_timeout
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncRuns", "Runs", 1)
@@ -92,7 +118,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: Literal[False] = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[runs.Run]: ...
 
     @overload
@@ -110,7 +136,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: Literal[True],
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> RunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
@@ -128,7 +154,7 @@ class Runs:
         custom_response_format: FormatInput | None = ...,
         stream: bool,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]: ...
 
     def create(
@@ -145,7 +171,7 @@ class Runs:
         custom_response_format: FormatInput | None = None,
         stream: bool = False,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]:
         """Start a run of ``assistant_id`` on ``thread_id``; with ``stream`` its event stream.
 
@@ -171,13 +197,11 @@ class Runs:
             return RunStream(self._loop, value)
         return value
 
-    def get(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run[runs.Run]:
+    def get(self, run: RunRef, *, timeout: float | None = None) -> Run[runs.Run]:
         """The run as it is now."""
         return self._loop.run(self._async.get(run, timeout=timeout))
 
-    def get_last_by_thread(
-        self, thread_id: str, *, timeout: float = DEFAULT_TIMEOUT
-    ) -> Run[runs.Run]:
+    def get_last_by_thread(self, thread_id: str, *, timeout: float | None = None) -> Run[runs.Run]:
         """The thread's most recent run."""
         return self._loop.run(self._async.get_last_by_thread(thread_id, timeout=timeout))
 
@@ -187,7 +211,7 @@ class Runs:
         folder_id: str | None = None,
         page_size: int = 100,
         page_token: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> RunList[runs.Run]:
         """Runs of the folder, fetched ``page_size`` at a time as the caller iterates.
 
@@ -201,7 +225,7 @@ class Runs:
         )
 
     def listen(
-        self, run: RunRef, *, events_start_idx: int = 0, timeout: float = DEFAULT_TIMEOUT
+        self, run: RunRef, *, events_start_idx: int = 0, timeout: float | None = None
     ) -> RunStream[runs.StreamEvent, runs.Run]:
         """The run's events from ``events_start_idx`` until it finishes or asks for tool results.
 
@@ -220,7 +244,7 @@ class Runs:
         stream: Literal[False] = ...,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[runs.Run]: ...
 
     @overload
@@ -232,7 +256,7 @@ class Runs:
         stream: Literal[True],
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> RunStream[runs.StreamEvent, runs.Run]: ...
 
     @overload
@@ -244,7 +268,7 @@ class Runs:
         stream: bool,
         events_start_idx: int | None = ...,
         idempotency_key: str | None = ...,
-        timeout: float = ...,
+        timeout: float | None = ...,
     ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]: ...
 
     def submit_tool_results(
@@ -255,7 +279,7 @@ class Runs:
         stream: bool = False,
         events_start_idx: int | None = None,
         idempotency_key: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> Run[runs.Run] | RunStream[runs.StreamEvent, runs.Run]:
         """Answer the run's tool calls (the ``Submit`` RPC); the run, or with ``stream`` its events.
 
@@ -275,20 +299,20 @@ class Runs:
             return RunStream(self._loop, value)
         return value
 
-    def cancel(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> Run[runs.Run]:
+    def cancel(self, run: RunRef, *, timeout: float | None = None) -> Run[runs.Run]:
         """Not offered by Yandex: raises :class:`UnsupportedOperationError` (no call is made)."""
         return self._loop.run(self._async.cancel(run, timeout=timeout))
 
-    def get_status(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunStatus:
+    def get_status(self, run: RunRef, *, timeout: float | None = None) -> RunStatus:
         """The run's current status."""
         return self._loop.run(self._async.get_status(run, timeout=timeout))
 
-    def get_result(self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT) -> RunResult[runs.Run]:
+    def get_result(self, run: RunRef, *, timeout: float | None = None) -> RunResult[runs.Run]:
         """The run's current result (its answer once completed)."""
         return self._loop.run(self._async.get_result(run, timeout=timeout))
 
     def wait(
-        self, run: RunRef, *, timeout: float = DEFAULT_TIMEOUT, poll_interval: float = 0.5
+        self, run: RunRef, *, timeout: float | None = None, poll_interval: float = 0.5
     ) -> RunResult[runs.Run]:
         """Poll until the run finishes or asks for tool results; its result.
 

@@ -42,6 +42,7 @@ __all__ = [
     "ClientCodec",
     "DeadlineGuard",
     "SecureChannel",
+    "adopt",
     "auth_metadata",
     "begin_call",
     "error_class",
@@ -170,12 +171,7 @@ class SecureChannel(Channel):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        config = getattr(self, "_h2_config", None)
-        if config is None:  # pragma: no cover - a grpclib that no longer has it
-            raise RuntimeError("grpclib.client.Channel has no _h2_config; runbind needs updating")
-        config.normalize_outbound_headers = True
-        listen(self, RecvInitialMetadata, _remember_metadata)
-        listen(self, RecvTrailingMetadata, _remember_retry_hint)
+        adopt(self)
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         """grpclib's call, its replies read by a :class:`_Reader` (prefix checked, large decoded
@@ -186,6 +182,18 @@ class SecureChannel(Channel):
         if isinstance(codec, ClientCodec) and reply_type is not None:
             stream.recv_message = _reader_for(stream, codec, reply_type)  # type: ignore[method-assign]
         return stream
+
+
+def adopt(channel: Channel) -> None:
+    """What runbind needs of any channel it uses (its own or the caller's): h2's outbound header
+    normalisation on (see :class:`SecureChannel`), and the metadata of answers read (request ids,
+    retry hints)."""
+    config = getattr(channel, "_h2_config", None)
+    if config is None:  # pragma: no cover - a grpclib that no longer has it
+        raise RuntimeError("grpclib.client.Channel has no _h2_config; runbind needs updating")
+    config.normalize_outbound_headers = True
+    listen(channel, RecvInitialMetadata, _remember_metadata)
+    listen(channel, RecvTrailingMetadata, _remember_retry_hint)
 
 
 def _reader_for(stream: Any, codec: ClientCodec, reply_type: Any) -> Any:
