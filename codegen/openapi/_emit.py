@@ -186,6 +186,12 @@ def _flatten_union(node: ast.expr) -> list[ast.expr]:
     """The branches of ``A | B | C``, also when wrapped as ``Annotated[A | B, Field(...)]``."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         return _flatten_union(node.left) + _flatten_union(node.right)
+    if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "Union":
+        # `Union[A, 'B']`: written so when a member is a forward reference.
+        elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return [m for elt in elts for m in _flatten_union(elt)]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [ast.Name(id=node.value)]
     if (
         isinstance(node, ast.Subscript)
         and ast.unparse(node.value) == "Annotated"
@@ -219,27 +225,44 @@ def _unknown_class(union: Union) -> str:
     )
 
 
-def _union_code(union: Union, scalars: list[str]) -> str:
-    """The unknown-variant class and the union alias (see the package docstring for the shapes)."""
-    tags = sorted({tag for tag, _ in union.members})
+def _either(names: list[str], forward: frozenset[str]) -> str:
+    """``A | B``; ``Union[A, "B"]`` when one is defined further down (a forward reference)."""
+    if not forward & set(names):
+        return " | ".join(names)
+    return f"Union[{', '.join(json.dumps(n) if n in forward else n for n in names)}]"
+
+
+def _union_code(union: Union, scalars: list[str], forward: frozenset[str] = frozenset()) -> str:
+    """The unknown-variant class and the union alias (see the package docstring for the shapes).
+
+    ``forward`` names the classes defined after the alias: they are written as strings.
+    """
+    tags = sorted({tag for tag, _ in (*union.members, *union.shared)})
     tag_set = ", ".join(json.dumps(t) for t in tags)
     prop = json.dumps(union.prop)
     if union.prop in CALLABLE_DISCRIMINATOR_PROPS:
-        choices = [f"Annotated[{cls}, Tag({json.dumps(tag)})]" for tag, cls in union.members]
+        if union.shared:
+            raise GenerationError(f"openapi: union {union.name}: a shared `{union.prop}` tag")
+        choices = [
+            f"Annotated[{_either([cls], forward)}, Tag({json.dumps(tag)})]"
+            for tag, cls in union.members
+        ]
         if scalars:
-            choices.append(f"Annotated[{' | '.join(scalars)}, Tag({SCALAR_TAG})]")
+            choices.append(f"Annotated[{_either(scalars, forward)}, Tag({SCALAR_TAG})]")
         choices.append(f"Annotated[{union.unknown}, Tag({UNKNOWN_TAG})]")
         body = "\n        | ".join(choices)
         marker = f"Discriminator(tag_discriminator({prop}, frozenset({{{tag_set}}})))"
     else:
-        classes = [cls for _, cls in union.members]
+        classes = list(dict.fromkeys(cls for _, cls in union.members))  # a class per tag set
         if len(classes) > 1:
-            known = f"Annotated[{' | '.join(classes)}, Discriminator({prop}), Tag({KNOWN_TAG})]"
+            known = (
+                f"Annotated[{_either(classes, forward)}, Discriminator({prop}), Tag({KNOWN_TAG})]"
+            )
         else:
-            known = f"Annotated[{classes[0]}, Tag({KNOWN_TAG})]"
+            known = f"Annotated[{_either(classes, forward)}, Tag({KNOWN_TAG})]"
         choices = [known]
         if scalars:
-            choices.append(f"Annotated[{' | '.join(scalars)}, Tag({SCALAR_TAG})]")
+            choices.append(f"Annotated[{_either(scalars, forward)}, Tag({SCALAR_TAG})]")
         choices.append(
             f"Annotated[{union.unknown}, unknown_variant({prop}, frozenset({{{tag_set}}})),"
             f" Tag({UNKNOWN_TAG})]"
@@ -258,7 +281,7 @@ def _union_code(union: Union, scalars: list[str]) -> str:
 
 
 _EXTRA_IMPORTS = (
-    "from typing import Annotated, Any, ClassVar\n\n"
+    "from typing import Annotated, Any, ClassVar, Union\n\n"
     "from pydantic import Discriminator, Field, Tag\n"
     "from typing_extensions import TypeAliasType\n\n"
     f"from ._base import {KNOWN_TAG}, {SCALAR_TAG}, {UNKNOWN_TAG}, BaseModel, OpenStrEnum\n"
@@ -363,13 +386,23 @@ def postprocess(code: str, shaped: Shaped) -> str:
                     for m in _flatten_union(call.args[1])
                     if ast.unparse(m) not in tagged
                 ]
-                if len(scalars) != union.scalars:
+                forward = frozenset(
+                    n.value
+                    for n in ast.walk(call.args[1])
+                    if isinstance(n, ast.Constant) and n.value in known | set(shaped.unions)
+                )
+                plain = union.scalars + len({cls for _, cls in union.shared})
+                if len(scalars) != plain:
                     raise GenerationError(
-                        f"openapi: union {name}: expected {union.scalars} non-object"
+                        f"openapi: union {name}: expected {plain} untagged or shared-tag"
                         f" branches, found {scalars}"
                     )
                 edits.append(
-                    (node.lineno - 1, node.end_lineno or node.lineno, _union_code(union, scalars))
+                    (
+                        node.lineno - 1,
+                        node.end_lineno or node.lineno,
+                        _union_code(union, scalars, forward),
+                    )
                 )
                 seen_unions.add(name)
     for what, expected, seen in (
