@@ -588,6 +588,20 @@ def _literal_tags(schemas: dict[str, Any], narrow: frozenset[str]) -> dict[str, 
     return out
 
 
+def _drop_discriminators(node: Any) -> Any:
+    """``node`` without OpenAPI ``discriminator`` keywords.
+
+    The unions are classified here (:meth:`_Shaper.union_tag`) and written by the
+    post-processing; given a discriminator without a mapping, the generator would instead
+    retype a variant's tag it cannot read as a literal of the class name.
+    """
+    if isinstance(node, list):
+        return [_drop_discriminators(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    return {k: _drop_discriminators(v) for k, v in node.items() if k != "discriminator"}
+
+
 def _root(loc: str) -> str:
     """The component a location starts from (``RunObject.status`` -> ``RunObject``)."""
     return re.split(r"[.\[{|&]", loc, maxsplit=1)[0]
@@ -604,7 +618,7 @@ def shape(
     doc, renamed = _rename_components(doc, names)
     narrow = frozenset(names.get(n, n) if n in renamed else n for n in narrow)
     schemas = _relax_required(_push_nullable_components(doc["components"]["schemas"]))
-    schemas = _literal_tags(schemas, narrow)
+    schemas = _literal_tags(_drop_discriminators(schemas), narrow)
     shaper = _Shaper(schemas, names)
     shaper.used |= renamed
     shaper.from_map |= {names[old] for old in renamed}
