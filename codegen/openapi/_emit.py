@@ -261,6 +261,15 @@ def _union_code(union: Union, scalars: list[str], forward: frozenset[str] = froz
         else:
             known = f"Annotated[{_either(classes, forward)}, Tag({KNOWN_TAG})]"
         choices = [known]
+        groups: dict[str, list[str]] = {}
+        for tag, cls in union.shared:
+            groups.setdefault(tag, []).append(cls)
+        sub_tags = dict(union.sub_tags)
+        for tag, group in groups.items():  # one branch per tag that several variants carry
+            sub = f", Discriminator({json.dumps(sub_tags[tag])})" if tag in sub_tags else ""
+            choices.append(f"Annotated[{_either(group, forward)}{sub}, Tag({json.dumps(tag)})]")
+        shared = {cls for _, cls in union.shared}
+        scalars = [s for s in scalars if s not in shared]
         if scalars:
             choices.append(f"Annotated[{_either(scalars, forward)}, Tag({SCALAR_TAG})]")
         choices.append(
@@ -311,6 +320,51 @@ def _annotate_model_config(node: ast.ClassDef, lines: list[str]) -> list[tuple[i
     return edits
 
 
+def _class_fields(tree: ast.Module) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """``{class: (its bases, {field: annotation})}`` of the generated module."""
+    out: dict[str, tuple[list[str], dict[str, str]]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            own = {
+                stmt.target.id: ast.unparse(stmt.annotation)
+                for stmt in node.body
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+            }
+            out[node.name] = ([ast.unparse(b) for b in node.bases], own)
+    return out
+
+
+def _narrowed_fields(
+    node: ast.ClassDef, lines: list[str], fields: dict[str, tuple[list[str], dict[str, str]]]
+) -> list[tuple[int, int, str]]:
+    """Mark the fields an ``allOf`` class re-declares with another type than its base.
+
+    ``FunctionToolCallResource`` extends ``FunctionToolCall`` and makes its optional ``status``
+    (one enum class) required (another, with the same values): sound for the JSON, yet an
+    incompatible override for a type checker, which the comment tells it is deliberate.
+    """
+    inherited: dict[str, str] = {}
+    todo = list(fields[node.name][0])
+    while todo:
+        base = todo.pop()
+        if base in fields:
+            todo.extend(fields[base][0])
+            for name, annotation in fields[base][1].items():
+                inherited.setdefault(name, annotation)
+    edits = []
+    for stmt in node.body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        before = inherited.get(stmt.target.id)
+        now = ast.unparse(stmt.annotation)
+        # Narrowing a union to some of its members (`str | None` to `str`) is compatible.
+        if before is not None and not set(now.split(" | ")) <= set(before.split(" | ")):
+            first = stmt.lineno - 1
+            text = lines[first].rstrip("\n") + "  # type: ignore[assignment]\n"
+            edits.append((first, first + 1, text))
+    return edits
+
+
 def postprocess(code: str, shaped: Shaped) -> str:
     """Open the enums, replace each tagged union by an open discriminated one; fail on surprises."""
     code = _strip_header(code)
@@ -321,6 +375,7 @@ def postprocess(code: str, shaped: Shaped) -> str:
     seen_enums: set[str] = set()
     seen_base = False
     known = set(shaped.classes) | set(shaped.enums) | {"BaseModel"}
+    fields = _class_fields(tree)
     last_import = 0
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -339,6 +394,7 @@ def postprocess(code: str, shaped: Shaped) -> str:
                     f"openapi: datamodel-code-generator invented class {name}; name it"
                 )
             edits += _annotate_model_config(node, lines)
+            edits += _narrowed_fields(node, lines, fields)
             bases = [ast.unparse(b) for b in node.bases]
             if (
                 any(b in ("RootModel", "_BaseModel") or b.startswith("RootModel[") for b in bases)

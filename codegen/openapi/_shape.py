@@ -40,6 +40,8 @@ from ._spec import NULL, is_null, is_plain
 REF = "#/components/schemas/"
 # Properties that can discriminate a union, by preference.
 TAG_PROPERTIES: tuple[str, ...] = ("event", "type", "object")
+# Properties that can tell apart the variants sharing a tag, by preference.
+SUB_TAG_PROPERTIES: tuple[str, ...] = ("role", *TAG_PROPERTIES)
 # Class names that may end in a digit because upstream really names them so.
 ALLOWED_TRAILING_DIGITS: frozenset[str] = frozenset()
 NUMBERED = re.compile(r"[A-Za-z]\d+$")
@@ -122,8 +124,10 @@ class Union:
     # Branches that are not tagged objects (a plain string option), by index in the schema.
     scalars: int
     # Variants whose tag another variant shares (`message`: an input or an output message),
-    # ``(tag, class name)``: tried in order after the discriminated ``members``.
+    # ``(tag, class name)``: tried after the discriminated ``members``, per tag.
     shared: tuple[tuple[str, str], ...] = ()
+    # ``(shared tag, property)``: the property that tells that tag's variants apart (`role`).
+    sub_tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -276,6 +280,34 @@ class _Shaper:
                 narrow_ok = all(len(leaf.tags) == 1 and not leaf.shared for leaf in leaves)
                 if any(not leaf.shared for leaf in leaves) and (self.wide or narrow_ok):
                     return prop, leaves, scalars
+        return None
+
+    def sub_tag(self, schemas: list[Any], exclude: str) -> tuple[str, list[tuple[str, ...]]] | None:
+        """A property whose tags tell ``schemas`` apart (none shared), and their tags."""
+        for prop in SUB_TAG_PROPERTIES:
+            if prop == exclude:
+                continue
+            found = [self.tags(schema, prop) for schema in schemas]
+            flat = [tag for tags in found for tag in tags or ()]
+            if all(found) and len(set(flat)) == len(flat):
+                return prop, [tags for tags in found if tags]
+        return None
+
+    def declaring(self, name: str, prop: str) -> str | None:
+        """The component that declares ``prop`` of component ``name`` (itself, an inline
+        ``allOf`` part of it, or a component it extends through ``allOf``)."""
+        schema = self.schemas.get(name)
+        if not isinstance(schema, dict):
+            return None
+        parts = [p for p in schema.get("allOf") or [] if isinstance(p, dict)]
+        if any(prop in (h.get("properties") or {}) for h in (schema, *parts) if "$ref" not in h):
+            return name
+        for part in reversed(parts):
+            ref = part.get("$ref")
+            if isinstance(ref, str):
+                found = self.declaring(ref.removeprefix(REF), prop)
+                if found is not None:
+                    return found
         return None
 
     def _is_object(self, schema: Any) -> bool:
@@ -550,10 +582,28 @@ def _multi_tag_variants(shaper: _Shaper, schema: Any) -> set[tuple[str, str]]:
         if "oneOf" not in node and "anyOf" not in node:
             continue
         tagged = shaper.union_tag(node)
-        for leaf in tagged[1] if tagged else ():
+        if tagged is None:
+            continue
+        prop, leaves, _ = tagged
+        for leaf in leaves:
             if len(leaf.tags) > 1 and isinstance(leaf.schema, dict) and "$ref" in leaf.schema:
-                todo.add((leaf.schema["$ref"].removeprefix(REF), tagged[0] if tagged else ""))
+                todo.add((leaf.schema["$ref"].removeprefix(REF), prop))
+        for group in _shared_groups(leaves).values():
+            sub = shaper.sub_tag(group, prop)
+            for variant, tags in zip(group, sub[1] if sub else (), strict=False):
+                if sub and len(tags) > 1 and isinstance(variant, dict) and "$ref" in variant:
+                    todo.add((variant["$ref"].removeprefix(REF), sub[0]))
     return todo
+
+
+def _shared_groups(leaves: list[Leaf]) -> dict[str, list[Any]]:
+    """``{shared tag: the schemas of the leaves that carry it}``, in leaf order."""
+    groups: dict[str, list[Any]] = {}
+    for leaf in leaves:
+        if leaf.shared:
+            for tag in leaf.tags:
+                groups.setdefault(tag, []).append(leaf.schema)
+    return {tag: group for tag, group in groups.items() if len(group) > 1}
 
 
 def _literal_tags(schemas: dict[str, Any], narrow: frozenset[str]) -> dict[str, Any]:
@@ -570,7 +620,8 @@ def _literal_tags(schemas: dict[str, Any], narrow: frozenset[str]) -> dict[str, 
     for root in sorted(set(schemas) - narrow):
         todo |= _multi_tag_variants(shaper, schemas[root])
     out = dict(schemas)
-    for name, prop in sorted(todo):
+    for variant, prop in sorted(todo):
+        name = shaper.declaring(variant, prop) or variant
         if name in narrow:
             raise GenerationError(
                 f"openapi: {name}.{prop} would turn into literals for a union of the wider rule,"
@@ -660,6 +711,11 @@ def shape(
             prop, leaves, scalars = tagged
             members: list[tuple[str, str]] = []
             shared: list[tuple[str, str]] = []
+            sub_tags = []
+            for tag, group in _shared_groups(leaves).items():
+                sub = shaper.sub_tag(group, prop)
+                if sub is not None:
+                    sub_tags.append((tag, sub[0]))
             for leaf in leaves:
                 if not (isinstance(leaf.schema, dict) and "$ref" in leaf.schema):
                     raise GenerationError(
@@ -672,7 +728,9 @@ def shape(
                 raise GenerationError(
                     f"openapi: unknown-variant class {unknown} collides with a schema"
                 )
-            result.unions[name] = Union(name, prop, tuple(members), unknown, scalars, tuple(shared))
+            result.unions[name] = Union(
+                name, prop, tuple(members), unknown, scalars, tuple(shared), tuple(sub_tags)
+            )
         elif isinstance(schema.get("enum"), list) and len(schema["enum"]) >= 2:
             result.enums.add(name)
         elif schema.get("properties") or schema.get("type") == "object" or "allOf" in schema:
