@@ -1,4 +1,5 @@
-"""OpenAPI side of runbind: the Assistants slice of openai-openapi -> Pydantic v2 models.
+"""OpenAPI side of runbind: the Assistants and Responses slice of openai-openapi -> Pydantic
+v2 models.
 
 Steps of :func:`generate` (each raises GenerationError with one line on failure):
 
@@ -7,8 +8,8 @@ Steps of :func:`generate` (each raises GenerationError with one line on failure)
    a loop nor an alias bomb);
 2. apply ``specs/openai-overlay.yaml`` (OpenAPI Overlay 1.0; every deliberate
    correction of upstream lives there, each with its reason);
-3. :func:`slice_spec` (the slice is defined by ``SLICE_PATH_PREFIXES`` and
-   ``SLICE_EXTRA_SCHEMAS`` in ``_spec.py``); a dangling ``$ref`` or a ``$ref`` cycle with
+3. :func:`slice_spec` (the slice is the ``SlicePart`` list in ``_spec.py``: path prefixes,
+   exact paths, extra schemas); a dangling ``$ref`` or a ``$ref`` cycle with
    no object in between (``A: {$ref: B}``, ``B: {$ref: A}``) fails there, while a
    recursive type through a property (a tree node's children) is generated;
 4. normalise nullability to the 3.1 form (3.0 ``nullable: true``, also found
@@ -28,7 +29,8 @@ Steps of :func:`generate` (each raises GenerationError with one line on failure)
    checked against the expected names, dmcg's base class replaced by
    ``_base.BaseModel`` (``extra="allow"``, ``defer_build=True``);
 8. split the models (``_split.py``): a run, its answer and what they reference in
-   ``_runs.py``, the rest in ``models.py`` (which re-exports all); write those,
+   ``_runs.py``, the Responses API in ``_responses.py``, the rest in ``models.py`` (which
+   re-exports all); write those,
    ``_base.py``, ``_nullability.py`` and a lazy ``__init__.py``, each starting with the
    fixed header. ``_nullability.py`` (``_nulls.py``) lists, per class, the optional
    properties whose schema admits no null: the models type them ``X | None = None`` like
@@ -38,8 +40,10 @@ Open unions come in two shapes (``_emit._union_code``). A union on ``type`` is
 ``Annotated[known | scalars | unknown, Field(union_mode="left_to_right")]``: the known
 variants are one tagged union on a string discriminator (looked up by pydantic-core, no
 Python call), ``Tag``-labelled ``KNOWN_TAG``; then the plain options; then the unknown
-variant behind ``unknown_variant``, an after-validator that refuses a known tag. A union on
-``event`` (the stream events) keeps one tagged union with the callable
+variant behind ``unknown_variant``, an after-validator that refuses a known tag. In the
+Responses part, variants that share a tag come between the known and the plain options, one
+branch per shared tag (discriminated on a second property, ``role``, where one tells them
+apart). A union on ``event`` (the Assistants stream events) keeps one tagged union with the callable
 ``tag_discriminator``: Pydantic has no fallback branch for a string discriminator, and the
 stream adapters validate decoded dicts, where the callable is a dict lookup (in JSON mode
 Pydantic would convert the whole payload to Python objects first).

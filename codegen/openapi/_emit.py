@@ -497,10 +497,11 @@ def init_module(owners: dict[str, str]) -> str:
     )
     exported = "".join(f'    "{n}",\n' for n in sorted(["OpenStrEnum", *names]))
     return (
-        '"""Pydantic v2 models of the OpenAI Assistants API slice.\n\n'
-        "Assistants, threads, messages, runs, run steps and their stream events. Names are\n"
-        "imported from their module on first access: ``_runs`` holds a run, its answer message\n"
-        "and what they reference, ``models`` everything else (and re-exports all of it).\n"
+        '"""Pydantic v2 models of the OpenAI Assistants and Responses API slice.\n\n'
+        "Assistants, threads, messages, runs, run steps and their stream events; responses,\n"
+        "their items and stream events. Names are imported from their module on first access:\n"
+        "``_runs`` holds a run, its answer message and what they reference, ``_responses`` the\n"
+        "Responses API, ``models`` everything else (and re-exports all of it).\n"
         '"""\n\n'
         "from typing import TYPE_CHECKING\n\n"
         "if TYPE_CHECKING:\n"

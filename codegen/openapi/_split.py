@@ -3,13 +3,17 @@
 One module of ~220 Pydantic classes costs ~60 ms to import (class creation; with
 ``defer_build`` no schema is built) before the first ``Run.from_openai`` can start. The objects
 runbind's adapters read eagerly (``CORE_ROOTS``) and everything they reference go in
-``_runs.py``; the rest (stream events, run steps, assistants, threads, the other requests and
-listings) goes in ``models.py``, which imports what it needs from ``_runs`` and re-exports every
-model, so ``runbind_generated.openai.models`` still holds the whole API. The package
+``_runs.py``; the Responses API (``RESPONSES_ROOTS``) and what it references, less what
+``_runs.py`` has, in ``_responses.py`` (~370 classes, ~90 ms to import: an Assistants run parse
+does not pay for it, nor a Responses one for the Assistants models); the rest (stream events, run
+steps, assistants, threads, the other requests and listings) goes in ``models.py``, which imports
+what it needs from the others and re-exports every model, so ``runbind_generated.openai.models``
+still holds the whole API. The package
 ``__init__`` imports lazily (PEP 562): a name's module is imported on first access.
 
 The split is a closure over top-level names: a class or alias goes in ``_runs`` if a root
-reaches it through the names its statement mentions, so ``_runs`` never imports ``models``.
+reaches it through the names its statement mentions, so ``_runs`` never imports ``models``;
+likewise ``_responses``, which may import from ``_runs`` only.
 Statements keep their order within a module, which keeps every alias after what it names.
 """
 
