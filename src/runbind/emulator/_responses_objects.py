@@ -116,9 +116,10 @@ def response_object(turn: Turn) -> Json:
         "output": copy.deepcopy(turn.output),
         "previous_response_id": body.previous_response_id,
         "tools": copy.deepcopy(body.tools),
-        "usage": turn.usage,
         **copy.deepcopy(body.echo),
     }
+    if turn.usage is not None:  # not nullable: absent until the response has used tokens
+        data["usage"] = dict(turn.usage)
     return check_response(data)
 
 
