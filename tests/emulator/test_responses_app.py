@@ -207,3 +207,10 @@ def test_stopping_the_emulator_fails_what_runs(start_emulator: Callable[..., Emu
         "code": "server_error",
         "message": "the emulator stopped",
     }
+
+
+def test_large_bodies_are_checked_off_the_loop(http: httpx.Client) -> None:
+    text = "word " * 20_000  # past the size decoded on a worker thread
+    assert _create(http, input=text)["output"][0]["content"][0]["text"] == text
+    refused = http.post("/responses", json={"model": "m", "input": text, "top_p": 2})
+    _error(refused, 400, "top_p", "invalid_value")

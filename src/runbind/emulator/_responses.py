@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+from .._core import offload
 from .._core.status import RunStatus
 from . import _responses_engine as engine
 from ._http import EventStream, Request, Response
@@ -64,7 +65,7 @@ class ResponsesApp:
 
     async def create(self, request: Request, params: dict[str, str]) -> Response | EventStream:
         """Start a response: its first events are recorded before the answer goes out."""
-        body = parse_create(request.body)
+        body = await offload.decode(parse_create, request.body)  # a large body: off the loop
         previous = self._previous(body)
         turn = Turn(
             id=new_id("resp_"),
