@@ -214,3 +214,20 @@ def test_large_bodies_are_checked_off_the_loop(http: httpx.Client) -> None:
     assert _create(http, input=text)["output"][0]["content"][0]["text"] == text
     refused = http.post("/responses", json={"model": "m", "input": text, "top_p": 2})
     _error(refused, 400, "top_p", "invalid_value")
+
+
+def test_a_cancelled_stream_ends_with_response_cancelled(http: httpx.Client) -> None:
+    ident = _create(http, "slow seconds=30", input="x", background=True)["id"]
+    assert http.post(f"/responses/{ident}/cancel").json()["status"] == "cancelled"
+    events = _events(http, "GET", f"/responses/{ident}", params={"stream": "true"})
+    assert [e["type"] for e in events] == [
+        "response.created",
+        "response.queued",
+        "response.in_progress",
+        "response.cancelled",
+    ]
+    assert events[-1]["response"]["status"] == "cancelled"
+    running = _create(http, "slow seconds=30", input="x", background=True)["id"]
+    gone = http.delete(f"/responses/{running}").json()
+    assert gone == {"id": running, "object": "response", "deleted": True}
+    _error(http.get(f"/responses/{running}"), 404, None, None)
