@@ -10,6 +10,7 @@ turns the docstrings' reStructuredText roles into cross-references, which must r
 from __future__ import annotations
 
 import builtins
+import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -43,19 +44,59 @@ _LITERAL = re.compile(r"(\S)::$", re.M)
 
 
 class RestRoles(griffe.Extension):
-    """Docstring roles become cross-references (``[`Run`][runbind.Run]``) to the object named.
+    """Shapes the reference from the loaded package: roles become links, and a class documents
+    what it inherits from a base the reference leaves out.
 
-    The name is resolved in the scope of the object whose docstring holds it, as Python would
-    (members, then imports, then the enclosing scopes); autorefs then fails the strict build
-    when the object is not in the reference. A name that does not resolve fails it too. A role
-    naming a private module (``:mod:`._adapter```) stays plain code: it is never documented.
+    A role becomes a cross-reference (``[`Run`][runbind.Run]``) to the object it names,
+    resolved in the scope of the object whose docstring holds it, as Python would (members,
+    then imports, then the enclosing scopes); autorefs then fails the strict build when that
+    object is not in the reference, and so does a name that resolves to nothing. A role
+    naming Python's own objects (``:class:`ValueError```, ``:func:`json.loads```) or a private
+    module (``:mod:`._adapter```) becomes plain code.
     """
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
-        """Rewrite every docstring of the package once it is loaded (names resolve then)."""
-        for obj in _walk(pkg):
+        """Rewrite the docstrings first (an inherited name resolves to the heir), then give
+        each class what it inherits from undocumented bases, then drop undocumented dunders."""
+        objects = _walk(pkg)
+        for obj in objects:
             if obj.docstring is not None:
                 obj.docstring.value = _markdown(obj, obj.docstring.value)
+        documented = _documented(pkg)
+        for obj in objects:
+            if isinstance(obj, griffe.Class):
+                _adopt(obj, documented)
+                _quiet(obj)
+
+
+def _documented(pkg: griffe.Module) -> set[str]:
+    """Paths of the classes the reference documents: those its public modules export."""
+    found = set()
+    for module in [pkg, *(m for m in pkg.modules.values() if not m.name.startswith("_"))]:
+        for name in module.exports or ():
+            with contextlib.suppress(KeyError, griffe.AliasResolutionError):
+                member = module[str(name)]
+                if member.is_class:
+                    found.add(member.final_target.path if member.is_alias else member.path)
+    return found
+
+
+def _adopt(cls: griffe.Class, documented: set[str]) -> None:
+    """Members ``cls`` inherits from an undocumented base (``_Answer``, ``ClientBase``) become
+    its own in the reference; those of a documented base are documented there, once."""
+    for name, inherited in cls.inherited_members.items():
+        base = inherited.target.parent
+        if base is not None and base.path not in documented:
+            cls.set_member(name, griffe.Alias(name, inherited.target, parent=cls))
+
+
+def _quiet(cls: griffe.Class) -> None:
+    """Special members without a docstring (``__slots__``, ``__repr__``) leave the reference:
+    the class's docstring says what it supports."""
+    for name, member in list(cls.members.items()):
+        special = name.startswith("__") and name.endswith("__") and name != "__init__"
+        if special and not member.has_docstring:
+            cls.del_member(name)
 
 
 def _walk(obj: griffe.Object) -> list[griffe.Object]:
