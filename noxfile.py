@@ -1,4 +1,4 @@
-"""Every workflow of runbind is a nox session; CI calls the same sessions (see README)."""
+"""Every workflow of runbind is a nox session; CI calls the same sessions (docs/maintainers.md)."""
 
 from __future__ import annotations
 

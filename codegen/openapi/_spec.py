@@ -16,7 +16,7 @@ import yaml
 from codegen.errors import GenerationError
 
 # ---------------------------------------------------------------------------
-# THE SLICE. Widen it here (the README points at these two constants).
+# THE SLICE. Widen it here (docs/generated.md points at these two constants).
 # Every operation under these path prefixes is kept, plus the transitive
 # closure of every `$ref` they use.
 SLICE_PATH_PREFIXES: tuple[str, ...] = ("/assistants", "/threads")
