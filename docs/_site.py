@@ -92,11 +92,14 @@ def _adopt(cls: griffe.Class, documented: set[str]) -> None:
 
 def _quiet(cls: griffe.Class) -> None:
     """Special members without a docstring (``__slots__``, ``__repr__``) leave the reference:
-    the class's docstring says what it supports."""
+    the class's docstring says what it supports. An attribute set in ``__init__`` shows its
+    type, not the expression that computes it there (a dataclass field keeps its default)."""
     for name, member in list(cls.members.items()):
         special = name.startswith("__") and name.endswith("__") and name != "__init__"
         if special and not member.has_docstring:
             cls.del_member(name)
+        elif isinstance(member, griffe.Attribute) and "class-attribute" not in member.labels:
+            member.value = None
 
 
 def _walk(obj: griffe.Object) -> list[griffe.Object]:
