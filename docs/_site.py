@@ -4,7 +4,8 @@ runbind's documents live where a reader of the repository finds them (README.md 
 the guides in docs/, the scripts in examples/). :func:`on_files` serves them under their
 repository paths, README.md as the home page, so a relative link means the same on the site as
 in the repository and no page is a copy of another. :class:`RestRoles` (a griffe extension)
-turns the docstrings' reStructuredText roles into cross-references, which must resolve.
+turns the docstrings' reStructuredText roles into cross-references, which must resolve, and
+:func:`on_post_build` checks that the reference covers every public name.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 import griffe
 from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
+from mkdocstrings import Inventory
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ("README.md", "ARCHITECTURE.md", "SECURITY.md", "CHANGELOG.md")
@@ -35,6 +38,21 @@ def on_files(files: Files, *, config: MkDocsConfig) -> Files:
         paths += [path.relative_to(ROOT).as_posix() for path in found]
     ours = [File(path, str(ROOT), config.site_dir, config.use_directory_urls) for path in paths]
     return Files([*theme, *ours])
+
+
+def on_post_build(*, config: MkDocsConfig) -> None:
+    """The reference covers the public API: every public module of runbind and each name in its
+    ``__all__`` has an entry in the site's inventory, or the build fails naming what is missing
+    (a new public module needs its page in docs/reference/)."""
+    package = griffe.load("runbind", search_paths=[str(ROOT / "src")])
+    with (Path(config.site_dir) / "objects.inv").open("rb") as inventory:
+        documented = set(Inventory.parse_sphinx(inventory))
+    public = [package, *(m for m in package.modules.values() if not m.name.startswith("_"))]
+    wanted = [m.path for m in public]
+    wanted += [f"{m.path}.{name}" for m in public for name in m.exports or ()]
+    missing = [path for path in wanted if path not in documented]
+    if missing:
+        raise PluginError(f"the API reference lacks {', '.join(missing)} (see docs/reference/)")
 
 
 _ROLE = re.compile(r":(?:py:)?(?:class|func|meth|attr|data|exc|mod|obj|const):`(~?)([^`]+)`")
