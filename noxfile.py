@@ -1,4 +1,4 @@
-"""Every workflow of runbind is a nox session; CI calls the same sessions (see README)."""
+"""Every workflow of runbind is a nox session; CI calls the same sessions (docs/maintainers.md)."""
 
 from __future__ import annotations
 
@@ -78,18 +78,20 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on codegen/, src/, tests/, benchmarks/ and noxfile; relaxed on generated/."""
+    """mypy --strict on codegen/, src/, tests/, benchmarks/, examples/, docs/ and noxfile; relaxed
+    on generated/."""
     _install(session, "dev")
     _generate(session)
     # One run: strict on our code, relaxed per pyproject's override on runbind_generated.
-    paths = ["codegen", "src", "tests", "noxfile.py", "benchmarks", "generated/runbind_generated"]
-    session.run("mypy", *paths)
+    paths = ["codegen", "src", "tests", "noxfile.py", "benchmarks", "examples", "docs"]
+    session.run("mypy", *paths, "generated/runbind_generated")
 
 
-@nox.session(requires=["lint", "typecheck", "verifytypes"])
+@nox.session(requires=["lint", "typecheck", "verifytypes", "docs"])
 def tests(session: nox.Session) -> None:
-    """Lint, typecheck and verifytypes first (required sessions), then generate and run pytest
-    under coverage.py: the branch coverage of src/ and codegen/ is printed and held to its floor."""
+    """Lint, typecheck, verifytypes and the docs build first (required sessions), then generate
+    and run pytest under coverage.py: the branch coverage of src/ and codegen/ is printed and held
+    to its floor."""
     _install(session, "dev")
     _generate(session)
     env = {
@@ -101,6 +103,17 @@ def tests(session: nox.Session) -> None:
     session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *session.posargs, env=env)
     session.run("coverage", "report")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml) in strict mode, into the git-ignored site/.
+
+    The README, the guides in docs/, ARCHITECTURE, SECURITY and CHANGELOG, and the API reference
+    from the docstrings; any broken link, anchor or cross-reference fails the build.
+    """
+    _install(session, "docs")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), env=ENV)
 
 
 VERIFYTYPES_MIN = 0.95
@@ -268,7 +281,7 @@ def build(session: nox.Session) -> None:
 
 @nox.session
 def release(session: nox.Session) -> None:
-    """Cut a release: ``nox -s release -- X.Y.Z`` (see codegen/release.py and MAINTAINING.md).
+    """Cut a release: ``nox -s release -- X.Y.Z`` (see codegen/release.py and docs/maintainers.md).
 
     Refuses a dirty tree, a stale surface or an unaccepted break; then CHANGELOG section naming
     the upstream commits, version bump, new baseline, commit, tag ``vX.Y.Z``, and wheel and

@@ -1,1 +1,1 @@
-"""runbind's code generation pipeline: lock, sync, generate, check (see README)."""
+"""runbind's code generation pipeline: lock, sync, generate, check (see docs/maintainers.md)."""

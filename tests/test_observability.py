@@ -1,7 +1,7 @@
 """Observability over real sockets, both providers and flavours: one INFO line per retry and no
 secret in any runbind record; one DEBUG line per request; request/response hooks (plain and
 async) that see every attempt, streams included; a failing hook that breaks nothing; and the
-README's OpenTelemetry example, when opentelemetry is installed."""
+OpenTelemetry example of docs/clients.md, when opentelemetry is installed."""
 
 from __future__ import annotations
 
@@ -262,12 +262,12 @@ def test_hooks_must_be_callables(provider: Provider) -> None:
         provider.runs(api_key=KEY, on_response="log")
 
 
-def test_the_readme_opentelemetry_example_runs(emulator: Emulator) -> None:
+def test_the_guides_opentelemetry_example_runs(emulator: Emulator) -> None:
     pytest.importorskip("opentelemetry")
     from codegen.lock import PROJECT_ROOT  # noqa: PLC0415
 
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    found = re.search(r"<!-- opentelemetry example -->\n```py\n(.*?)```", readme, re.S)
+    guide = (PROJECT_ROOT / "docs" / "clients.md").read_text()
+    found = re.search(r"<!-- opentelemetry example -->\n```py\n(.*?)```", guide, re.S)
     assert found is not None
     assistant, thread = emulator.seed("openai")
     code = found[1] + (  # one traced call: every span it started has ended

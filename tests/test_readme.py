@@ -1,4 +1,5 @@
-"""The README's Python examples run as written, and pass mypy --strict and pyright strict."""
+"""The Python examples of the README and of the guides in docs/ run as written, and pass mypy
+--strict and pyright strict."""
 
 from __future__ import annotations
 
@@ -14,8 +15,18 @@ import pytest
 
 from codegen.lock import PROJECT_ROOT
 
-README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+DOCUMENTS = {
+    path.relative_to(PROJECT_ROOT).as_posix(): path.read_text(encoding="utf-8")
+    for path in [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").rglob("*.md"))]
+}
+"""The README and the guides, by path: wherever a block moves among them, it is still checked."""
+_FOUND = [
+    (name, code)
+    for name, text in DOCUMENTS.items()
+    for code in re.findall(r"```python\n(.*?)```", text, re.S)
+]
+BLOCKS = [code for _, code in _FOUND]
+BLOCK_IDS = [f"{name}:{code.split('import', 2)[1].split()[0]}" for name, code in _FOUND]
 
 
 def test_readme_has_an_example_per_provider() -> None:
@@ -24,7 +35,7 @@ def test_readme_has_an_example_per_provider() -> None:
     assert any("runbind_generated.openai" in b for b in BLOCKS)
 
 
-@pytest.mark.parametrize("code", BLOCKS, ids=lambda c: c.split("import", 2)[1].split()[0])
+@pytest.mark.parametrize("code", BLOCKS, ids=BLOCK_IDS)
 def test_readme_example_runs(code: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
@@ -39,7 +50,7 @@ CLIENT_BLOCKS = [
 
 @pytest.mark.parametrize("code", CLIENT_BLOCKS, ids=["yandex", "openai"])
 def test_readme_runs_client_loop_prints_what_it_says(code: str) -> None:
-    """The tool-calling loops print exactly the line their comment shows."""
+    """The quickstart's tool-calling loops print exactly the line their comment shows."""
     printed = re.findall(r"^\s*print\(.*\)  # (.*)$", code, re.M)
     assert len(printed) == 1
     proc = subprocess.run(
@@ -53,9 +64,11 @@ def test_readme_runs_client_loop_prints_what_it_says(code: str) -> None:
 
 SKIP_MARKER = "<!-- not type-checked:"
 """Put ``<!-- not type-checked: why -->`` on the line before a block that is not a complete
-program; every other Python block of the README must pass mypy --strict and pyright strict."""
+program; every other Python block of the documents must pass mypy --strict and pyright strict."""
 _MARKED = re.compile(r"^(<!-- not type-checked:[^\n]*-->\n)?```python\n(.*?)```", re.S | re.M)
-TYPED = [code for marker, code in _MARKED.findall(README) if not marker]
+TYPED = [
+    code for text in DOCUMENTS.values() for marker, code in _MARKED.findall(text) if not marker
+]
 # The tool loop as it was written before streams had ``current_run``: ``stream.run`` may be
 # None, so both checkers must refuse it (the check is not vacuous).
 OLD_LOOP = next(b for b in CLIENT_BLOCKS if "current_run" in b).replace(".current_run", ".run")
@@ -78,7 +91,8 @@ def _by_file(errors: list[tuple[str, str]], files: dict[str, str]) -> dict[str, 
 
 def test_readme_type_check_markers_are_few() -> None:
     assert len(TYPED) == len(BLOCKS)  # _MARKED reads every block BLOCKS does
-    assert README.count(SKIP_MARKER) <= 2, "keep the blocks left out of the type check few"
+    marked = sum(text.count(SKIP_MARKER) for text in DOCUMENTS.values())
+    assert marked <= 2, "keep the blocks left out of the type check few"
 
 
 def test_readme_blocks_pass_mypy_strict(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import yaml
 from codegen.errors import GenerationError
 
 # ---------------------------------------------------------------------------
-# THE SLICE. Widen it here (the README points at these constants).
+# THE SLICE. Widen it here (docs/generated.md points at these constants).
 # Each part keeps every operation under its path prefixes and at its exact
 # paths, plus the transitive closure of every `$ref` they use.
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import asyncio
 
 # asyncio is imported where a loop is made or used, not here: ``import runbind`` (a Run parse
-# needs no loop) would otherwise pay for it; see the cold-start numbers in README.md.
+# needs no loop) would otherwise pay for it; see the cold-start numbers in docs/performance.md.
 
 __all__ = ["LoopThread", "SyncIterator", "loop_thread"]
 

@@ -92,7 +92,7 @@ class StreamEventKind(StrEnum):
 
     Yandex event types map one to one (``PARTIAL_MESSAGE``, ``TOOL_CALLS``, ``ERROR``, ``DONE``);
     OpenAI's richer vocabulary maps onto them plus ``RUN``, ``RUN_STEP``, ``MESSAGE``, ``THREAD``
-    and ``END`` (see :data:`OPENAI_EVENT_KINDS`).
+    and ``END`` (the table is ``OPENAI_EVENT_KINDS`` in ``runbind/openai/_statuses.py``).
     """
 
     UNKNOWN = "unknown"

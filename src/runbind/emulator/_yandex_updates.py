@@ -3,7 +3,7 @@
 Each path of the mask names a field (or a field of a field) whose new value is the request's;
 paths outside the mask keep the stored value. What the service does where the proto says
 nothing (a wrapper path whose value the request leaves out) follows its recorded answers and the
-official SDK's expectations; the README lists those choices. Errors are ValueErrors naming the
+official SDK's expectations; docs/emulator.md lists those choices. Errors are ValueErrors naming the
 field; the services answer them with INVALID_ARGUMENT.
 """
 

@@ -16,6 +16,7 @@ from .._core.status import RunStatus
 from .._core.stream import Pulse
 from ._content import body_pieces
 from ._http import Json, OpenAIHttp
+from ._pool import close_response
 from ._sse import parse_events
 from ._transport import check_response, check_status, poll_hint, request_id, translate
 
@@ -133,7 +134,7 @@ class OpenAIEvents:
                         await _drain(events)
                         return
             finally:
-                await response.aclose()
+                await close_response(response)
         except Transient as exc:
             await http.observer.answered(info, sent_at, error=exc.error)
             raise exc.error from None  # the call itself failed: nothing was streamed

@@ -20,6 +20,7 @@ from .._core.errors import ApiError, DecodeError, InvalidArgumentError
 from .._core.observe import Observer, RequestInfo
 from .._core.retry import Deadline, RetryPolicy, call
 from ._content import body_pieces
+from ._pool import close_response, guard
 from ._transport import check_response, check_status, headers, log, request_id, translate
 
 __all__ = [
@@ -135,13 +136,14 @@ class OpenAIHttp:
 
     def _open(self) -> httpx.AsyncClient:
         # Pooled connections belong to the loop that opened them: a new loop starts afresh.
-        return httpx.AsyncClient(
+        client = httpx.AsyncClient(
             verify=self._verify,
             timeout=None,
             follow_redirects=False,
             trust_env=self._trust_env,
             limits=_LIMITS,
         )
+        return guard(client)
 
     def client(self) -> httpx.AsyncClient:
         """The caller's client, else the running loop's connection pool."""
@@ -281,7 +283,7 @@ class OpenAIHttp:
                         check_status(response, self.secret)
                         data = await self.read(response)
                     finally:
-                        await response.aclose()
+                        await close_response(response)
             except (ApiError, DecodeError):
                 raise
             except Exception as exc:
