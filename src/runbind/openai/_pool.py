@@ -2,15 +2,16 @@
 
 httpcore takes a connection out of its pool, then closes it under a "shield" that holds only
 against anyio's cancellation, not asyncio's ``Task.cancel`` (which ``asyncio.timeout`` uses).
-A task cancelled at that moment left the connection open and known to no one: a socket in
-CLOSE_WAIT until the garbage collector found it, one per cancelled call under load. Here the
-closing runs to its end whatever happens to the task that started it, and closing the pool also
-closes any connection it opened that is still open.
+A task cancelled at that moment left the connections still to close open and known to no one:
+sockets in CLOSE_WAIT until the garbage collector found them. Here what a cancellation cuts
+short is finished in the background, and closing the pool also closes any connection it opened
+that is still open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 
 import httpcore
@@ -20,7 +21,8 @@ __all__ = ["close_response", "guard"]
 
 
 class _Pool(httpcore.AsyncConnectionPool):
-    """httpcore's pool with shielded closing and a record of the connections it opened."""
+    """httpcore's pool whose closes a cancellation cannot cut short, with a record of the
+    connections it opened."""
 
     _opened: weakref.WeakSet[httpcore.AsyncConnectionInterface]
 
@@ -30,15 +32,38 @@ class _Pool(httpcore.AsyncConnectionPool):
         return connection
 
     async def _close_connections(self, closing: list[httpcore.AsyncConnectionInterface]) -> None:
-        if closing:
-            # A task of its own: cancelling the caller no longer stops it half-way.
-            await asyncio.shield(super()._close_connections(closing))
+        # Inline, as httpcore does: a connection it gave to a queued request may be among them
+        # (encode/httpcore#1110), and only a close done before that request runs makes it pick
+        # another one (a close one loop turn later cut the request's reading short).
+        for done, connection in enumerate(closing):
+            try:
+                await connection.aclose()
+            except asyncio.CancelledError:
+                _finish(closing[done:])
+                raise
 
     async def aclose(self) -> None:
         await super().aclose()
         for connection in list(self._opened):
             if not connection.is_closed():
                 await connection.aclose()
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+"""Closes finished in the background (kept referenced until they end)."""
+
+
+def _finish(connections: list[httpcore.AsyncConnectionInterface]) -> None:
+    """Close ``connections`` in a task of their own: their caller was cancelled half-way."""
+
+    async def close() -> None:
+        for connection in connections:
+            with contextlib.suppress(Exception):
+                await connection.aclose()
+
+    task = asyncio.ensure_future(close())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
 
 
 def guard(client: httpx.AsyncClient) -> httpx.AsyncClient:
