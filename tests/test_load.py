@@ -40,7 +40,7 @@ from tests import _leaks as leaks
 from tests._memory import traced
 
 # Wall-clock bounds on retries, backoff and load: timed without the coverage tracer.
-pytestmark = pytest.mark.usefixtures("no_coverage")
+pytestmark = [pytest.mark.usefixtures("no_coverage"), pytest.mark.serial]
 
 Protocol = Literal["yandex", "openai"]
 

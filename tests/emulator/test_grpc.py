@@ -735,6 +735,7 @@ def arrived(emu: Emulator) -> int:
     return offload.WORKERS - turns.free + sum(not t.done() for t in turns.waiting)
 
 
+@pytest.mark.serial  # bounds in wall-clock time: run alone
 @pytest.mark.parametrize("large", [1, 4])
 def test_small_calls_are_answered_while_large_requests_decode(
     start_emulator: Callable[..., Emulator],
@@ -787,6 +788,7 @@ def test_small_calls_are_answered_while_large_requests_decode(
     assert len(answered) == large  # and each large request got its thread
 
 
+@pytest.mark.serial  # bounds in wall-clock time: run alone
 def test_a_deadline_stops_the_decoding_of_a_request_and_frees_its_turn(
     start_emulator: Callable[..., Emulator],
     grpc_world: GrpcWorld,
@@ -813,6 +815,7 @@ def test_a_deadline_stops_the_decoding_of_a_request_and_frees_its_turn(
     assert time.monotonic() - started < 2.0
 
 
+@pytest.mark.serial  # bounds in wall-clock time: run alone
 def test_small_calls_are_answered_while_a_large_http_body_is_validated(
     emulator: Emulator, yandex: Yandex, http: httpx.Client
 ) -> None:

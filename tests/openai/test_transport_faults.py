@@ -35,7 +35,7 @@ from .conftest import make
 from .test_faults import EVENTS, SCRIPT, TEXT, key, problems
 
 # Wall-clock bounds on retries, backoff and load: timed without the coverage tracer.
-pytestmark = pytest.mark.usefixtures("no_coverage")
+pytestmark = [pytest.mark.usefixtures("no_coverage"), pytest.mark.serial]
 
 FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05)
 SSE_END = b"\n\n"  # the blank line that ends each server-sent event

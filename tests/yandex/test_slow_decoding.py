@@ -25,6 +25,8 @@ from tests._misbehaving import Server, grpc_reply, slow_to_decode
 
 from .test_transport_faults import FAST, attempt, elapsed_since, endpoint, no_leaks
 
+pytestmark = pytest.mark.serial  # its bounds are wall-clock times: run alone
+
 
 @pytest.fixture(scope="module")
 def slow_replies() -> dict[str, bytes]:

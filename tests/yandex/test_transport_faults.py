@@ -43,7 +43,7 @@ from .conftest import make
 from .test_faults import EVENTS, SCRIPT, TEXT, Key, key, keys
 
 # Wall-clock bounds on retries, backoff and load: timed without the coverage tracer.
-pytestmark = pytest.mark.usefixtures("no_coverage")
+pytestmark = [pytest.mark.usefixtures("no_coverage"), pytest.mark.serial]
 
 FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05)
 
