@@ -1,5 +1,7 @@
 """The payloads the rows read: a ~3 KB Yandex ``Run`` (tool calls and two function tools, or a
-completed answer without tools) and a ~3 KB OpenAI ``requires_action`` run as JSON text."""
+completed answer without tools), a ~3 KB OpenAI ``requires_action`` run as JSON text, and an
+OpenAI background response (reasoning, an answer with a citation, two function calls) as JSON
+text and as the stream of events that builds it."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.searchindex import SearchIndex
 from runbind_generated.proto.yandex.cloud.ai.files.v1 import File
 
-__all__ = ["openai_run_json", "yandex_run"]
+__all__ = ["openai_response_events", "openai_response_json", "openai_run_json", "yandex_run"]
 
 Json = dict[str, Any]
 
@@ -225,3 +227,174 @@ def openai_run_json() -> str:
         "parallel_tool_calls": True,
     }
     return json.dumps(run, separators=(",", ":"))
+
+
+RESPONSE_ID = "resp_68a1c2e3f4b5a6978899aabbccddeeff0011223344556677"
+ANSWER_TEXT = (
+    "Oslo is cloudy at 4 °C with light wind from the south-west; Bergen expects rain all day. "
+    "Per the handbook (section 4.2), remote work on days with an official weather warning "
+    "needs no extra approval, so both offices may stay home tomorrow. I am fetching the "
+    "three-day forecast for both cities and the handbook's list of exceptions to confirm."
+)
+
+
+def _response_tool(name: str, description: str, schema: Json) -> Json:
+    return {
+        "type": "function",
+        "name": name,
+        "description": description,
+        "parameters": schema,
+        "strict": False,
+    }
+
+
+def _output_items() -> list[Json]:
+    """Reasoning, an assistant message with a citation, and two function calls."""
+    reasoning: Json = {
+        "type": "reasoning",
+        "id": "rs_68a1c2e401a2b3c4d5e6f708192a3b4c",
+        "summary": [{"type": "summary_text", "text": "Weather first, then the handbook."}],
+    }
+    message: Json = {
+        "type": "message",
+        "id": "msg_68a1c2e55f6e7d8c9b0a1f2e3d4c5b6a",
+        "status": "completed",
+        "role": "assistant",
+        "content": [
+            {
+                "type": "output_text",
+                "text": ANSWER_TEXT,
+                "annotations": [
+                    {
+                        "type": "file_citation",
+                        "file_id": "file-9Qw8Er7Ty6Ui5Op4As3Df2",
+                        "filename": "handbook.pdf",
+                        "index": 212,
+                    }
+                ],
+                "logprobs": [],
+            }
+        ],
+    }
+    calls: list[Json] = [
+        {
+            "type": "function_call",
+            "id": f"fc_68a1c2e6{index:02d}aa11bb22cc33dd44ee55ff66",
+            "call_id": f"call_{index}Xk2mP9qLr7sT4vW1yZ3bN5d",
+            "name": name,
+            "arguments": json.dumps(args),
+            "status": "completed",
+        }
+        for index, (name, args) in enumerate(CALLS[1:3])
+    ]
+    return [reasoning, message, *calls]
+
+
+def _response(status: str, output: list[Json], *, usage: bool) -> Json:
+    return {
+        "id": RESPONSE_ID,
+        "object": "response",
+        "created_at": 1753228800,
+        "status": status,
+        "background": True,
+        "completed_at": 1753228812 if status == "completed" else None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": "You answer employees' questions using the handbook and the weather tools.",
+        "max_output_tokens": 2048,
+        "max_tool_calls": None,
+        "model": "gpt-5.4-2026-03-05",
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": "resp_68a1c2d0aa00bb11cc22dd33ee44ff5566778899aabbccdd",
+        "reasoning": {"effort": "low", "summary": "auto"},
+        "service_tier": "default",
+        "store": True,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": "auto",
+        "tools": [
+            _response_tool("get_weather", "Current weather and forecast for a city", WEATHER),
+            _response_tool("search_docs", "Search the employee handbook", SEARCH),
+        ],
+        "top_logprobs": 0,
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": (
+            {
+                "input_tokens": 1520,
+                "input_tokens_details": {"cached_tokens": 1024, "cache_write_tokens": 0},
+                "output_tokens": 187,
+                "output_tokens_details": {"reasoning_tokens": 64},
+                "total_tokens": 1707,
+            }
+            if usage
+            else None
+        ),
+        "user": None,
+        "metadata": dict(LABELS),
+    }
+
+
+def openai_response_json() -> str:
+    """A completed background response (~4 KB): reasoning, a cited answer, two function calls."""
+    return json.dumps(_response("completed", _output_items(), usage=True), separators=(",", ":"))
+
+
+def openai_response_events() -> list[str]:
+    """The stream of that response, one JSON ``data:`` payload per event (132 events): created,
+    in progress, each item added and done, the answer in 4-character text deltas, the function
+    arguments in 8-character deltas, and completed with the whole response."""
+    reasoning, message, *calls = _output_items()
+    events: list[Json] = [
+        {"type": "response.created", "response": _response("queued", [], usage=False)},
+        {"type": "response.in_progress", "response": _response("in_progress", [], usage=False)},
+        {"type": "response.output_item.added", "output_index": 0, "item": reasoning},
+        {"type": "response.output_item.done", "output_index": 0, "item": reasoning},
+    ]
+    empty = {**message, "status": "in_progress", "content": []}
+    part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+    at = {"item_id": message["id"], "output_index": 1, "content_index": 0}
+    events += [
+        {"type": "response.output_item.added", "output_index": 1, "item": empty},
+        {"type": "response.content_part.added", **at, "part": part},
+    ]
+    events += [
+        {
+            "type": "response.output_text.delta",
+            **at,
+            "delta": ANSWER_TEXT[i : i + 4],
+            "logprobs": [],
+        }
+        for i in range(0, len(ANSWER_TEXT), 4)
+    ]
+    events += [
+        {"type": "response.output_text.done", **at, "text": ANSWER_TEXT, "logprobs": []},
+        {"type": "response.content_part.done", **at, "part": message["content"][0]},
+        {"type": "response.output_item.done", "output_index": 1, "item": message},
+    ]
+    for index, call in enumerate(calls, start=2):
+        started = {**call, "arguments": "", "status": "in_progress"}
+        args = call["arguments"]
+        where = {"item_id": call["id"], "output_index": index}
+        events.append(
+            {"type": "response.output_item.added", "output_index": index, "item": started}
+        )
+        events += [
+            {"type": "response.function_call_arguments.delta", **where, "delta": args[i : i + 8]}
+            for i in range(0, len(args), 8)
+        ]
+        events += [
+            {
+                "type": "response.function_call_arguments.done",
+                **where,
+                "name": call["name"],
+                "arguments": args,
+            },
+            {"type": "response.output_item.done", "output_index": index, "item": call},
+        ]
+    events.append({"type": "response.completed", "response": json.loads(openai_response_json())})
+    return [
+        json.dumps({**event, "sequence_number": number}, separators=(",", ":"))
+        for number, event in enumerate(events)
+    ]

@@ -209,12 +209,16 @@ def _openapi(source: Source, spec_dir: Path, dest: Path, root: Path) -> list[str
     from codegen import openapi  # noqa: PLC0415 - keeps the no-op path free of generator imports
 
     spec_file = spec_dir / source.include[0]
-    files = {
-        "overlay_file": root / "specs" / openapi.OVERLAY_FILE.name,
-        "names_file": root / "specs" / openapi.NAMES_FILE.name,
-    }
-    openapi.generate(spec_file, dest, source_label=source.label, **files)
-    return openapi.surface(spec_file, **files)
+    overlay_file = root / "specs" / openapi.OVERLAY_FILE.name
+    names_file = root / "specs" / openapi.NAMES_FILE.name
+    openapi.generate(
+        spec_file,
+        dest,
+        source_label=source.label,
+        overlay_file=overlay_file,
+        names_file=names_file,
+    )
+    return openapi.surface(spec_file, overlay_file=overlay_file, names_file=names_file)
 
 
 # Which generator builds which source, and where its package goes.

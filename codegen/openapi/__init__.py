@@ -1,4 +1,5 @@
-"""OpenAPI side of runbind: the Assistants slice of openai-openapi -> Pydantic v2 models.
+"""OpenAPI side of runbind: the Assistants and Responses slice of openai-openapi -> Pydantic
+v2 models.
 
 Steps of :func:`generate` (each raises GenerationError with one line on failure):
 
@@ -7,8 +8,8 @@ Steps of :func:`generate` (each raises GenerationError with one line on failure)
    a loop nor an alias bomb);
 2. apply ``specs/openai-overlay.yaml`` (OpenAPI Overlay 1.0; every deliberate
    correction of upstream lives there, each with its reason);
-3. :func:`slice_spec` (the slice is defined by ``SLICE_PATH_PREFIXES`` and
-   ``SLICE_EXTRA_SCHEMAS`` in ``_spec.py``); a dangling ``$ref`` or a ``$ref`` cycle with
+3. :func:`slice_spec` (the slice is the ``SlicePart`` list in ``_spec.py``: path prefixes,
+   exact paths, extra schemas); a dangling ``$ref`` or a ``$ref`` cycle with
    no object in between (``A: {$ref: B}``, ``B: {$ref: A}``) fails there, while a
    recursive type through a property (a tree node's children) is generated;
 4. normalise nullability to the 3.1 form (3.0 ``nullable: true``, also found
@@ -28,7 +29,8 @@ Steps of :func:`generate` (each raises GenerationError with one line on failure)
    checked against the expected names, dmcg's base class replaced by
    ``_base.BaseModel`` (``extra="allow"``, ``defer_build=True``);
 8. split the models (``_split.py``): a run, its answer and what they reference in
-   ``_runs.py``, the rest in ``models.py`` (which re-exports all); write those,
+   ``_runs.py``, the Responses API in ``_responses.py``, the rest in ``models.py`` (which
+   re-exports all); write those,
    ``_base.py``, ``_nullability.py`` and a lazy ``__init__.py``, each starting with the
    fixed header. ``_nullability.py`` (``_nulls.py``) lists, per class, the optional
    properties whose schema admits no null: the models type them ``X | None = None`` like
@@ -38,8 +40,10 @@ Open unions come in two shapes (``_emit._union_code``). A union on ``type`` is
 ``Annotated[known | scalars | unknown, Field(union_mode="left_to_right")]``: the known
 variants are one tagged union on a string discriminator (looked up by pydantic-core, no
 Python call), ``Tag``-labelled ``KNOWN_TAG``; then the plain options; then the unknown
-variant behind ``unknown_variant``, an after-validator that refuses a known tag. A union on
-``event`` (the stream events) keeps one tagged union with the callable
+variant behind ``unknown_variant``, an after-validator that refuses a known tag. In the
+Responses part, variants that share a tag come between the known and the plain options, one
+branch per shared tag (discriminated on a second property, ``role``, where one tells them
+apart). A union on ``event`` (the Assistants stream events) keeps one tagged union with the callable
 ``tag_discriminator``: Pydantic has no fallback branch for a string discriminator, and the
 stream adapters validate decoded dicts, where the callable is a dict lookup (in JSON mode
 Pydantic would convert the whole payload to Python objects first).
@@ -86,6 +90,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +102,13 @@ from ._nulls import MODULE as NULLABILITY_MODULE
 from ._nulls import not_nullable, nullability_module
 from ._shape import Shaped, load_names, shape
 from ._spec import (
+    ASSISTANTS,
+    RESPONSES,
+    SLICE,
     SLICE_EXTRA_SCHEMAS,
     SLICE_PATH_PREFIXES,
+    SLICE_PATHS,
+    SlicePart,
     apply_overlay,
     load_spec,
     load_yaml,
@@ -109,10 +119,15 @@ from ._split import split
 from ._surface import surface_lines
 
 __all__ = [
+    "ASSISTANTS",
     "NAMES_FILE",
     "OVERLAY_FILE",
+    "RESPONSES",
+    "SLICE",
     "SLICE_EXTRA_SCHEMAS",
+    "SLICE_PATHS",
     "SLICE_PATH_PREFIXES",
+    "SlicePart",
     "apply_overlay",
     "generate",
     "prepare",
@@ -128,24 +143,38 @@ NAMES_FILE = PROJECT_ROOT / "specs" / "openai-names.toml"
 _SURFACE_CACHE: dict[str, list[str]] = {}
 
 
-def _source(source_label: str) -> str:
-    return f"{source_label} openapi.yaml (Assistants slice)"
+def _source(source_label: str, parts: Sequence[SlicePart]) -> str:
+    names = " and ".join(part.name.capitalize() for part in parts)
+    return f"{source_label} openapi.yaml ({names} slice)"
 
 
 def prepare(
-    spec_file: Path, *, overlay_file: Path = OVERLAY_FILE, names_file: Path = NAMES_FILE
+    spec_file: Path,
+    *,
+    overlay_file: Path = OVERLAY_FILE,
+    names_file: Path = NAMES_FILE,
+    parts: Sequence[SlicePart] = SLICE,
 ) -> tuple[dict[str, Any], Shaped]:
-    """Load, overlay, slice, normalise and shape: ``(sliced document, shaped document)``."""
+    """Load, overlay, slice, normalise and shape: ``(sliced document, shaped document)``.
+
+    ``parts`` narrows the slice (an older spec that predates one of its APIs); the naming
+    tables and the overlay actions of the parts left out are not read.
+    """
     spec = load_spec(spec_file)
     overlay = load_yaml(overlay_file)
     if not isinstance(overlay, dict):
         raise GenerationError(f"openapi: {overlay_file.name} is not an Overlay document")
-    patched = apply_overlay(spec, overlay)
+    patched = apply_overlay(spec, overlay, parts)
     try:
-        sliced = slice_spec(patched)
+        sliced = slice_spec(patched, parts)
     except GenerationError as exc:  # dangling refs and ref cycles: say which file has them
         raise GenerationError(f"openapi: {spec_file.name}: {_reason(exc)}") from None
-    return sliced, shape(normalise_nullable(sliced), load_names(names_file))
+    names = load_names(names_file, [part.names_table for part in parts])
+    first_rule = [part for part in parts if not part.wide_unions]
+    narrow = frozenset(
+        slice_spec(patched, first_rule)["components"]["schemas"] if first_rule else ()
+    )
+    return sliced, shape(normalise_nullable(sliced), names, narrow)
 
 
 def _reason(exc: GenerationError) -> str:
@@ -159,25 +188,28 @@ def generate(
     source_label: str,
     overlay_file: Path = OVERLAY_FILE,
     names_file: Path = NAMES_FILE,
+    parts: Sequence[SlicePart] = SLICE,
 ) -> None:
     """Generate the ``runbind_generated.openai`` package from ``spec_file`` into ``dest``."""
     if dest.exists() and any(dest.iterdir()):
         raise GenerationError(f"openapi: destination {dest.name}/ is not empty")
-    sliced, shaped = prepare(spec_file, overlay_file=overlay_file, names_file=names_file)
+    sliced, shaped = prepare(
+        spec_file, overlay_file=overlay_file, names_file=names_file, parts=parts
+    )
     models = postprocess(run_dmcg(shaped.doc), shaped)
-    parts = split(models)
-    header = python_header(_source(source_label))
+    modules = split(models, [part.name for part in parts])
+    header = python_header(_source(source_label, parts))
     dest.mkdir(parents=True, exist_ok=True)
     files = {
         "_base.py": BASE_MODULE,
-        **{f"{name}.py": text for name, text in parts.modules.items()},
+        **{f"{name}.py": text for name, text in modules.modules.items()},
         f"{NULLABILITY_MODULE}.py": nullability_module(not_nullable(shaped, models)),
-        "__init__.py": init_module(parts.owners),
+        "__init__.py": init_module(modules.owners),
     }
     for name, text in files.items():
         (dest / name).write_text(header + "\n" + text, encoding="utf-8", newline="\n")
     _tidy_imports(sorted(dest.glob("*.py")))
-    _SURFACE_CACHE[_digest(spec_file, overlay_file, names_file)] = surface_lines(
+    _SURFACE_CACHE[_digest(spec_file, overlay_file, names_file, parts)] = surface_lines(
         models, shaped, sliced
     )
 
@@ -193,18 +225,24 @@ def _tidy_imports(files: list[Path]) -> None:
         raise GenerationError(f"openapi: ruff import fix failed: {lines[0] if lines else '?'}")
 
 
-def _digest(spec_file: Path, overlay_file: Path, names_file: Path) -> str:
-    payload = spec_file.read_bytes()
+def _digest(
+    spec_file: Path, overlay_file: Path, names_file: Path, parts: Sequence[SlicePart]
+) -> str:
+    payload = spec_file.read_bytes() + repr(tuple(parts)).encode()
     for extra in (overlay_file, names_file, *sorted(Path(__file__).parent.glob("*.py"))):
         payload += b"\0" + extra.read_bytes()
     return hashlib.sha256(payload).hexdigest()
 
 
 def surface(
-    spec_file: Path, *, overlay_file: Path = OVERLAY_FILE, names_file: Path = NAMES_FILE
+    spec_file: Path,
+    *,
+    overlay_file: Path = OVERLAY_FILE,
+    names_file: Path = NAMES_FILE,
+    parts: Sequence[SlicePart] = SLICE,
 ) -> list[str]:
     """Sorted facts about the generated models: paths, models, properties, enums, unions."""
-    key = _digest(spec_file, overlay_file, names_file)
+    key = _digest(spec_file, overlay_file, names_file, parts)
     cached = _SURFACE_CACHE.get(key)
     if cached is not None:
         return list(cached)
@@ -216,6 +254,7 @@ def surface(
             source_label="surface",
             overlay_file=overlay_file,
             names_file=names_file,
+            parts=parts,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -186,6 +186,12 @@ def _flatten_union(node: ast.expr) -> list[ast.expr]:
     """The branches of ``A | B | C``, also when wrapped as ``Annotated[A | B, Field(...)]``."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
         return _flatten_union(node.left) + _flatten_union(node.right)
+    if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "Union":
+        # `Union[A, 'B']`: written so when a member is a forward reference.
+        elts = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return [m for elt in elts for m in _flatten_union(elt)]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [ast.Name(id=node.value)]
     if (
         isinstance(node, ast.Subscript)
         and ast.unparse(node.value) == "Annotated"
@@ -219,27 +225,53 @@ def _unknown_class(union: Union) -> str:
     )
 
 
-def _union_code(union: Union, scalars: list[str]) -> str:
-    """The unknown-variant class and the union alias (see the package docstring for the shapes)."""
-    tags = sorted({tag for tag, _ in union.members})
+def _either(names: list[str], forward: frozenset[str]) -> str:
+    """``A | B``; ``Union[A, "B"]`` when one is defined further down (a forward reference)."""
+    if not forward & set(names):
+        return " | ".join(names)
+    return f"Union[{', '.join(json.dumps(n) if n in forward else n for n in names)}]"
+
+
+def _union_code(union: Union, scalars: list[str], forward: frozenset[str] = frozenset()) -> str:
+    """The unknown-variant class and the union alias (see the package docstring for the shapes).
+
+    ``forward`` names the classes defined after the alias: they are written as strings.
+    """
+    tags = sorted({tag for tag, _ in (*union.members, *union.shared)})
     tag_set = ", ".join(json.dumps(t) for t in tags)
     prop = json.dumps(union.prop)
     if union.prop in CALLABLE_DISCRIMINATOR_PROPS:
-        choices = [f"Annotated[{cls}, Tag({json.dumps(tag)})]" for tag, cls in union.members]
+        if union.shared:
+            raise GenerationError(f"openapi: union {union.name}: a shared `{union.prop}` tag")
+        choices = [
+            f"Annotated[{_either([cls], forward)}, Tag({json.dumps(tag)})]"
+            for tag, cls in union.members
+        ]
         if scalars:
-            choices.append(f"Annotated[{' | '.join(scalars)}, Tag({SCALAR_TAG})]")
+            choices.append(f"Annotated[{_either(scalars, forward)}, Tag({SCALAR_TAG})]")
         choices.append(f"Annotated[{union.unknown}, Tag({UNKNOWN_TAG})]")
         body = "\n        | ".join(choices)
         marker = f"Discriminator(tag_discriminator({prop}, frozenset({{{tag_set}}})))"
     else:
-        classes = [cls for _, cls in union.members]
+        classes = list(dict.fromkeys(cls for _, cls in union.members))  # a class per tag set
         if len(classes) > 1:
-            known = f"Annotated[{' | '.join(classes)}, Discriminator({prop}), Tag({KNOWN_TAG})]"
+            known = (
+                f"Annotated[{_either(classes, forward)}, Discriminator({prop}), Tag({KNOWN_TAG})]"
+            )
         else:
-            known = f"Annotated[{classes[0]}, Tag({KNOWN_TAG})]"
+            known = f"Annotated[{_either(classes, forward)}, Tag({KNOWN_TAG})]"
         choices = [known]
+        groups: dict[str, list[str]] = {}
+        for tag, cls in union.shared:
+            groups.setdefault(tag, []).append(cls)
+        sub_tags = dict(union.sub_tags)
+        for tag, group in groups.items():  # one branch per tag that several variants carry
+            sub = f", Discriminator({json.dumps(sub_tags[tag])})" if tag in sub_tags else ""
+            choices.append(f"Annotated[{_either(group, forward)}{sub}, Tag({json.dumps(tag)})]")
+        shared = {cls for _, cls in union.shared}
+        scalars = [s for s in scalars if s not in shared]
         if scalars:
-            choices.append(f"Annotated[{' | '.join(scalars)}, Tag({SCALAR_TAG})]")
+            choices.append(f"Annotated[{_either(scalars, forward)}, Tag({SCALAR_TAG})]")
         choices.append(
             f"Annotated[{union.unknown}, unknown_variant({prop}, frozenset({{{tag_set}}})),"
             f" Tag({UNKNOWN_TAG})]"
@@ -258,7 +290,7 @@ def _union_code(union: Union, scalars: list[str]) -> str:
 
 
 _EXTRA_IMPORTS = (
-    "from typing import Annotated, Any, ClassVar\n\n"
+    "from typing import Annotated, Any, ClassVar, Union\n\n"
     "from pydantic import Discriminator, Field, Tag\n"
     "from typing_extensions import TypeAliasType\n\n"
     f"from ._base import {KNOWN_TAG}, {SCALAR_TAG}, {UNKNOWN_TAG}, BaseModel, OpenStrEnum\n"
@@ -288,6 +320,51 @@ def _annotate_model_config(node: ast.ClassDef, lines: list[str]) -> list[tuple[i
     return edits
 
 
+def _class_fields(tree: ast.Module) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """``{class: (its bases, {field: annotation})}`` of the generated module."""
+    out: dict[str, tuple[list[str], dict[str, str]]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            own = {
+                stmt.target.id: ast.unparse(stmt.annotation)
+                for stmt in node.body
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
+            }
+            out[node.name] = ([ast.unparse(b) for b in node.bases], own)
+    return out
+
+
+def _narrowed_fields(
+    node: ast.ClassDef, lines: list[str], fields: dict[str, tuple[list[str], dict[str, str]]]
+) -> list[tuple[int, int, str]]:
+    """Mark the fields an ``allOf`` class re-declares with another type than its base.
+
+    ``FunctionToolCallResource`` extends ``FunctionToolCall`` and makes its optional ``status``
+    (one enum class) required (another, with the same values): sound for the JSON, yet an
+    incompatible override for a type checker, which the comment tells it is deliberate.
+    """
+    inherited: dict[str, str] = {}
+    todo = list(fields[node.name][0])
+    while todo:
+        base = todo.pop()
+        if base in fields:
+            todo.extend(fields[base][0])
+            for name, annotation in fields[base][1].items():
+                inherited.setdefault(name, annotation)
+    edits = []
+    for stmt in node.body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        before = inherited.get(stmt.target.id)
+        now = ast.unparse(stmt.annotation)
+        # Narrowing a union to some of its members (`str | None` to `str`) is compatible.
+        if before is not None and not set(now.split(" | ")) <= set(before.split(" | ")):
+            first = stmt.lineno - 1
+            text = lines[first].rstrip("\n") + "  # type: ignore[assignment]\n"
+            edits.append((first, first + 1, text))
+    return edits
+
+
 def postprocess(code: str, shaped: Shaped) -> str:
     """Open the enums, replace each tagged union by an open discriminated one; fail on surprises."""
     code = _strip_header(code)
@@ -298,6 +375,7 @@ def postprocess(code: str, shaped: Shaped) -> str:
     seen_enums: set[str] = set()
     seen_base = False
     known = set(shaped.classes) | set(shaped.enums) | {"BaseModel"}
+    fields = _class_fields(tree)
     last_import = 0
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -316,6 +394,7 @@ def postprocess(code: str, shaped: Shaped) -> str:
                     f"openapi: datamodel-code-generator invented class {name}; name it"
                 )
             edits += _annotate_model_config(node, lines)
+            edits += _narrowed_fields(node, lines, fields)
             bases = [ast.unparse(b) for b in node.bases]
             if (
                 any(b in ("RootModel", "_BaseModel") or b.startswith("RootModel[") for b in bases)
@@ -363,13 +442,23 @@ def postprocess(code: str, shaped: Shaped) -> str:
                     for m in _flatten_union(call.args[1])
                     if ast.unparse(m) not in tagged
                 ]
-                if len(scalars) != union.scalars:
+                forward = frozenset(
+                    n.value
+                    for n in ast.walk(call.args[1])
+                    if isinstance(n, ast.Constant) and n.value in known | set(shaped.unions)
+                )
+                plain = union.scalars + len({cls for _, cls in union.shared})
+                if len(scalars) != plain:
                     raise GenerationError(
-                        f"openapi: union {name}: expected {union.scalars} non-object"
+                        f"openapi: union {name}: expected {plain} untagged or shared-tag"
                         f" branches, found {scalars}"
                     )
                 edits.append(
-                    (node.lineno - 1, node.end_lineno or node.lineno, _union_code(union, scalars))
+                    (
+                        node.lineno - 1,
+                        node.end_lineno or node.lineno,
+                        _union_code(union, scalars, forward),
+                    )
                 )
                 seen_unions.add(name)
     for what, expected, seen in (
@@ -408,10 +497,11 @@ def init_module(owners: dict[str, str]) -> str:
     )
     exported = "".join(f'    "{n}",\n' for n in sorted(["OpenStrEnum", *names]))
     return (
-        '"""Pydantic v2 models of the OpenAI Assistants API slice.\n\n'
-        "Assistants, threads, messages, runs, run steps and their stream events. Names are\n"
-        "imported from their module on first access: ``_runs`` holds a run, its answer message\n"
-        "and what they reference, ``models`` everything else (and re-exports all of it).\n"
+        '"""Pydantic v2 models of the OpenAI Assistants and Responses API slice.\n\n'
+        "Assistants, threads, messages, runs, run steps and their stream events; responses,\n"
+        "their items and stream events. Names are imported from their module on first access:\n"
+        "``_runs`` holds a run, its answer message and what they reference, ``_responses`` the\n"
+        "Responses API, ``models`` everything else (and re-exports all of it).\n"
         '"""\n\n'
         "from typing import TYPE_CHECKING\n\n"
         "if TYPE_CHECKING:\n"

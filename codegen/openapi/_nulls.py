@@ -85,6 +85,33 @@ def _optional_fields(code: str) -> dict[str, set[str]]:
     return found
 
 
+def _own_properties(
+    schema: Mapping[str, Any], schemas: Mapping[str, Any]
+) -> tuple[dict[str, Any], set[str]]:
+    """The properties a class declares itself, and the names required of it.
+
+    An ``allOf`` class declares the properties of its inline parts (its ``$ref`` parts are its
+    base classes, which the table lists under their own names); a part may require a property
+    that another part declares, so ``required`` gathers every part's list.
+    """
+    parts = schema.get("allOf")
+    if not isinstance(parts, list):
+        return dict(schema.get("properties") or {}), set(schema.get("required") or ())
+    props: dict[str, Any] = dict(schema.get("properties") or {})
+    required: set[str] = set(schema.get("required") or ())
+    for part in parts:
+        if not isinstance(part, dict):
+            raise GenerationError("openapi: an allOf part is not an object")
+        ref = part.get("$ref")
+        if isinstance(ref, str):
+            base = schemas.get(ref.removeprefix(REF))
+            required |= set((base or {}).get("required") or ())
+            continue
+        props.update(part.get("properties") or {})
+        required |= set(part.get("required") or ())
+    return props, required
+
+
 def not_nullable(shaped: Shaped, code: str) -> dict[str, tuple[str, ...]]:
     """``{class: sorted optional properties that admit no null}``, classes sorted, none empty.
 
@@ -95,11 +122,7 @@ def not_nullable(shaped: Shaped, code: str) -> dict[str, tuple[str, ...]]:
     optional = _optional_fields(code)
     table: dict[str, tuple[str, ...]] = {}
     for name in sorted(shaped.classes):
-        schema = schemas[name]
-        if "allOf" in schema:
-            raise GenerationError(f"openapi: class {name} is an allOf: its properties are unread")
-        required = set(schema.get("required") or ())
-        props = schema.get("properties") or {}
+        props, required = _own_properties(schemas[name], schemas)
         never = sorted(p for p in props if p not in required and not admits_null(props[p], schemas))
         unknown = [p for p in never if p not in optional.get(name, ())]
         if unknown:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,56 @@ import yaml
 from codegen.errors import GenerationError
 
 # ---------------------------------------------------------------------------
-# THE SLICE. Widen it here (the README points at these two constants).
-# Every operation under these path prefixes is kept, plus the transitive
-# closure of every `$ref` they use.
-SLICE_PATH_PREFIXES: tuple[str, ...] = ("/assistants", "/threads")
-# Schemas the paths do not `$ref` but the slice needs: the run stream events
-# are only named from the document's top-level `x-oaiMeta` navigation
-# (`text/event-stream` responses carry no schema), so they are listed here.
-SLICE_EXTRA_SCHEMAS: tuple[str, ...] = ("AssistantStreamEvent",)
+# THE SLICE. Widen it here (the README points at these constants).
+# Each part keeps every operation under its path prefixes and at its exact
+# paths, plus the transitive closure of every `$ref` they use.
+
+
+@dataclass(frozen=True)
+class SlicePart:
+    """One API of the slice: the operations it keeps and the schemas it adds.
+
+    ``path_prefixes`` keep a path and everything below it; ``paths`` keep exactly those
+    paths (each must be in the spec), so that siblings such as ``/responses/compact`` or a
+    ``?beta=true`` twin stay out. ``extra_schemas`` are schemas no kept path refers to.
+    ``names_table`` is its table of ``specs/openai-names.toml``; overlay actions marked
+    ``x-slice: <name>`` apply only when the part is generated. ``wide_unions`` lets its unions
+    use the wider tagging rule (several tags per variant, shared tags: ``_shape.py``); the
+    schemas of a part without it keep the first rule, so its released models do not change.
+    """
+
+    name: str
+    path_prefixes: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    extra_schemas: tuple[str, ...] = ()
+    names_table: str = "names"
+    wide_unions: bool = True
+
+
+# The run stream events are only named from the document's top-level `x-oaiMeta`
+# navigation (`text/event-stream` responses carry no schema, or one the paths do not
+# reach), so each part lists its event union.
+ASSISTANTS = SlicePart(
+    "assistants",
+    path_prefixes=("/assistants", "/threads"),
+    extra_schemas=("AssistantStreamEvent",),
+    wide_unions=False,
+)
+RESPONSES = SlicePart(
+    "responses",
+    paths=(
+        "/responses",
+        "/responses/{response_id}",
+        "/responses/{response_id}/cancel",
+        "/responses/{response_id}/input_items",
+    ),
+    extra_schemas=("ResponseStreamEvent",),
+    names_table="responses-names",
+)
+SLICE: tuple[SlicePart, ...] = (ASSISTANTS, RESPONSES)
+SLICE_PATH_PREFIXES: tuple[str, ...] = tuple(p for part in SLICE for p in part.path_prefixes)
+SLICE_PATHS: tuple[str, ...] = tuple(p for part in SLICE for p in part.paths)
+SLICE_EXTRA_SCHEMAS: tuple[str, ...] = tuple(n for part in SLICE for n in part.extra_schemas)
 # ---------------------------------------------------------------------------
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -156,28 +199,36 @@ def split_ref(ref: str) -> tuple[str, str]:
     return section, name
 
 
-def _in_slice(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in SLICE_PATH_PREFIXES)
+def _in_slice(path: str, parts: Sequence[SlicePart] = SLICE) -> bool:
+    """Whether ``path`` is one of the parts' exact paths or under one of their prefixes."""
+    return any(
+        path in part.paths or any(path == p or path.startswith(p + "/") for p in part.path_prefixes)
+        for part in parts
+    )
 
 
-def slice_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """Return the Assistants slice of ``spec`` as a standalone OpenAPI document.
+def slice_spec(spec: dict[str, Any], parts: Sequence[SlicePart] = SLICE) -> dict[str, Any]:
+    """Return the slice of ``spec`` made of ``parts`` as a standalone OpenAPI document.
 
-    Keeps ``openapi`` and ``info``, the paths under :data:`SLICE_PATH_PREFIXES`
-    (all operations) and the components they reach through ``$ref`` (plus
-    :data:`SLICE_EXTRA_SCHEMAS`), with sorted keys. Usually only
-    ``components.schemas``; other component kinds (a shared ``responses``
-    entry) are kept too when a kept path refers to them, so every ``$ref``
-    resolves inside the slice.
+    Keeps ``openapi`` and ``info``, the paths of every part (all their operations) and the
+    components they reach through ``$ref`` (plus each part's ``extra_schemas``), with sorted
+    keys. Usually only ``components.schemas``; other component kinds (a shared ``responses``
+    entry) are kept too when a kept path refers to them, so every ``$ref`` resolves inside
+    the slice. A part's exact path missing from the spec is an error (renamed upstream?).
     """
     components = spec.get("components") or {}
-    paths = {
-        k: copy.deepcopy(v) for k, v in sorted((spec.get("paths") or {}).items()) if _in_slice(k)
-    }
+    all_paths = spec.get("paths") or {}
+    for part in parts:
+        gone = [p for p in part.paths if p not in all_paths]
+        if gone:
+            raise GenerationError(f"openapi: the {part.name} path {gone[0]} is not in the spec")
+    paths = {k: copy.deepcopy(v) for k, v in sorted(all_paths.items()) if _in_slice(k, parts)}
     if not paths:
-        raise GenerationError(f"openapi: no paths under {', '.join(SLICE_PATH_PREFIXES)}")
+        prefixes = [p for part in parts for p in part.path_prefixes]
+        raise GenerationError(f"openapi: no paths under {', '.join(prefixes)}")
+    extra = [name for part in parts for name in part.extra_schemas]
     # (ref, where it was found): a dangling ref is reported with the place that uses it.
-    todo = [(f"{_REF_PREFIX}schemas/{name}", "SLICE_EXTRA_SCHEMAS") for name in SLICE_EXTRA_SCHEMAS]
+    todo = [(f"{_REF_PREFIX}schemas/{name}", "SLICE_EXTRA_SCHEMAS") for name in extra]
     for path_name, item in paths.items():
         todo.extend((ref, f"paths.{path_name}") for ref in iter_refs(item))
     kept: dict[str, dict[str, Any]] = {}
@@ -321,7 +372,9 @@ def _merge(target: Any, update: Any) -> Any:
     return copy.deepcopy(update)
 
 
-def apply_overlay(spec: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+def apply_overlay(
+    spec: dict[str, Any], overlay: dict[str, Any], parts: Sequence[SlicePart] = SLICE
+) -> dict[str, Any]:
     """Apply an OpenAPI Overlay 1.0 document to a copy of ``spec``.
 
     Supported: ``actions[*]`` with ``target`` (the selector subset of
@@ -330,7 +383,11 @@ def apply_overlay(spec: dict[str, Any], overlay: dict[str, Any]) -> dict[str, An
     value replaces; an array target gets the value appended) or
     ``remove: true``. An action whose target does not exist, or whose update
     no longer changes anything, raises GenerationError naming the action.
+    An action with ``x-slice: <part>`` belongs to that part of the slice and is skipped
+    when ``parts`` leaves the part out (an older spec without that API).
     """
+    names = {part.name for part in SLICE}
+    wanted = {part.name for part in parts}
     if not str(overlay.get("overlay", "")).startswith("1."):
         raise GenerationError(
             "openapi overlay: not an Overlay 1.x document (missing 'overlay: 1.0.0')"
@@ -340,6 +397,11 @@ def apply_overlay(spec: dict[str, Any], overlay: dict[str, Any]) -> dict[str, An
         label = f"openapi overlay action {number} ({action.get('target', '?')})"
         if not action.get("description"):
             raise GenerationError(f"{label}: every action needs a 'description' giving its reason")
+        scope = action.get("x-slice")
+        if scope is not None and scope not in names:
+            raise GenerationError(f"{label}: x-slice {scope!r} is not a part of the slice")
+        if scope is not None and scope not in wanted:
+            continue
         segments = parse_target(str(action.get("target", "")))
         if not segments:
             raise GenerationError(f"{label}: the root cannot be a target")

@@ -3,24 +3,30 @@
 One module of ~220 Pydantic classes costs ~60 ms to import (class creation; with
 ``defer_build`` no schema is built) before the first ``Run.from_openai`` can start. The objects
 runbind's adapters read eagerly (``CORE_ROOTS``) and everything they reference go in
-``_runs.py``; the rest (stream events, run steps, assistants, threads, the other requests and
-listings) goes in ``models.py``, which imports what it needs from ``_runs`` and re-exports every
-model, so ``runbind_generated.openai.models`` still holds the whole API. The package
+``_runs.py``; the Responses API (``RESPONSES_ROOTS``) and what it references, less what
+``_runs.py`` has, in ``_responses.py`` (~370 classes, ~90 ms to import: an Assistants run parse
+does not pay for it, nor a Responses one for the Assistants models); the rest (stream events, run
+steps, assistants, threads, the other requests and listings) goes in ``models.py``, which imports
+what it needs from the others and re-exports every model, so ``runbind_generated.openai.models``
+still holds the whole API. The package
 ``__init__`` imports lazily (PEP 562): a name's module is imported on first access.
 
 The split is a closure over top-level names: a class or alias goes in ``_runs`` if a root
-reaches it through the names its statement mentions, so ``_runs`` never imports ``models``.
+reaches it through the names its statement mentions, so ``_runs`` never imports ``models``;
+likewise ``_responses``, which may import from ``_runs`` only.
 Statements keep their order within a module, which keeps every alias after what it names.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codegen.errors import GenerationError
 
 CORE_MODULE = "_runs"
+RESPONSES_MODULE = "_responses"
 REST_MODULE = "models"
 # What src/runbind/_openai.py imports at module level (the stream-event union it loads on the
 # first event). tests/openai/test_adapter.py checks that a run parse does not import `models`.
@@ -31,6 +37,20 @@ CORE_ROOTS: tuple[str, ...] = (
     "RunObject",
     "SubmitToolOutputsRunRequest",
 )
+# The Responses API: a response, its stream events, the create request and the input item
+# list. Its own module, so that neither API's first parse imports the other's models.
+RESPONSES_ROOTS: tuple[str, ...] = (
+    "CreateResponse",
+    "Response",
+    "ResponseItemList",
+    "ResponseStreamEvent",
+)
+# Per slice part: its module and roots, in import order (a later module imports from the
+# earlier ones, never the reverse; `models` comes last and imports from all).
+PART_MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "assistants": (CORE_MODULE, CORE_ROOTS),
+    "responses": (RESPONSES_MODULE, RESPONSES_ROOTS),
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +99,25 @@ def _mentions(node: ast.stmt, names: set[str]) -> set[str]:
     return found
 
 
-def split(code: str) -> Split:
-    """Split ``code`` (imports, then classes and aliases only) into ``_runs`` and ``models``."""
+def _closure(roots: tuple[str, ...], deps: dict[str, set[str]], taken: set[str]) -> set[str]:
+    """The names ``roots`` reach through ``deps``, less those already ``taken``."""
+    found: set[str] = set()
+    todo = [root for root in roots if root not in taken]
+    while todo:
+        name = todo.pop()
+        if name not in found and name not in taken:
+            found.add(name)
+            todo.extend(deps[name] - found - taken)
+    return found
+
+
+def _import_block(module: str, names: list[str]) -> str:
+    return f"from .{module} import (\n" + "".join(f"    {n},\n" for n in names) + ")\n"
+
+
+def split(code: str, parts: Sequence[str] = tuple(PART_MODULES)) -> Split:
+    """Split ``code`` (imports, then classes and aliases only) into the parts' modules
+    (:data:`PART_MODULES`, for the slice ``parts`` generated) and ``models``."""
     tree = ast.parse(code)
     lines = code.splitlines(keepends=True)
     prelude: list[str] = []
@@ -104,32 +141,42 @@ def split(code: str) -> Split:
             start = node.decorator_list[0].lineno - 1
         body.append((name, "".join(lines[start : node.end_lineno or node.lineno]), node))
     names = {name for name, _, _ in body}
-    missing = sorted(set(CORE_ROOTS) - names)
+    layout = [PART_MODULES[part] for part in PART_MODULES if part in parts]
+    missing = sorted({root for _, roots in layout for root in roots} - names)
     if missing:
         raise GenerationError(f"openapi: split root {missing[0]} is not a generated model")
     deps = {name: _mentions(node, names) - {name} for name, _, node in body}
-    core: set[str] = set()
-    todo = list(CORE_ROOTS)
-    while todo:
-        name = todo.pop()
-        if name not in core:
-            core.add(name)
-            todo.extend(deps[name] - core)
-    owners = {name: CORE_MODULE if name in core else REST_MODULE for name in names}
+    owners: dict[str, str] = {}
+    for module, roots in layout:
+        owners.update(dict.fromkeys(_closure(roots, deps, set(owners)), module))
+    for name in names - owners.keys():
+        owners[name] = REST_MODULE
     head = "".join(prelude)
-    core_text = "\n\n".join(text for name, text, _ in body if name in core)
-    rest = [(name, text) for name, text, _ in body if name not in core]
     everything = sorted(n for n in names if not n.startswith("_"))
-    # All of _runs, used or not: models re-exports the whole API (its __all__ keeps them).
-    imports = "".join(f"    {n},\n" for n in everything if n in core)
+    modules: dict[str, str] = {}
+    earlier: list[str] = []
+    for module, _ in layout:
+        own = {n for n, m in owners.items() if m == module}
+        used = set().union(*(deps[n] for n in own)) - own if own else set()
+        imports = "".join(
+            _import_block(before, sorted(n for n in used if owners[n] == before))
+            for before in earlier
+            if any(owners[n] == before for n in used)
+        )
+        text = "\n\n".join(t for name, t, _ in body if name in own)
+        modules[module] = head + (imports and "\n" + imports) + "\n\n" + text
+        earlier.append(module)
+    # All of each part's module, used or not: models re-exports the whole API (its __all__).
+    imports = "".join(
+        _import_block(module, [n for n in everything if owners[n] == module]) for module in earlier
+    )
     exported = "".join(f'    "{n}",\n' for n in everything)
-    rest_text = (
+    rest = [(name, text) for name, text, _ in body if owners[name] == REST_MODULE]
+    modules[REST_MODULE] = (
         head
-        + f"from .{CORE_MODULE} import (\n{imports})\n\n"
+        + imports
+        + "\n"
         + f"__all__ = [\n{exported}]\n\n\n"
         + "\n\n".join(text for _, text in rest)
     )
-    return Split(
-        modules={CORE_MODULE: head + "\n\n" + core_text, REST_MODULE: rest_text},
-        owners=owners,
-    )
+    return Split(modules=modules, owners=owners)

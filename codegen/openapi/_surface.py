@@ -68,10 +68,11 @@ def surface_lines(code: str, shaped: Shaped, sliced: dict[str, Any]) -> list[str
             name = node.targets[0].id
             union = shaped.unions.get(name)
             if union is not None:
-                members = " | ".join(cls for _, cls in union.members)
+                members = " | ".join(dict.fromkeys(cls for _, cls in union.members))
+                shared = "".join(f" | {cls}" for cls in dict.fromkeys(c for _, c in union.shared))
                 scalars = " | scalar" if union.scalars else ""
                 lines.add(
-                    f"union {name} = {members}{scalars} | {union.unknown}"
+                    f"union {name} = {members}{shared}{scalars} | {union.unknown}"
                     f" discriminator {union.prop}"
                 )
             elif isinstance(node.value, ast.Call) and len(node.value.args) == 2:

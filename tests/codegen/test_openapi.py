@@ -20,7 +20,7 @@ import pytest
 
 from codegen import openapi
 from codegen.errors import GenerationError
-from codegen.openapi import _emit, _nulls, _spec
+from codegen.openapi import _emit, _nulls, _shape, _spec
 from codegen.openapi._shape import Shaped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,12 +80,27 @@ def _files(root: Path) -> dict[str, bytes]:
 # -- the slice --------------------------------------------------------------------
 
 
-def test_slice_keeps_exactly_the_assistants_paths(
+RESPONSES_PATHS = {
+    "/responses",
+    "/responses/{response_id}",
+    "/responses/{response_id}/cancel",
+    "/responses/{response_id}/input_items",
+}
+
+
+def test_slice_keeps_exactly_the_assistants_and_responses_paths(
     spec: dict[str, Any], sliced: dict[str, Any]
 ) -> None:
-    expected = {p for p in spec["paths"] if p.split("/")[1] in ("assistants", "threads")}
+    assistants = {p for p in spec["paths"] if p.split("/")[1] in ("assistants", "threads")}
+    expected = assistants | RESPONSES_PATHS
     assert set(sliced["paths"]) == expected
     assert any(p.startswith("/threads/{thread_id}/runs") for p in expected)
+    # The siblings the exact paths leave out are upstream (so leaving them out is a choice).
+    left_out = {"/responses/compact", "/responses/input_tokens", "/responses?beta=true"}
+    left_out |= {f"{p}?beta=true" for p in RESPONSES_PATHS - {"/responses"}}
+    assert left_out <= set(spec["paths"])
+    assert set(openapi.slice_spec(spec, [openapi.ASSISTANTS])["paths"]) == assistants
+    assert "ResponseStreamEvent" in sliced["components"]["schemas"]
     for path in expected:  # every operation kept
         assert sliced["paths"][path] == spec["paths"][path]
     assert sliced["openapi"] == spec["openapi"]
@@ -109,9 +124,20 @@ def test_stream_event_schemas_are_in_the_slice(sliced: dict[str, Any]) -> None:
         assert name in sliced["components"]["schemas"], name
 
 
+def test_an_exact_path_missing_upstream_fails(spec: dict[str, Any]) -> None:
+    part = _spec.SlicePart("x", paths=("/responses/{response_id}/pause",))
+    with pytest.raises(GenerationError, match=r"the x path /responses/\{response_id\}/pause"):
+        openapi.slice_spec(spec, [openapi.ASSISTANTS, part])
+
+
+# The previous spec predates the Responses API: it is sliced and generated with the
+# Assistants part alone (whose naming table and overlay actions are the only ones read).
 def test_slice_of_the_previous_spec() -> None:
     previous = _previous_spec()
-    sliced = openapi.slice_spec(_spec.load_spec(previous))
+    loaded = _spec.load_spec(previous)
+    with pytest.raises(GenerationError, match=r"the responses path /responses is not in the spec"):
+        openapi.slice_spec(loaded)
+    sliced = openapi.slice_spec(loaded, [openapi.ASSISTANTS])
     assert sliced["openapi"].startswith("3.0")
     assert "/threads/{thread_id}/runs" in sliced["paths"]
     for name in STREAM_EVENT_SCHEMAS:
@@ -308,6 +334,25 @@ def test_overlay_fails_loudly(action: dict[str, Any], message: str) -> None:
     assert "\n" not in str(info.value)
 
 
+def test_an_overlay_action_of_a_part_applies_only_with_that_part() -> None:
+    action = {
+        "target": "$.components.schemas.X.required[?(@ == 'b')]",
+        "description": "b is optional in the newer API",
+        "x-slice": "responses",
+        "remove": True,
+    }
+
+    def required(parts: list[_spec.SlicePart] | tuple[_spec.SlicePart, ...]) -> Any:
+        return openapi.apply_overlay(_doc(), _overlay(action), parts)["components"]["schemas"]["X"][
+            "required"
+        ]
+
+    assert required(openapi.SLICE) == ["a"]
+    assert required([openapi.ASSISTANTS]) == ["a", "b"]
+    with pytest.raises(GenerationError, match="x-slice 'nope' is not a part of the slice"):
+        openapi.apply_overlay(_doc(), _overlay({**action, "x-slice": "nope"}))
+
+
 def test_committed_overlay_applies_to_the_current_spec(spec: dict[str, Any]) -> None:
     overlay = _spec.load_yaml(openapi.OVERLAY_FILE)
     assert overlay["actions"], "the overlay is expected to carry the reviewed corrections"
@@ -325,6 +370,57 @@ def test_stale_naming_map_entry_fails(spec_file: Path, tmp_path: Path) -> None:
     names.write_text(text + '\n"RunObject.no_such_property" = "Nothing"\n', encoding="utf-8")
     with pytest.raises(GenerationError, match=r"RunObject\.no_such_property.*no longer matches"):
         openapi.prepare(spec_file, names_file=names)
+
+
+def test_naming_tables_belong_to_their_part(tmp_path: Path) -> None:
+    names = tmp_path / "names.toml"
+    names.write_text('[names]\n"A.b" = "AB"\n[responses-names]\n"C.d" = "CD"\n', "utf-8")
+    assert _shape.load_names(names) == {"A.b": "AB"}
+    assert _shape.load_names(names, ["names", "responses-names"]) == {"A.b": "AB", "C.d": "CD"}
+    names.write_text('[names]\n"A.b" = "AB"\n[responses-names]\n"A.b" = "AB"\n', "utf-8")
+    with pytest.raises(GenerationError, match=r"entry 'A\.b' is in two tables"):
+        _shape.load_names(names, ["names", "responses-names"])
+
+
+def _object(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": sorted(props)}
+
+
+def test_a_component_name_that_is_no_class_name_is_renamed_by_the_map() -> None:
+    schemas = {"A-2": _object(a={"type": "string"}), "B": _object(x={"$ref": f"{_shape.REF}A-2"})}
+    doc = {"openapi": "3.1.0", "paths": {}, "components": {"schemas": schemas}}
+    with pytest.raises(GenerationError, match=r"schema name 'A-2' .* is not a class name"):
+        _shape.shape(doc, {})
+    shaped = _shape.shape(doc, {"A-2": "Alpha"})
+    assert {"Alpha", "B"} <= shaped.classes
+    assert shaped.doc["components"]["schemas"]["B"]["properties"]["x"]["$ref"].endswith("/Alpha")
+
+
+def test_the_wider_union_rule_is_off_for_the_narrow_part() -> None:
+    """Several tags per variant and tags shared by variants (told apart by `role`) make a tagged
+    union under the wider rule only; the narrow part keeps its plain alias."""
+    ref = _shape.REF
+    schemas = {
+        "Web": _object(type={"type": "string", "enum": ["web", "web_2025"]}),
+        "In": _object(
+            type={"type": "string", "enum": ["message"]},
+            role={"type": "string", "enum": ["user", "system"]},
+        ),
+        "Out": _object(
+            type={"type": "string", "enum": ["message"]}, role={"type": "string", "enum": ["bot"]}
+        ),
+        "Item": {"oneOf": [{"$ref": f"{ref}{n}"} for n in ("Web", "In", "Out")]},
+    }
+    doc = {"openapi": "3.1.0", "paths": {}, "components": {"schemas": schemas}}
+    wide = _shape.shape(doc, {})
+    union = wide.unions["Item"]
+    assert union.members == (("web", "Web"), ("web_2025", "Web"))
+    assert union.shared == (("message", "In"), ("message", "Out"))
+    assert union.sub_tags == (("message", "role"),)
+    role = wide.doc["components"]["schemas"]["In"]["properties"]["role"]  # literals, no enum
+    assert role["anyOf"] == [{"type": "string", "enum": [v]} for v in ("user", "system")]
+    narrow = _shape.shape(doc, {}, narrow=frozenset(schemas))
+    assert "Item" not in narrow.unions
 
 
 def test_missing_name_fails(spec_file: Path, tmp_path: Path) -> None:
@@ -365,7 +461,10 @@ def test_generated_files_start_with_the_header(first_build: tuple[Path, list[str
     for name, data in _files(dest).items():
         text = data.decode("utf-8")
         assert text.startswith("# generated by runbind codegen — do not edit.\n"), name
-        assert "openai/openai-openapi@test openapi.yaml (Assistants slice)" in text.splitlines()[1]
+        assert (
+            "openai/openai-openapi@test openapi.yaml (Assistants and Responses slice)"
+            in (text.splitlines()[1])
+        )
         assert str(ROOT) not in text
         assert "/tmp" not in text
         assert not re.search(r"\b20\d\d-\d\d-\d\dT", text), name
@@ -398,6 +497,14 @@ def test_surface_lists_facts(first_build: tuple[Path, list[str]]) -> None:
     )
     union = next(line for line in surface if line.startswith("union AssistantStreamEvent ="))
     assert "UnknownAssistantStreamEvent discriminator event" in union
+    # The Responses part: its paths, its event union on `type`, and the Assistants part's
+    # plain alias left as it was (the wider union rule is the Responses part's only).
+    assert "path POST /responses createResponse" in surface
+    union = next(line for line in surface if line.startswith("union ResponseStreamEvent ="))
+    assert union.endswith("| UnknownResponseStreamEvent discriminator type")
+    assert union.count(" | ") == 58
+    assert any(line.startswith("alias AssistantsApiToolChoiceOption = ") for line in surface)
+    assert "enum ResponseStatus = queued" in surface
     kinds = {line.split(" ", 1)[0] for line in surface}
     assert kinds == {"path", "model", "property", "enum", "union", "alias"}
 
@@ -422,7 +529,10 @@ def test_previous_spec_generates_and_imports(tmp_path: Path) -> None:
     package.mkdir()
     (package / "__init__.py").write_text("", encoding="utf-8")
     openapi.generate(
-        previous, package / "openai", source_label=f"openai/openai-openapi@{PREVIOUS_COMMIT}"
+        previous,
+        package / "openai",
+        source_label=f"openai/openai-openapi@{PREVIOUS_COMMIT}",
+        parts=[openapi.ASSISTANTS],
     )
     check = (
         "import sys; sys.path.insert(0, sys.argv[1]);"

@@ -262,8 +262,12 @@ def test_open_unions_pick_their_variant_in_rust() -> None:
         assert schema["mode"] == "left_to_right", name
         (known, known_label), *_, (unknown, unknown_label) = schema["choices"]
         assert (known_label, unknown_label) == (KNOWN_TAG, UNKNOWN_TAG), name
-        assert known["type"] == "tagged-union", name
-        assert isinstance(known["discriminator"], str), name
+        if known["type"] == "definition-ref":  # one known variant: its model, checked in Rust
+            refs = {d["ref"]: d for d in TypeAdapter(getattr(oai, name)).core_schema["definitions"]}
+            assert refs[known["schema_ref"]]["type"] == "model", name
+        else:
+            assert known["type"] == "tagged-union", name
+            assert isinstance(known["discriminator"], str), name
         assert unknown["type"] == "function-after", name  # the guard against known tags
         checked += 1
     assert checked >= 15

@@ -1,4 +1,5 @@
-"""The OpenAI side: the Assistants REST API (assistants, threads, messages, runs) under ``/v1``.
+"""The OpenAI side: the Assistants REST API (assistants, threads, messages, runs) under ``/v1``,
+and beside it the Responses API (:mod:`._responses`).
 
 A pure request handler over the shared core state: bad input is always a 4xx with the spec's
 error object, never a 500.
@@ -66,6 +67,7 @@ from ._openai_requests import (
     parse_body,
     script,
 )
+from ._responses import ResponsesApp
 from ._state import Assistant, Call, CoreMessage, CoreRun, Store, Thread, new_id, now
 
 __all__ = ["OpenAIApp", "OpenAIRenderer", "error_body"]
@@ -132,6 +134,8 @@ class OpenAIApp:
             (("threads", ":thread", "runs", ":id", "steps"), {"GET": self._list_steps}),
             (("threads", ":thread", "runs", ":id", "steps", ":step"), {"GET": self._get_step}),
         ]
+        self.responses = ResponsesApp(tasks, poll_after_ms)
+        self._routes += self.responses.routes()
 
     async def __call__(self, request: Request) -> Response | EventStream:
         """Answer one request (errors are the spec's error object with a 4xx status)."""

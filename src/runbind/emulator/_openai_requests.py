@@ -68,22 +68,26 @@ class ApiError(Exception):
         message: str,
         param: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.param = param
         self.headers = headers
+        self.code = code
 
     def response(self) -> Response:
-        body = error_body(self.status, self.message, self.param)
+        body = error_body(self.status, self.message, self.param, self.code)
         return Response(self.status, body, (("content-type", "application/json"), *self.headers))
 
 
-def error_body(status: int, message: str, param: str | None = None) -> bytes:
+def error_body(
+    status: int, message: str, param: str | None = None, code: str | None = None
+) -> bytes:
     """The JSON bytes of an OpenAI error object (also for the HTTP server's own errors)."""
     kind = "server_error" if status >= 500 else "invalid_request_error"
-    error = {"message": message, "type": kind, "param": param, "code": None}
+    error = {"message": message, "type": kind, "param": param, "code": code}
     data = ErrorResponse.model_validate({"error": error}).model_dump(mode="json")
     return json.dumps(data, separators=(",", ":")).encode()
 

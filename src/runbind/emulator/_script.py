@@ -15,7 +15,8 @@ __all__ = ["BEHAVIOURS", "Script", "parse_script", "script_for"]
 
 BEHAVIOURS: Final = {
     "echo": "answer with the last user message, streamed in `chunks` partial messages",
-    "tools": "request `calls` parallel function calls, then answer with their results",
+    "tools": "request `calls` parallel function calls (Responses: in `rounds` responses), then "
+    "answer with their results",
     "fail": "fail with `code` and `message` (after `chunks` partial messages, default none)",
     "slow": "stay in progress for `seconds`, then answer like echo",
     "incomplete": "stop the answer halfway as if max tokens were hit (incomplete)",
@@ -33,6 +34,8 @@ class Script:
     ``repeat`` adds that many partial messages after the answer's last chunk which add nothing:
     on Yandex each holds the whole text again (partial messages are cumulative), on OpenAI each
     is an empty delta; a bounded source of many small events (``benchmarks/stream.py``).
+    ``rounds`` is how many responses of a Responses tool loop ask for calls before one answers
+    (the Assistants and Yandex runs ask once).
     """
 
     behaviour: str = "echo"
@@ -43,6 +46,7 @@ class Script:
     seconds: float = 1.0
     delay: float = 0.0
     repeat: int = 0
+    rounds: int = 1
 
 
 _DEFAULT_CHUNKS: Final = {"fail": 0}
@@ -52,6 +56,7 @@ _LIMITS: Final = {
     "seconds": (0.0, 3600.0),
     "delay": (0.0, 60.0),
     "repeat": (0, 100_000),
+    "rounds": (1, 16),
 }
 
 
