@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, TypeAdapter
 from runbind_generated.openai import (
@@ -69,7 +69,7 @@ __all__ = [
     "tool_outputs_to_openai_response",
 ]
 
-PROVIDER = "openai_responses"
+PROVIDER: Final = "openai_responses"
 
 REQUIRED_ACTION = "submit_tool_outputs"
 """``Run.required_action`` of a response that asks for function calls (as on the Assistants
