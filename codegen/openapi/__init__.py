@@ -109,6 +109,7 @@ from ._spec import (
     SLICE_PATH_PREFIXES,
     SLICE_PATHS,
     SlicePart,
+    _in_slice,
     apply_overlay,
     load_spec,
     load_yaml,
@@ -157,13 +158,16 @@ def prepare(
 ) -> tuple[dict[str, Any], Shaped]:
     """Load, overlay, slice, normalise and shape: ``(sliced document, shaped document)``.
 
-    ``parts`` narrows the slice (an older spec that predates one of its APIs); the naming
-    tables and the overlay actions of the parts left out are not read.
+    ``parts`` narrows the slice. A part none of whose exact paths is in the spec is left out
+    too: an older spec that predates its API (the surface index then loses the part's models,
+    which ``check`` reports as breaking). The naming tables and the overlay actions of the
+    parts left out are not read.
     """
     spec = load_spec(spec_file)
     overlay = load_yaml(overlay_file)
     if not isinstance(overlay, dict):
         raise GenerationError(f"openapi: {overlay_file.name} is not an Overlay document")
+    parts = present_parts(spec, parts)
     patched = apply_overlay(spec, overlay, parts)
     try:
         sliced = slice_spec(patched, parts)
@@ -175,6 +179,17 @@ def prepare(
         slice_spec(patched, first_rule)["components"]["schemas"] if first_rule else ()
     )
     return sliced, shape(normalise_nullable(sliced), names, narrow)
+
+
+def present_parts(spec: dict[str, Any], parts: Sequence[SlicePart]) -> list[SlicePart]:
+    """``parts`` less those with exact paths of which the spec has none."""
+    paths = spec.get("paths") or {}
+    return [part for part in parts if not part.paths or any(p in paths for p in part.paths)]
+
+
+def _sliced_parts(sliced: dict[str, Any], parts: Sequence[SlicePart]) -> list[SlicePart]:
+    """The parts that have paths in the sliced document (those :func:`prepare` kept)."""
+    return [part for part in parts if any(_in_slice(path, [part]) for path in sliced["paths"])]
 
 
 def _reason(exc: GenerationError) -> str:
@@ -197,8 +212,9 @@ def generate(
         spec_file, overlay_file=overlay_file, names_file=names_file, parts=parts
     )
     models = postprocess(run_dmcg(shaped.doc), shaped)
-    modules = split(models, [part.name for part in parts])
-    header = python_header(_source(source_label, parts))
+    kept = _sliced_parts(sliced, parts)
+    modules = split(models, [part.name for part in kept])
+    header = python_header(_source(source_label, kept))
     dest.mkdir(parents=True, exist_ok=True)
     files = {
         "_base.py": BASE_MODULE,
