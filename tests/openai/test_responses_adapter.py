@@ -179,6 +179,13 @@ def test_stream_events() -> None:
     item = {"type": "response.output_item.done", "output_index": 0, "sequence_number": 3}
     message = RunStreamEvent.from_openai_response(item | {"item": MESSAGE})
     assert (message.status, message.text) == (StreamEventKind.MESSAGE, "see here")
+    function = item | {"item": call("c1") | {"arguments": "{}", "status": "completed"}}
+    step = RunStreamEvent.from_openai_response(function)
+    assert (step.status, step.tool_calls, step.requires_action) == (
+        StreamEventKind.RUN_STEP,
+        (),
+        False,
+    )
     error = RunStreamEvent.from_openai_response(
         {"type": "error", "code": "x", "message": "bad", "param": None, "sequence_number": 1}
     )

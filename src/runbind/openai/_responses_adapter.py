@@ -265,11 +265,12 @@ def _event(event: Any, fallback: int | None) -> RunStreamEvent:
         message = Message((Part(part, text, raw=event),), id=event.item_id, role="assistant")
     elif isinstance(event, ResponseOutputItemAddedEvent | ResponseOutputItemDoneEvent):
         item = event.item
+        # A function call item done is a RUN_STEP without tool_calls: the calls to answer are
+        # those of the response that ends asking for them (as a loop collecting every event's
+        # tool_calls expects, on every provider).
         if isinstance(item, OutputMessage):
             kind = StreamEventKind.MESSAGE
             message = _message([item], partial=isinstance(event, ResponseOutputItemAddedEvent))
-        elif isinstance(item, FunctionToolCall) and isinstance(event, ResponseOutputItemDoneEvent):
-            calls = (_call(item),)
     elif isinstance(event, ResponseErrorEvent):
         error = ErrorDetails(event.code, event.message, raw=event)
     return RunStreamEvent(
