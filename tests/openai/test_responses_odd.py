@@ -18,7 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from runbind import APIConnectionError, RetryPolicy, RunStatus, RunTimeoutError, StreamEventKind
+from runbind import (
+    APIConnectionError,
+    AuthenticationError,
+    RetryPolicy,
+    RunStatus,
+    RunTimeoutError,
+    StreamEventKind,
+)
 from runbind.openai import AsyncResponses, Responses
 from tests import _leaks as leaks
 from tests._misbehaving import Server, http_answers, http_response
@@ -166,3 +173,35 @@ def test_a_stream_that_keeps_ending_without_events_gives_up() -> None:
     with serving(script) as url, pytest.raises(APIConnectionError, match="3 times in a row"):
         asyncio.run(go(url))
     assert script.streams == ["2", "2", "2"]
+
+
+def test_a_key_the_server_echoes_is_never_shown() -> None:
+    """An error answer quoting the key, to a call and to a stream: the key is redacted."""
+    key = "sk-responses-secret-0123456789"
+
+    async def answer(method: str, path: str, body: bytes) -> bytes:
+        error = {"error": {"message": f"bad key {key}", "type": "invalid_request_error"}}
+        return http_response(
+            401, json.dumps(error).encode(), (("content-type", "application/json"),)
+        )
+
+    async def go(url: str) -> list[str]:
+        shown = []
+        async with AsyncResponses(base_url=url, api_key=key, retry=FAST) as client:
+            for call in (client.get(ID), _drain(client.listen(ID)), client.create("m", "hi")):
+                with pytest.raises(AuthenticationError) as refused:
+                    await call
+                shown.append(f"{refused.value!s} {refused.value!r}")
+        return shown
+
+    with leaks.no_leaks(None), Server(http_answers(answer)) as server:
+        shown = asyncio.run(go(f"http://127.0.0.1:{server.port}/v1"))
+    assert len(shown) == 3
+    for text in shown:
+        assert "bad key" in text
+        assert key not in text
+
+
+async def _drain(events: Any) -> None:
+    async for _ in events:
+        pass

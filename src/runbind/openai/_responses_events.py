@@ -193,6 +193,7 @@ class ResponseStreams:
                         error_body = await http.read(response)
                     check_response(response, error_body, http.secret)
                 started = True
+                pulse.beat()  # the answer's head: a sign of life, as a chunk is
                 await http.observer.answered(
                     info,
                     sent_at,
