@@ -174,9 +174,27 @@ def _count(root: Path) -> tuple[int, int]:
     modules = classes = 0
     for path in root.rglob("*.py"):
         modules += 1
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        classes += sum(isinstance(node, ast.ClassDef) for node in ast.walk(tree))
+        classes += _classes(ast.parse(path.read_text(encoding="utf-8")).body)
     return modules, classes
+
+
+def _classes(body: list[ast.stmt]) -> int:
+    """Class statements in ``body`` and the statements nested in them (expressions, the bulk
+    of a generated module, cannot hold one, so they are not walked)."""
+    count = 0
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        count += isinstance(node, ast.ClassDef)
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                stack.extend(
+                    c
+                    for c in children
+                    if isinstance(c, ast.stmt | ast.excepthandler | ast.match_case)
+                )
+    return count
 
 
 @dataclass(frozen=True)
