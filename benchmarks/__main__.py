@@ -48,14 +48,19 @@ def _sdk_versions(python: str | None) -> dict[str, str]:
 
 
 def _runners(args: argparse.Namespace, settings: Settings) -> dict[str, Callable[[], list[Row]]]:
-    from . import coldstart, openai_models, proto, regen, stream  # noqa: PLC0415
+    from . import coldstart, openai_models, proto, regen, responses_stream, stream  # noqa: PLC0415
 
     return {
         "proto": lambda: proto.rows(settings),
         "openai": lambda: openai_models.rows(settings),
         "coldstart": lambda: coldstart.rows(settings, args.yandex_sdk_python),
         "regen": lambda: regen.rows(settings, full_rounds=1 if settings.quick else None),
-        "stream": lambda: stream.rows(settings, events=2_000 if settings.quick else stream.EVENTS),
+        "stream": lambda: (
+            stream.rows(settings, events=2_000 if settings.quick else stream.EVENTS)
+            + responses_stream.rows(
+                settings, events=2_000 if settings.quick else responses_stream.EVENTS
+            )
+        ),
     }
 
 

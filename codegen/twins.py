@@ -1,4 +1,5 @@
-"""``python -m codegen twins``: each provider's blocking ``Runs``, generated from its ``AsyncRuns``.
+"""``python -m codegen twins``: each blocking client (``Runs``, ``Responses``), generated from its
+async one (``AsyncRuns``, ``AsyncResponses``).
 
 The async client is read as source (ast: nothing is imported), its base classes inside runbind
 are followed, and every public member gets a blocking twin that runs the coroutine on the
@@ -40,6 +41,7 @@ class Twin:
 TWINS = (
     Twin("runbind.yandex._async", "runbind.yandex._sync"),
     Twin("runbind.openai._async", "runbind.openai._sync"),
+    Twin("runbind.openai._responses", "runbind.openai._responses_sync", "AsyncResponses"),
 )
 
 

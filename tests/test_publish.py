@@ -68,7 +68,7 @@ def _run(argv: list[str], env: dict[str, str] | None = None) -> str:
 def test_a_release_uploaded_to_an_index_installs_by_version_and_runs_the_readme(
     tmp_path: Path,
 ) -> None:
-    assert len(README_LOOPS) == 2  # one tool loop per provider
+    assert len(README_LOOPS) == 3  # one tool loop per client: Yandex, OpenAI Runs and Responses
     dist = release.build_dists(ROOT, tmp_path / "dist", epoch=0)
     packages = tmp_path / "packages"
     packages.mkdir()

@@ -44,11 +44,13 @@ def test_readme_example_runs(code: str) -> None:
 
 
 CLIENT_BLOCKS = [
-    b for b in BLOCKS if re.search(r"^from runbind\.(yandex|openai) import Runs$", b, re.M)
+    b
+    for b in BLOCKS
+    if re.search(r"^from runbind\.(yandex|openai) import (Runs|Responses)$", b, re.M)
 ]
 
 
-@pytest.mark.parametrize("code", CLIENT_BLOCKS, ids=["yandex", "openai"])
+@pytest.mark.parametrize("code", CLIENT_BLOCKS, ids=["yandex", "openai", "openai-responses"])
 def test_readme_runs_client_loop_prints_what_it_says(code: str) -> None:
     """The quickstart's tool-calling loops print exactly the line their comment shows."""
     printed = re.findall(r"^\s*print\(.*\)  # (.*)$", code, re.M)

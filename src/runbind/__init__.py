@@ -1,9 +1,10 @@
 """runbind: typed Python bindings for assistant Runs (Yandex Cloud AI Assistants, OpenAI).
 
-``Run``, ``RunResult`` and ``RunStreamEvent`` give runs of both providers one shape with one
+``Run``, ``RunResult`` and ``RunStreamEvent`` give runs of every provider one shape with one
 open status vocabulary (``RunStatus``, ``StreamEventKind``); the provider-native generated
 objects (package ``runbind_generated``) stay reachable as ``.raw``. The Runs clients live in
-``runbind.yandex`` (gRPC) and ``runbind.openai`` (HTTP); ``runbind.emulator`` serves both locally.
+``runbind.yandex`` (gRPC) and ``runbind.openai`` (HTTP: ``Runs`` for the Assistants API,
+``Responses`` for background responses); ``runbind.emulator`` serves them all locally.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ __version__ = "0.1.0"
 # The providers, each plugged into the core through its adapter (imported on first conversion).
 _register("yandex", "runbind.yandex._adapter")
 _register("openai", "runbind.openai._adapter")
+_register("openai_responses", "runbind.openai._responses_adapter")
 
 if _typing.TYPE_CHECKING:
 

@@ -38,7 +38,7 @@ def test_each_twin_says_it_is_generated_and_from_what() -> None:
 @pytest.mark.parametrize("twin", twins.TWINS, ids=lambda t: t.source)
 def test_declared_attributes_are_read_only_properties_of_the_same_type(twin: twins.Twin) -> None:
     async_cls = getattr(importlib.import_module(twin.source), twin.cls)
-    sync_cls = importlib.import_module(twin.target).Runs
+    sync_cls = getattr(importlib.import_module(twin.target), twin.cls.removeprefix("Async"))
     declared = {
         name: annotation
         for cls in reversed(async_cls.__mro__[:-1])

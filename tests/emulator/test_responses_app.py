@@ -184,6 +184,19 @@ def test_unknown_ids_and_bad_queries(http: httpx.Client) -> None:
     assert http.put("/responses").status_code == 405
 
 
+def test_the_generated_model_checks_what_the_plain_checks_do_not(http: httpx.Client) -> None:
+    """Shapes the emulator's own checks leave alone are refused by ``CreateResponse``."""
+    cases: list[tuple[Json, str]] = [
+        ({"reasoning": {"effort": "extreme"}}, "reasoning.effort"),
+        ({"text": {"format": {"type": "yaml"}}}, "text.format.type"),
+        ({"tool_choice": {"type": "function"}}, "tool_choice.name"),
+    ]
+    for body, param in cases:
+        answer = http.post("/responses", json={"model": "m", **body})
+        assert answer.status_code == 400, (body, answer.text)
+        assert answer.json()["error"]["param"] == param, answer.text
+
+
 def test_injected_faults_apply(http: httpx.Client, emulator: Emulator) -> None:
     emulator.faults.fail(1, protocol="openai", method="POST")
     assert http.post("/responses", json={"model": "m"}).status_code == 503

@@ -37,7 +37,8 @@ __all__ = [
     "Usage",
 ]
 
-Provider = Literal["yandex", "openai"]
+Provider = Literal["yandex", "openai", "openai_responses"]
+"""Where a run comes from: Yandex, OpenAI Assistants, or OpenAI Responses (a response is a run)."""
 
 
 @dataclass(frozen=True, slots=True)

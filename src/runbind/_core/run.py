@@ -1,6 +1,7 @@
 """``Run``, ``RunResult`` and ``RunStreamEvent``: one shape for runs of every provider.
 
-The ``from_yandex`` / ``from_openai`` constructors go through the provider's adapter (see
+The ``from_yandex`` / ``from_openai`` / ``from_openai_response`` constructors go through the
+provider's adapter (see
 :mod:`.seam`): pure conversions, no I/O, the provider's code imported on first use so that
 ``import runbind`` stays cheap.
 """
@@ -30,7 +31,13 @@ from .seam import adapter
 from .status import RUN_STATUS_TRAITS, STREAM_EVENT_TRAITS, RunStatus, StatusTraits, StreamEventKind
 
 if TYPE_CHECKING:
-    from runbind_generated.openai import AssistantStreamEvent, MessageObject, RunObject
+    from runbind_generated.openai import (
+        AssistantStreamEvent,
+        MessageObject,
+        Response,
+        ResponseStreamEvent,
+        RunObject,
+    )
     from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import Run as YandexRun
     from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import (
         StreamEvent as YandexStreamEvent,
@@ -38,6 +45,7 @@ if TYPE_CHECKING:
     from typing_extensions import TypeVar
 
     OpenAIInput = RunObject | Mapping[str, object] | str | bytes
+    ResponseInput = Response | Mapping[str, object] | str | bytes
 
     # The provider-native types ``raw`` holds: ``object`` where the provider is not known, so
     # that a plain ``Run`` stays usable and a ``Run[YandexRun]`` is a ``Run``.
@@ -140,9 +148,11 @@ class Run(_Predicates, Generic[RawT_co]):
     value (a Yandex number or an OpenAI string) and ``status_name`` its name, which shows the raw
     value when this version does not know it (``status`` is then ``UNKNOWN``). ``raw`` is the
     provider-native generated object, typed by the parameter: the Yandex clients return
-    ``Run[runs.Run]``, the OpenAI ones ``Run[RunObject]``; a plain ``Run`` has ``raw: object``.
-    An adapter may leave the derived fields in
-    ``DEFERRABLE_FIELDS`` to be built from ``raw`` on first read (``register_deferred``).
+    ``Run[runs.Run]``, the OpenAI ones ``Run[RunObject]``, the OpenAI Responses ones
+    ``Run[Response]``; a plain ``Run`` has ``raw: object``. ``previous_run_id`` is the run this
+    one continues (a response's ``previous_response_id``: a Responses tool loop is a chain of
+    runs). An adapter may leave the derived fields in ``DEFERRABLE_FIELDS`` to be built from
+    ``raw`` on first read (``register_deferred``).
     """
 
     provider: Provider
@@ -174,6 +184,7 @@ class Run(_Predicates, Generic[RawT_co]):
     required_action: str | None = None
     model: str | None = None
     instructions: str | None = None
+    previous_run_id: str | None = None
     raw: RawT_co = field(default=_NO_RAW, compare=False, repr=False)
 
     def _traits(self) -> StatusTraits:
@@ -197,6 +208,15 @@ class Run(_Predicates, Generic[RawT_co]):
     def from_openai(cls, run: OpenAIInput) -> Run[RunObject]:
         """A run from an OpenAI ``RunObject``, its JSON text, or its decoded JSON."""
         return cast("Run[RunObject]", adapter("openai").run(run))
+
+    @classmethod
+    def from_openai_response(cls, response: ResponseInput) -> Run[Response]:
+        """A run from an OpenAI Responses ``Response``, its JSON text, or its decoded JSON.
+
+        A completed response whose output holds function calls without their outputs is
+        ``REQUIRES_ACTION`` (``status_raw`` stays ``"completed"``), its calls in ``tool_calls``.
+        """
+        return cast("Run[Response]", adapter("openai_responses").run(response))
 
 
 # Fields an adapter may leave unset, to be built from ``raw`` on first read by the builders in
@@ -304,6 +324,11 @@ class RunResult(_Answer, Generic[RawT_co]):
         answer = None if message is None else adapter("openai").message(message)
         return RunResult.from_run(Run.from_openai(run), answer)
 
+    @classmethod
+    def from_openai_response(cls, response: ResponseInput) -> RunResult[Response]:
+        """The result of an OpenAI Responses ``Response``, answered by its output message."""
+        return RunResult.from_run(Run.from_openai_response(response))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStreamEvent(_Answer, Generic[EventRawT_co, RawT_co]):
@@ -360,3 +385,20 @@ class RunStreamEvent(_Answer, Generic[EventRawT_co, RawT_co]):
         """
         event_ = adapter("openai").event(event, event_index)
         return cast("RunStreamEvent[AssistantStreamEvent, RunObject]", event_)
+
+    @classmethod
+    def from_openai_response(
+        cls,
+        event: ResponseStreamEvent | Mapping[str, object] | str | bytes,
+        *,
+        event_index: int | None = None,
+    ) -> RunStreamEvent[ResponseStreamEvent, Response]:
+        """An event from an OpenAI Responses stream event (model, decoded JSON, or its JSON).
+
+        Its ``event_index`` is its ``sequence_number`` (the cursor ``starting_after`` resumes
+        from); the ``event_index`` given is used only for an event without one (a type this
+        version does not know, from a server that numbers none). An event carrying a response
+        (``response.created``, ``response.completed``...) carries it as ``run``.
+        """
+        event_ = adapter("openai_responses").event(event, event_index)
+        return cast("RunStreamEvent[ResponseStreamEvent, Response]", event_)

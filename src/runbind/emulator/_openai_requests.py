@@ -32,6 +32,7 @@ from ._state import FunctionSpec
 __all__ = [
     "ApiError",
     "bad",
+    "check",
     "check_include",
     "check_metadata",
     "check_resources",
@@ -175,7 +176,11 @@ def _invalid(exc: ValidationError, value: Any) -> ApiError:
 def parse(cls: type[_M], raw: bytes) -> _M:
     """The request body as ``cls``, validated strictly (a JSON ``false`` is no number, ``"1"``
     no integer) and closed to values the spec does not list (:func:`_closed`)."""
-    value = _json_object(raw)
+    return check(cls, _json_object(raw))
+
+
+def check(cls: type[_M], value: Json) -> _M:
+    """Decoded JSON ``value`` as ``cls``, validated and closed as :func:`parse` does."""
     try:
         body = cls.model_validate_json(json.dumps(value), strict=True)
     except ValidationError as exc:
@@ -242,7 +247,7 @@ def _closed(body: BaseModel) -> None:
             for name, field in kind.model_fields.items():
                 key = field.alias or name
                 where = f"{param}.{key}" if param else key
-                item = getattr(value, name)
+                item = value.__dict__.get(name)  # not getattr: a deprecated field would warn
                 if item is None and key in never_null and name in value.model_fields_set:
                     bad(f"Invalid type for '{where}': expected a value, got null.", where)
                 stack.append((item, where))

@@ -15,8 +15,11 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from runbind_generated.openai import Response
+
 from .._core.status import RunStatus
 from ._http import sse
+from ._openai_objects import dump
 from ._responses_requests import CreateBody, text_of
 from ._script import Script
 from ._state import Call, CoreRun, new_id
@@ -83,11 +86,9 @@ def finished(turn: Turn) -> bool:
 
 
 def check_response(data: Json) -> Json:
-    """SEAM (r18g): validate and dump ``data`` with the generated ``Response`` model.
-
-    Until the generated Responses models are merged, ``data`` is sent as built here.
-    """
-    return data
+    """``data`` validated by the generated ``Response`` model and dumped with exactly its keys
+    (:func:`._openai_objects.dump`): every Response the emulator sends is one the spec allows."""
+    return dump(Response, data)
 
 
 def response_object(turn: Turn) -> Json:

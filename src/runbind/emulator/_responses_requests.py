@@ -1,8 +1,8 @@
 """Responses API request checks on plain JSON: the create body, its input items and tools.
 
 Bad input raises :class:`~._openai_requests.ApiError` (400, the spec's error object with a
-``param`` and a ``code``). The generated Responses models validate the body first once they
-exist (:func:`check_with_models`, the seam); the checks here are the emulator's own contract.
+``param`` and a ``code``). The checks here are the emulator's own contract; the generated
+``CreateResponse`` model then validates the whole body (:func:`check_with_models`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NoReturn
 
-from ._openai_requests import ApiError, check_metadata, script
+from runbind_generated.openai import CreateResponse
+
+from ._openai_requests import ApiError, check, check_metadata, script
 from ._script import Script
 from ._state import new_id
 
@@ -135,12 +137,14 @@ def _no_constant(name: str) -> NoReturn:
 
 
 def check_with_models(value: Json) -> None:
-    """SEAM (r18g): validate the create body with the generated ``CreateResponse`` model.
+    """The create body validated strictly by the generated ``CreateResponse`` model and closed to
+    values the spec does not list, as the Assistants bodies are (:func:`._openai_requests.parse`).
 
-    Until the generated Responses models are merged this checks nothing; once they are, parse
-    ``value`` strictly with them here (as ``_openai_requests.parse`` does for the Assistants
-    bodies) and raise the same :class:`ApiError` from the first validation error.
+    Called after the emulator's own checks, which name the spec's specific error codes
+    (``invalid_type``, ``unknown_parameter``...); the model catches what they do not look at
+    (the shape of ``text``, ``reasoning``, ``tool_choice``, input content parts...).
     """
+    check(CreateResponse, value)
 
 
 # --- the create body ------------------------------------------------------------------------
@@ -170,7 +174,6 @@ class CreateBody:
 def parse_create(raw: bytes) -> CreateBody:
     """The create body, checked (bad input: :class:`ApiError`)."""
     value = _json(raw)
-    check_with_models(value)
     for key in value:
         if key not in KNOWN:
             invalid(f"Unknown parameter: '{key}'.", key, "unknown_parameter")
@@ -193,9 +196,11 @@ def parse_create(raw: bytes) -> CreateBody:
         invalid("Background mode requires 'store' to be true.", "background")
     tools = _tools(value.get("tools"))
     names = [t["name"] for t in tools if t.get("type") == "function"]
+    items = _input(value.get("input"))
+    check_with_models(value)
     return CreateBody(
         model=model,
-        input=_input(value.get("input")),
+        input=items,
         instructions=instructions,
         metadata=labels,
         background=background,

@@ -338,6 +338,7 @@ def _run(run: RunObject) -> Run:
     put(out, "required_action", action.type if action is not None else None)
     put(out, "model", run.model)
     put(out, "instructions", run.instructions)
+    put(out, "previous_run_id", None)
     put(out, "raw", run)
     return out
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, cast, overload
@@ -11,10 +10,10 @@ import httpx
 from runbind_generated.openai import AssistantStreamEvent, RunObject
 
 from .._core.client_base import STREAM_IDLE_TIMEOUT, ClientBase, Cursors, start_index
-from .._core.credentials import Secret, from_env, guard, guard_stream, guarded
+from .._core.credentials import Secret, guard, guard_stream, guarded
 from .._core.errors import DecodeError, InvalidArgumentError, NotFoundError
 from .._core.models import FunctionResultDict
-from .._core.observe import Observer, RequestHook, ResponseHook
+from .._core.observe import RequestHook, ResponseHook
 from .._core.paging import AsyncRunList, RunPage
 from .._core.polling import wait_for
 from .._core.results import to_openai_tool_outputs
@@ -22,10 +21,11 @@ from .._core.retry import DEFAULT_TIMEOUT, Deadline, RetryPolicy
 from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
 from .._core.stream import AsyncRunStream, Pulse
+from ._client import Options
 from ._events import OpenAIEvents, Resume, first_key, state
-from ._http import AUTH_HEADERS, SECRET_HEADERS, Json, OpenAIHttp, check_headers, check_query
+from ._http import Json
 from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_body
-from ._transport import DEFAULT_BASE_URL, check_base_url, log, poll_hint
+from ._transport import poll_hint
 
 __all__ = ["AsyncRuns"]
 
@@ -74,52 +74,35 @@ class AsyncRuns(ClientBase):
         http_client: httpx.AsyncClient | None = None,
         trust_env: bool = True,
     ) -> None:
-        url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        self.base_url = check_base_url(url, verify)
-        extra = check_headers(default_headers)
-        in_header = [name for name in extra if name.lower() in AUTH_HEADERS]
-        if in_header and api_key is not None:
-            raise InvalidArgumentError(f"pass the key as api_key or as {in_header[0]}, not both")
-        if len(in_header) > 1:
-            raise InvalidArgumentError("default_headers: give one credential header")
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise InvalidArgumentError(
-                "http_client must be an httpx.AsyncClient (the blocking Runs runs it on its "
-                "loop thread)"
-            )
-        if http_client is not None and verify is not True:
-            raise InvalidArgumentError("verify is for runbind's own pool: set it on http_client")
-        # A key in a header (Azure's api-key) is the credential: none from the environment.
-        self._api_key: Secret | None = None if in_header else from_env(api_key, "OPENAI_API_KEY")
-        self._header_secrets = tuple(
-            Secret(value) for name, value in extra.items() if name.lower() in SECRET_HEADERS
-        )
-        self._auth = "api-key" if self._api_key else in_header[0].lower() if in_header else "none"
-        super().__init__(retry, timeout, stream_idle_timeout)
-        self._http = OpenAIHttp(
-            self.base_url,
-            self._api_key,
+        options = Options(
+            base_url=base_url,
+            api_key=api_key,
             verify=verify,
-            max_body=max_response_size,
-            policy=lambda: self.retry,
-            observer=Observer("openai", log, on_request, on_response),
-            timeout=lambda: self.timeout,
-            extra=extra,
-            query=check_query(default_query),
-            client=http_client,
+            default_headers=default_headers,
+            http_client=http_client,
+            blocking="Runs",
+        )
+        self.base_url = options.base_url
+        self._options = options
+        super().__init__(retry, timeout, stream_idle_timeout)
+        self._http = options.open(
+            self,
+            max_response_size=max_response_size,
+            on_request=on_request,
+            on_response=on_response,
+            default_query=default_query,
             trust_env=trust_env,
-            secret=self._api_key or next(iter(self._header_secrets), None),
         )
         self._cursors: Cursors[Resume] = Cursors()
         self._events = OpenAIEvents(self._http, self._cursors)
 
     def __repr__(self) -> str:
-        return f"AsyncRuns(base_url={self.base_url!r}, auth={self._auth})"
+        return f"AsyncRuns(base_url={self.base_url!r}, auth={self._options.auth})"
 
     @property
     def _secrets(self) -> tuple[Secret | None, ...]:
         """What errors leaving this client must not show (a server may echo the key)."""
-        return (self._api_key, *self._header_secrets)
+        return self._options.secrets
 
     def _ref(self, run: RunRef, thread_id: str | None) -> tuple[str, str]:
         """``(thread id, run id)`` of a run given as a Run, an event carrying one, or an id."""

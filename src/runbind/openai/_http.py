@@ -96,7 +96,8 @@ class OpenAIHttp:
     """What every OpenAI call goes through: URLs, the pool, headers, bodies, JSON, retries.
 
     A query in ``base_url`` (Azure's ``?api-version=``) and ``query`` go with every request;
-    ``extra`` headers too (after runbind's, so they may replace ``OpenAI-Beta``). ``client``,
+    ``extra`` headers too (after runbind's, so they may replace ``OpenAI-Beta``, which only
+    ``assistants`` clients send). ``client``,
     if given, is the caller's: used as it is, never closed; otherwise each event loop gets a
     pool of its own. ``secret`` is the credential a server may echo (``api_key`` or the one in
     ``extra``).
@@ -117,6 +118,7 @@ class OpenAIHttp:
         client: httpx.AsyncClient | None = None,
         trust_env: bool = False,
         secret: Secret | None = None,
+        assistants: bool = True,
     ) -> None:
         parts = urlsplit(base_url)
         self.base_url = base_url
@@ -125,6 +127,7 @@ class OpenAIHttp:
         self.api_key = api_key
         self.secret = secret if secret is not None else api_key
         self._extra = extra or SecretHeaders()
+        self._assistants = assistants
         self.observer = observer
         self._verify = verify
         self._trust_env = trust_env
@@ -159,6 +162,8 @@ class OpenAIHttp:
     def headers(self, idempotency_key: str | None = None) -> SecretHeaders:
         """The headers of one request: runbind's, then the default headers."""
         out = headers(self.api_key, idempotency_key)
+        if not self._assistants:
+            del out["OpenAI-Beta"]  # the Assistants API's flag: not for the Responses API
         for name, value in self._extra.items():
             for same in [k for k in out if k.lower() == name.lower()]:
                 del out[same]
