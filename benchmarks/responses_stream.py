@@ -8,21 +8,17 @@ async). Every client counts the events and reads each one's type."""
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
 
 from ._results import Row, Series
 from ._timing import Settings
+from .stream import child_server
 
 __all__ = ["EVENTS", "rows"]
 
 EVENTS = 10_000
-ROOT = Path(__file__).resolve().parents[1]
 _TIMEOUT = 120.0
 _KEY = "sk-bench"  # the emulator takes none; the clients want one
 
@@ -32,25 +28,8 @@ Client = Callable[[str, str], int]
 @contextmanager
 def _server(events: int) -> Iterator[tuple[str, str]]:
     """(base URL, response id) of a child emulator holding a finished response of ``events``."""
-    argv = [sys.executable, "-m", "benchmarks._responses_server", str(events)]
-    proc = subprocess.Popen(
-        argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the Responses stream server exited ({proc.wait(_TIMEOUT)})")
-        info = json.loads(line)
+    with child_server("benchmarks._responses_server", events) as info:
         yield str(info["base_url"]), str(info["response_id"])
-    finally:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _clients(base_url: str, runner: asyncio.Runner, stack: ExitStack) -> dict[str, Client]:

@@ -28,9 +28,10 @@ _TIMEOUT = 120.0
 
 
 @contextmanager
-def _server(events: int) -> Iterator[tuple[str, str]]:
-    """(target, run id) of a child emulator holding a finished run of ``events`` events."""
-    argv = [sys.executable, "-m", "benchmarks._stream_server", str(events)]
+def child_server(module: str, events: int) -> Iterator[dict[str, Any]]:
+    """What the child emulator ``python -m <module> <events>`` prints once it serves a finished
+    run of ``events`` events (one JSON line); it stops when its stdin closes."""
+    argv = [sys.executable, "-m", module, str(events)]
     proc = subprocess.Popen(
         argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -38,9 +39,9 @@ def _server(events: int) -> Iterator[tuple[str, str]]:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"the stream server exited ({proc.wait(_TIMEOUT)})")
-        info = json.loads(line)
-        yield str(info["target"]), str(info["run_id"])
+            raise RuntimeError(f"{module} exited ({proc.wait(_TIMEOUT)})")
+        info: dict[str, Any] = json.loads(line)
+        yield info
     finally:
         if proc.stdin is not None:
             proc.stdin.close()
@@ -49,6 +50,13 @@ def _server(events: int) -> Iterator[tuple[str, str]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def _server(events: int) -> Iterator[tuple[str, str]]:
+    """(target, run id) of a child emulator holding a finished run of ``events`` events."""
+    with child_server("benchmarks._stream_server", events) as info:
+        yield str(info["target"]), str(info["run_id"])
 
 
 Client = Callable[[str, str], int]
