@@ -329,7 +329,9 @@ def _ranges(session: nox.Session, resolution: str) -> None:
         for spec in pyproject["dependency-groups"]["dev"]
         if isinstance(spec, str) and "==" in spec
     }
-    overrides = Path(session.create_tmp()) / "ranges.txt"
+    # Not session.create_tmp(): it points TMPDIR into the working copy, where the install tests
+    # then find their venvs (tests/test_wheel.py asserts that an import comes from outside it).
+    overrides = Path(session.virtualenv.location) / "ranges.txt"
     loose = [spec for spec in ranges if re.split(r"[\[<>=!~ ;]", spec, maxsplit=1)[0] in pinned]
     overrides.write_text("\n".join(loose) + "\n", encoding="utf-8")
     at = ["--resolution", resolution, "--override", str(overrides)]
