@@ -41,15 +41,23 @@ def _bump(name: str, commit: str, committed: str | None, buf: str | None) -> int
     from codegen import bump  # noqa: PLC0415
 
     try:
+        interrupted = bump.recover()
+        if interrupted:
+            print(f"bump: rolled back the interrupted bump {interrupted}", file=sys.stderr)
         result = bump.bump(name, commit, committed, buf=buf)
     except CodegenError as exc:
         print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
-    breaking = sum(c.breaking for c in result.all_changes)
+    except bump.Interrupted as exc:
+        print(f"bump: stopped by {exc}; nothing changed (rolled back)", file=sys.stderr)
+        return 128 + exc.signum
+    breaking = sum(c.breaking for c in result.changes)
     print(
-        f"bump: {name} -> {commit[:12]}: {len(result.all_changes)} changes, {breaking} breaking, "
+        f"bump: {name} -> {commit[:12]}: {len(result.changes)} changes, {breaking} breaking, "
         f"implies {result.bump.upper()}; report in specs/changes/{name}/"
     )
+    for note in result.notes:
+        print(f"bump: note: {note}", file=sys.stderr)
     return 0
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen import breaks, headers
+from codegen._stages import reached
 from codegen.errors import CodegenError, GenerationError
 from codegen.fetch import UPSTREAM_DIR, fetch
 from codegen.lock import LOCK_PATH, PROJECT_ROOT, Lock, Source, load
@@ -322,6 +323,7 @@ def generate(
     generated_dir.mkdir(parents=True, exist_ok=True)
     parent = Path(tempfile.mkdtemp(prefix=".build-", dir=generated_dir))
     try:
+        reached("build")
         result = build(lock, spec_dirs, parent, root)
         counts = {sub: _count(result.package / sub) for sub, _ in GENERATORS.values()}
         (generated_dir / STAMP_NAME).unlink(missing_ok=True)
