@@ -37,6 +37,8 @@ FAKE_PROTO, FAKE_PROTO_DATE = "feed" * 10, "2026-09-01"
 BROKEN_PROTO, BROKEN_PROTO_DATE = "dead" * 10, "2026-09-02"
 RENAMED_PATH, RENAMED_PATH_DATE = "beef" * 10, "2026-09-03"
 REMOVED_PATH, REMOVED_PATH_DATE = "cafe" * 10, "2026-09-04"
+SAME_PROTO, SAME_PROTO_DATE = "5a4e" * 10, "2026-09-05"  # the current files, another commit
+JSON_NAME, JSON_NAME_DATE = "15a0" * 10, "2026-09-06"  # Run.assistant_id's json_name changed
 
 RUN_PROTO = "yandex/cloud/ai/assistants/v1/runs/run.proto"
 RUN = "yandex.cloud.ai.assistants.v1.runs.Run"
@@ -153,6 +155,7 @@ def breaks_view(root: Path, dest: Path) -> Path:
     shutil.copyfile(root / "pyproject.toml", dest / "pyproject.toml")
     (dest / "specs").mkdir()
     shutil.copyfile(root / breaks.ACCEPTED, dest / breaks.ACCEPTED)
+    shutil.copyfile(root / "specs" / "lock.toml", dest / "specs" / "lock.toml")
     shutil.copytree(root / "specs" / "surface", dest / "specs" / "surface")
     shutil.copytree(root / breaks.BASELINE, dest / breaks.BASELINE)
     return dest
@@ -160,6 +163,9 @@ def breaks_view(root: Path, dest: Path) -> Path:
 
 def _keys(changes: list[Change]) -> set[str]:
     return {c.key for c in changes}
+
+
+ADDED = Change(False, "message added", "p.A")
 
 
 class Bumped(NamedTuple):
@@ -203,6 +209,13 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     _replace_once(
         cloud / BROKEN_PROTO / RUN_PROTO, "ContentUsage usage = 8;", "ContentUsage usage = ;"
     )
+    _copy_files(cloud / CLOUD_NEW, cloud / SAME_PROTO)
+    _copy_files(cloud / CLOUD_NEW, cloud / JSON_NAME)
+    _replace_once(
+        cloud / JSON_NAME / RUN_PROTO,
+        "string assistant_id = 2;",
+        'string assistant_id = 2 [json_name = "assistantID"];',
+    )
     openai = root / "openai" / "openai-openapi"
     spec = (openai / OPENAI_NEW / "openapi.yaml").read_text(encoding="utf-8")
     for commit, text in (
@@ -218,6 +231,8 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         (CLOUD_REPO, BROKEN_PROTO, BROKEN_PROTO_DATE),
         (OPENAI_REPO, RENAMED_PATH, RENAMED_PATH_DATE),
         (OPENAI_REPO, REMOVED_PATH, REMOVED_PATH_DATE),
+        (CLOUD_REPO, SAME_PROTO, SAME_PROTO_DATE),
+        (CLOUD_REPO, JSON_NAME, JSON_NAME_DATE),
     ):
         owner_repo = "/".join(repo.split("/")[-2:])
         index.append(
@@ -372,22 +387,56 @@ def test_fake_proto_bump_reports_the_breaks(fake_bumped: Bumped) -> None:
 
 
 @needs_buf
-def test_fake_proto_bump_has_buf_findings(fake_bumped: Bumped) -> None:
-    findings = fake_bumped.report.tool_findings
-    kinds = {c.what for c in findings}
-    assert {"buf FIELD_NO_DELETE", "buf ENUM_VALUE_NO_DELETE"} <= kinds
-    assert all(c.breaking and RUN_PROTO in c.subject for c in findings)
-    assert any("custom_response_format" in c.subject for c in findings)
-    markdown = fake_bumped.report.markdown()
-    assert f"## buf breaking ({len(findings)})" in markdown
+def test_fake_proto_bump_merges_buf_findings_one_line_per_change(fake_bumped: Bumped) -> None:
+    result = fake_bumped.report
+    # buf saw each break too: one line each, saying both comparisons found it.
+    assert {c.key for c in result.changes} == FAKE_BREAKS
+    assert all(c.sources == ("surface", "buf") for c in result.changes)
+    rules = {c.key: c.rules for c in result.changes}
+    assert rules[f"field removed: {RUN}.custom_response_format"] == ("FIELD_NO_DELETE",)
+    assert rules[f"field renumbered: {RUN}.usage"] == ("FIELD_NO_DELETE",)
+    assert result.compared == ("surface", "buf")
+    assert {f.rule for f in result.findings} == {"FIELD_NO_DELETE", "ENUM_VALUE_NO_DELETE"}
+    assert len(result.findings) == len(FAKE_BREAKS)
+    assert all(f.path == RUN_PROTO for f in result.findings)
+    assert all(f.package == "yandex.cloud.ai.assistants.v1.runs" for f in result.findings)
+    markdown = result.markdown()
+    assert "## Breaking (3)" in markdown
+    assert markdown.count("custom_response_format") == 1
+    assert "[surface, buf: FIELD_NO_DELETE]" in markdown
     stem = fake_bumped.root / "specs" / "changes" / CLOUD / f"{CLOUD_NEW[:12]}-{FAKE_PROTO[:12]}"
     data = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
-    assert len(data["tool_findings"]) == len(findings)
+    assert len(data["findings"]) == len(data["changes"]) == len(FAKE_BREAKS)
+    changelog = (fake_bumped.root / "CHANGELOG.md").read_text(encoding="utf-8")
+    entry = changelog[changelog.index(f"→ {FAKE_PROTO[:12]}") :]
+    entry = entry[: entry.index("Full report")]
+    assert entry.count("**BREAKING**") == len(FAKE_BREAKS)
+
+
+def test_the_buf_gate_records_findings_since_the_first_bump(fake_bumped: Bumped) -> None:
+    gate = breaks.read_gate(breaks.gate_path(fake_bumped.root / "specs" / "surface", CLOUD))
+    assert gate is not None
+    assert gate["since"] == {"commit": CLOUD_OLD, "date": CLOUD_OLD_DATE}
+    assert gate["at"] == FAKE_PROTO
+    found = breaks.gate_findings(gate)
+    if BUF is None:
+        assert found is None  # the bump could not run buf, and says so
+        assert fake_bumped.report.notes
+    else:
+        assert found is not None
+        assert {f.rule for f in found} == {"FIELD_NO_DELETE", "ENUM_VALUE_NO_DELETE"}
+
+
+def _not_run(view: Path) -> list[str]:
+    """The problem line of a bump made without buf (none when buf ran)."""
+    return [line for line in breaks.problems(view) if "buf breaking has not compared" in line]
 
 
 def test_unaccepted_breaks_are_problems_one_line_each(fake_bumped: Bumped, tmp_path: Path) -> None:
     view = breaks_view(fake_bumped.root, tmp_path / "view")
     found = breaks.problems(view)
+    assert len(_not_run(view)) == (BUF is None)
+    found = [line for line in found if line not in _not_run(view)]
     assert len(found) == len(FAKE_BREAKS)
     for key in FAKE_BREAKS:
         assert sum(key in line for line in found) == 1, key
@@ -402,11 +451,12 @@ def test_accepting_the_breaks_clears_the_problems(fake_bumped: Bumped, tmp_path:
     with accepted.open("a", encoding="utf-8") as fh:
         fh.write(entry.format(first))
     remaining = breaks.problems(view)
-    assert len(remaining) == len(rest)
+    assert len(remaining) == len(rest) + (BUF is None)
     assert not any(first in line for line in remaining)
     with accepted.open("a", encoding="utf-8") as fh:
         fh.writelines(entry.format(key) for key in rest)
-    assert breaks.problems(view) == []
+    assert breaks.problems(view) == _not_run(view)
+    assert len(_not_run(view)) == (BUF is None)
 
 
 def test_a_major_version_covers_the_breaks(fake_bumped: Bumped, tmp_path: Path) -> None:
@@ -430,6 +480,7 @@ def test_a_failed_bump_restores_everything(fake_bumped: Bumped) -> None:
     assert not list((root / "specs" / "changes").rglob(f"{stem}.*"))
     assert lock.load(root / "specs" / "lock.toml").source(CLOUD).commit == FAKE_PROTO
     assert not list((root / "generated").glob(".build-*"))
+    assert not list((root / "generated").glob(".bump-journal*"))
 
 
 def test_bumping_to_the_locked_commit_or_an_unknown_one_fails_cleanly(fake_bumped: Bumped) -> None:
@@ -469,7 +520,8 @@ def test_openai_bump_reports_run_object_changes(openai_bumped: Bumped) -> None:
     assert metadata.detail == "dict[str, Any] → Metadata"
     assert "alias added: Metadata" in changes
     assert (result.old_commit, result.new_commit) == (OPENAI_OLD, OPENAI_NEW)
-    assert result.tool_findings == []  # buf is for protobuf sources only
+    assert result.findings == []  # buf is for protobuf sources only
+    assert (result.compared, result.notes) == (("surface",), ())
     assert result.bump == "major"
     moved = lock.load(openai_bumped.root / "specs" / "lock.toml").source(OPENAI)
     assert (moved.commit, moved.committed) == (OPENAI_NEW, OPENAI_NEW_DATE)
@@ -517,7 +569,7 @@ def test_a_moved_path_is_a_breaking_operation_removal(openai_bumped: Bumped) -> 
 def test_write_changelog_creates_and_stacks_unreleased_entries(tmp_path: Path) -> None:
     path = tmp_path / "CHANGELOG.md"
     path.write_text("# Changelog\n\nIntro.\n\n## 0.1.0\n\nFirst.\n", encoding="utf-8")
-    first = Report(CLOUD, CLOUD_REPO, "a" * 40, "2025-01-01", "b" * 40, "2025-02-01", [])
+    first = Report(CLOUD, CLOUD_REPO, "a" * 40, "2025-01-01", "b" * 40, "2025-02-01", [ADDED])
     second = Report(
         CLOUD,
         CLOUD_REPO,
@@ -532,14 +584,32 @@ def test_write_changelog_creates_and_stacks_unreleased_entries(tmp_path: Path) -
     text = path.read_text(encoding="utf-8")
     assert text.count("## Unreleased") == 1
     assert text.index("## Unreleased") < text.index("ccccccccccc") < text.index("## 0.1.0")
-    assert text.index("(2025-03-01), implies MAJOR") < text.index("(2025-02-01), implies NONE")
+    assert text.index("(2025-03-01), implies MAJOR") < text.index("(2025-02-01), implies MINOR")
     # Breaking lines first within an entry.
     assert text.index("field removed: `p.N.f`") < text.index("message added: `p.M`")
     assert text.endswith("First.\n")
+    # Every entry ends with a blank line: no heading runs into the text above it.
+    assert "\n\n### cloudapi: bbbbbbbbbbbb" in text
+    assert "\n\n## 0.1.0" in text
     fresh = tmp_path / "NEW.md"
     write_changelog(first, fresh)
     assert fresh.read_text(encoding="utf-8").startswith("# Changelog\n")
     assert "## Unreleased" in fresh.read_text(encoding="utf-8")
+
+
+def test_write_changelog_keeps_the_section_apart_from_the_next_heading(tmp_path: Path) -> None:
+    path = tmp_path / "CHANGELOG.md"
+    path.write_text("# Changelog\n\n## Unreleased\n\n### Added\n\n- x\n", encoding="utf-8")
+    write_changelog(Report(CLOUD, CLOUD_REPO, "a" * 40, "d", "b" * 40, "d", [ADDED]), path)
+    text = path.read_text(encoding="utf-8")
+    assert "`.\n\n### Added\n" in text
+
+
+def test_a_report_without_changes_adds_no_changelog_entry(tmp_path: Path) -> None:
+    path = tmp_path / "CHANGELOG.md"
+    path.write_text("# Changelog\n\n## Unreleased\n\n- x\n", encoding="utf-8")
+    write_changelog(Report(CLOUD, CLOUD_REPO, "a" * 40, "d", "b" * 40, "d", []), path)
+    assert path.read_text(encoding="utf-8") == "# Changelog\n\n## Unreleased\n\n- x\n"
 
 
 def test_cli_bump_help_and_refusal() -> None:
