@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -15,6 +18,7 @@ from typing import NamedTuple
 import pytest
 
 from codegen import breaks, lock, pipeline
+from codegen._stages import PAUSE_ENV, STAGES
 from codegen.bump import bump, commit_date, write_changelog
 from codegen.errors import CodegenError
 from codegen.fetch import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV
@@ -561,6 +565,222 @@ def test_a_moved_path_is_a_breaking_operation_removal(openai_bumped: Bumped) -> 
     ]
     assert result.bump == "major"
     assert "Implied version bump: **MAJOR**" in result.markdown()
+
+
+# --- the buf gate: a break only buf sees, a bump without changes ------------------------------
+
+
+class Gated(NamedTuple):
+    root: Path
+    changelog_before: str
+    changelog_after_same: str
+    same: Report
+    json_name: Report
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory: pytest.TempPathFactory) -> Gated:
+    """The real tree's state, bumped to a copy of its own files, then to a json_name change."""
+    root = make_scratch(tmp_path_factory.mktemp("gate") / "root")
+    before = (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    same = run_bump(root, CLOUD, SAME_PROTO)
+    after_same = (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    return Gated(root, before, after_same, same, run_bump(root, CLOUD, JSON_NAME))
+
+
+def test_a_bump_without_changes_writes_a_report_but_no_changelog_entry(gated: Gated) -> None:
+    assert gated.same.changes == []
+    assert gated.same.bump == "none"
+    assert gated.changelog_after_same == gated.changelog_before
+    stem = f"{CLOUD_NEW[:12]}-{SAME_PROTO[:12]}"
+    markdown = (gated.root / "specs" / "changes" / CLOUD / f"{stem}.md").read_text("utf-8")
+    assert "## Breaking (0)\n\nNone.\n" in markdown
+
+
+@needs_buf
+def test_a_break_only_buf_sees_fails_check_until_accepted(gated: Gated, tmp_path: Path) -> None:
+    (change,) = gated.json_name.changes
+    assert change.breaking
+    assert change.key.startswith(f"buf FIELD_SAME_JSON_NAME: {RUN_PROTO}: ")
+    assert '"assistant_id"' in change.key
+    assert (change.sources, change.rules) == (("buf",), ("FIELD_SAME_JSON_NAME",))
+    assert gated.json_name.bump == "major"
+    changelog = (gated.root / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "[buf: FIELD_SAME_JSON_NAME]" in changelog
+    # The gate compares from the first bump's old commit, across the no-change bump.
+    gate = breaks.read_gate(breaks.gate_path(gated.root / "specs" / "surface", CLOUD))
+    assert gate is not None
+    assert (gate["since"], gate["at"]) == ({"commit": CLOUD_NEW, "date": CLOUD_NEW_DATE}, JSON_NAME)
+    view = breaks_view(gated.root, tmp_path / "view")
+    (problem,) = breaks.problems(view)
+    assert problem.startswith(f"check: unaccepted breaking change in {CLOUD}: {change.key} ")
+    entry = f'\n[[accepted]]\nchange = {json.dumps(change.key)}\nreason = "JSON name only"\n'
+    with (view / breaks.ACCEPTED).open("a", encoding="utf-8") as fh:
+        fh.write(entry)
+    assert breaks.problems(view) == []
+
+
+def test_the_old_commit_missing_from_the_mirror_is_named(tmp_path: Path) -> None:
+    from codegen import bump as bump_module  # noqa: PLC0415
+
+    current = lock.load().source(CLOUD)
+    gone = dataclasses.replace(current, commit="0" * 40)
+    with pytest.raises(CodegenError) as caught:
+        bump_module._buf_findings(gone, current, tmp_path, "buf")
+    message = str(caught.value)
+    assert f"the old commit {'0' * 12} of {CLOUD} is needed too" in message
+    assert "not found" in message
+
+
+# --- signals: a bump stopped at any stage leaves the tree as it was ---------------------------
+
+_CHILD = """
+import sys
+from pathlib import Path
+from codegen import bump
+try:
+    bump.bump(sys.argv[2], sys.argv[3], root=Path(sys.argv[1]))
+except bump.Interrupted as exc:
+    sys.exit(128 + exc.signum)
+"""
+
+
+def tree_state(root: Path) -> dict[str, str]:
+    """Digests of lock, surface, CHANGELOG, generated/ and specs/changes/ (every file)."""
+    state = file_digests(root)
+    changes = root / "specs" / "changes"
+    state["specs/changes/"] = pipeline.tree_digest(changes) if changes.is_dir() else "absent"
+    return state
+
+
+def stopped_bump(root: Path, commit: str, stage: str, sig: int, tmp: Path) -> tuple[int, str]:
+    """A bump of ``root`` in a child process, held at ``stage`` and sent ``sig`` there."""
+    marker = tmp / f"{stage}.{sig}.reached"
+    env = {**os.environ, PAUSE_ENV: f"{stage}:{marker}"}
+    argv = [sys.executable, "-c", _CHILD, str(root), CLOUD, commit]
+    proc = subprocess.Popen(
+        argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while not marker.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, err = proc.communicate()
+            pytest.fail(f"the bump never reached {stage}: {err[-2000:]}")
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.fixture(scope="module")
+def at_current(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch copy of the real tree (no generation needed: it is current)."""
+    return make_scratch(tmp_path_factory.mktemp("signals") / "root")
+
+
+@pytest.mark.parametrize(
+    ("stage", "sig"),
+    [
+        ("journal", signal.SIGTERM),
+        ("relock", signal.SIGINT),
+        ("build", signal.SIGTERM),
+        ("generated", signal.SIGINT),
+        ("changelog", signal.SIGTERM),
+    ],
+)
+def test_a_signal_at_any_stage_leaves_the_tree_as_it_was(
+    at_current: Path, tmp_path: Path, stage: str, sig: int
+) -> None:
+    assert stage in STAGES
+    before = tree_state(at_current)
+    code, err = stopped_bump(at_current, FAKE_PROTO, stage, sig, tmp_path)
+    assert code == 128 + sig, err[-2000:]
+    assert tree_state(at_current) == before
+    generated = at_current / "generated"
+    assert not list(generated.glob(".build-*"))
+    assert not list(generated.glob(".bump-journal*"))
+    assert lock.load(at_current / "specs" / "lock.toml").source(CLOUD).commit == CLOUD_NEW
+
+
+def test_a_killed_bump_is_rolled_back_by_the_next_one(at_current: Path, tmp_path: Path) -> None:
+    before = tree_state(at_current)
+    code, _ = stopped_bump(at_current, FAKE_PROTO, "build", signal.SIGKILL, tmp_path)
+    assert code == -signal.SIGKILL
+    # Killed outright: the lock is half-way, the build folder and the journal are left.
+    assert lock.load(at_current / "specs" / "lock.toml").source(CLOUD).commit == FAKE_PROTO
+    assert list((at_current / "generated").glob(".build-*"))
+    # The next bump rolls back first, so it sees the old commit (and refuses to move to it).
+    with pytest.raises(CodegenError, match=f"already at {CLOUD_NEW[:12]}"):
+        bump(CLOUD, CLOUD_NEW, root=at_current)
+    assert tree_state(at_current) == before
+    assert not list((at_current / "generated").glob(".b*"))
+
+
+# --- history: a chain of bumps ends where a direct bump does ----------------------------------
+
+CLOUD_HISTORY = ("5bc1be2ec566", "46cf7ab0d1a3")  # 2025-08-04, 2026-05-21
+OPENAI_HISTORY = ("a17376029988", "ca34204c1094")  # 2025-02-10, 2026-08-14
+
+
+def _history(upstream: str, prefix: str) -> str:
+    """The full commit id of a ``history`` commit of the mirror."""
+    index = json.loads((Path(os.environ[MIRROR_ENV]) / "index.json").read_text("utf-8"))
+    (commit,) = [
+        e["commit"]
+        for e in index
+        if e["upstream"] == upstream and e["commit"].startswith(prefix) and e["role"] == "history"
+    ]
+    return str(commit)
+
+
+@pytest.fixture(scope="module")
+def history_start(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both sources at their mirror's previous commits, generated."""
+    root = make_scratch(tmp_path_factory.mktemp("history") / "start")
+    path = root / "specs" / "lock.toml"
+    moved = lock.relock(lock.load(path), CLOUD, CLOUD_OLD, CLOUD_OLD_DATE)
+    lock.write(lock.relock(moved, OPENAI, OPENAI_OLD, OPENAI_OLD_DATE), path)
+    assert not generate_at(root).noop
+    return root
+
+
+def _final_state(root: Path) -> dict[str, str]:
+    state = {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in [root / "specs" / "lock.toml", *sorted((root / "specs" / "surface").iterdir())]
+    }
+    state["generated/"] = pipeline.tree_digest(root / "generated")
+    return state
+
+
+def test_a_chain_of_bumps_ends_byte_identical_to_a_direct_one(
+    history_start: Path, tmp_path: Path
+) -> None:
+    chain = clone(history_start, tmp_path / "chain")
+    steps = [
+        (CLOUD, _history(CLOUD_REPO, CLOUD_HISTORY[0])),
+        (OPENAI, _history(OPENAI_REPO, OPENAI_HISTORY[0])),
+        (CLOUD, _history(CLOUD_REPO, CLOUD_HISTORY[1])),
+        (CLOUD, CLOUD_NEW),
+        (OPENAI, OPENAI_NEW),
+    ]
+    reports = [run_bump(chain, name, commit) for name, commit in steps]
+    direct = clone(history_start, tmp_path / "direct")
+    direct_reports = [run_bump(direct, CLOUD, CLOUD_NEW), run_bump(direct, OPENAI, OPENAI_NEW)]
+    assert _final_state(chain) == _final_state(direct)
+    # Both equal the committed tree (its surface and its generated package).
+    for name in (CLOUD, OPENAI):
+        rel = f"specs/surface/{name}.txt"
+        assert (chain / rel).read_bytes() == (PROJECT_ROOT / rel).read_bytes()
+    package = pipeline.PACKAGE
+    assert pipeline.tree_digest(chain / "generated" / package) == pipeline.tree_digest(
+        PROJECT_ROOT / "generated" / package
+    )
+    # Every step wrote its report; the direct reports name the whole range.
+    assert len(list((chain / "specs" / "changes").rglob("*.md"))) == len(steps)
+    assert [r.old_commit for r in direct_reports] == [CLOUD_OLD, OPENAI_OLD]
+    assert all(r.new_commit == c for r, (_, c) in zip(reports, steps, strict=True))
 
 
 # --- changelog, CLI, and the real tree ---------------------------------------------------------
