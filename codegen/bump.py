@@ -52,7 +52,7 @@ BUF_ENV = "RUNBIND_BUF"
 """Path of the ``buf`` binary; without it, protobuf reports rely on the surface comparison."""
 _BUF_CONFIG = json.dumps({"version": "v2", "breaking": {"use": ["PACKAGE"]}})
 _CHANGELOG_HEAD = "# Changelog\n\nEvery release names the upstream commits it was generated from.\n"
-JOURNAL = ".bump-journal"
+JOURNAL = pipeline.JOURNAL
 """The journal folder inside ``generated/`` (git-ignored with the rest of it)."""
 _NO_BUF = (
     "buf breaking was not run (no --buf, no $RUNBIND_BUF): protobuf breaks that only buf sees, "

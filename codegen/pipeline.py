@@ -33,6 +33,8 @@ GENERATED_DIR = PROJECT_ROOT / "generated"
 PACKAGE = "runbind_generated"
 SURFACE_DIR = PROJECT_ROOT / "specs" / "surface"
 STAMP_NAME = ".stamp.json"
+JOURNAL = ".bump-journal"
+"""Left in ``generated/`` by a bump that was killed before it could roll back (codegen.bump)."""
 # Committed inputs besides the lock and codegen/: decisions about the generated API.
 EXTRA_INPUTS = ("specs/openai-overlay.yaml", "specs/openai-names.toml")
 _PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -372,6 +374,11 @@ def check(
                     f"check: specs/surface/{name}.txt is stale; run `nox -s generate` and commit it"
                 )
         current = generated_dir / PACKAGE
+        if (generated_dir / JOURNAL).is_dir():
+            problems.append(
+                f"check: generated/{JOURNAL} is left by an interrupted bump; run the bump again "
+                "(it rolls the interrupted one back first)"
+            )
         if current.is_dir() and tree_digest(current) != digest:
             problems.append("check: generated/ differs from a fresh build; run `nox -s generate`")
     problems.extend(breaks.problems(root))
