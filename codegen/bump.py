@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from codegen import lock as lockmod
 from codegen import pipeline, report
@@ -89,22 +90,19 @@ def _raise(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
-@contextlib.contextmanager
-def _signals_as_errors() -> Iterator[None]:
-    """SIGTERM and SIGINT raise :class:`Interrupted` in the block; old handlers restored after.
+def _install_handlers() -> dict[int, Any]:
+    """Make SIGTERM and SIGINT raise :class:`Interrupted`; the handlers they replace.
 
-    Only the main thread can install handlers; elsewhere the block runs unchanged.
+    Only the main thread can install handlers; elsewhere nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {sig: signal.signal(sig, _raise) for sig in _SIGNALS}
-    try:
-        yield
-    finally:
-        with _signals_blocked():
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
+        return {}
+    return {sig: signal.signal(sig, _raise) for sig in _SIGNALS}
+
+
+def _restore_handlers(handlers: dict[int, Any]) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 @contextlib.contextmanager
@@ -221,24 +219,30 @@ def recover(root: Path = lockmod.PROJECT_ROOT) -> str | None:
 def _all_or_nothing(root: Path, files: list[Path], dirs: list[Path], note: str) -> Iterator[None]:
     """Journal ``files`` and ``generated/``; roll back on any failure or signal, else commit.
 
-    Signals raise :class:`Interrupted` inside the block; the rollback and the commit run with
-    them blocked, so a second signal cannot cut either short.
+    Signals raise :class:`Interrupted` inside the block. The rollback and the commit run with
+    them blocked and put the old handlers back before unblocking, so a second signal can cut
+    neither short, and one that arrives during the commit meets the old handler.
     """
     journal = _Journal(root)
-    with _signals_as_errors():
-        try:
-            journal.open(files, dirs, note)
-            yield
-        except BaseException:
-            with _signals_blocked():
-                if journal.path.is_dir():
-                    journal.roll_back()
-                else:
-                    journal.discard_partial()
-            raise
+    handlers: dict[int, Any] = {}
+    committed = False
+    try:
+        handlers = _install_handlers()
+        journal.open(files, dirs, note)
+        yield
         with _signals_blocked():
             _clean_builds(journal.generated)
             journal.close()
+            committed = True
+            _restore_handlers(handlers)
+    except BaseException:
+        with _signals_blocked():
+            if not committed and journal.path.is_dir():
+                journal.roll_back()
+            elif not committed:
+                journal.discard_partial()
+            _restore_handlers(handlers)
+        raise
 
 
 # --- buf -------------------------------------------------------------------------------------
