@@ -58,7 +58,7 @@ class Change:
     def line(self) -> str:
         """One Markdown list line, ending with where the change was found."""
         mark = "**BREAKING** " if self.breaking else ""
-        detail = f" ({_detail(self.detail)})" if self.detail else ""
+        detail = f" {_detail(self.detail)}" if self.detail else ""
         found = ", ".join(
             f"{s}: {' '.join(self.rules)}" if s != SURFACE and self.rules else s
             for s in self.sources
@@ -74,12 +74,13 @@ def _code(text: str) -> str:
 
 
 def _detail(detail: str) -> str:
-    """A detail in code spans: ``a → b`` as two spans, any other text as one."""
-    text = detail.removeprefix("(").removesuffix(")") if detail.startswith("(") else detail
-    if " → " in text:
-        before, _, after = text.partition(" → ")
-        return f"{_code(before)} → {_code(after)}"
-    return _code(text)
+    """A detail in parentheses, as code: ``a → b`` as two spans, an RPC signature as one."""
+    if detail.startswith("("):  # "(Request) returns (Response)"
+        return _code(detail)
+    if " → " in detail:
+        before, _, after = detail.partition(" → ")
+        return f"({_code(before)} → {_code(after)})"
+    return f"({_code(detail)})"
 
 
 @dataclass(frozen=True, order=True)
@@ -269,7 +270,7 @@ def _constraint_changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> 
         a, b = old.get(key), new.get(key)
         if a == b:
             continue
-        detail = f"{'none' if a is None else a!r} → {'none' if b is None else b!r}"
+        detail = f"{_value(a)} → {_value(b)}"
         if key == "default":
             out.append(Change(True, "default changed", name, detail))
         elif a is None:
@@ -283,6 +284,11 @@ def _constraint_changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> 
         else:  # a pattern or a multiple: no order, so any change may refuse a value
             out.append(Change(True, f"constraint {key} changed", name, detail))
     return out
+
+
+def _value(value: object) -> str:
+    """A constraint's value as JSON (``none`` when absent)."""
+    return "none" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _numbers(*values: object) -> bool:

@@ -437,6 +437,17 @@ def test_constraint_changes(old: str, new: str, expected: list[tuple[bool, str]]
         assert words in change.what, change
         assert change.subject == "CreateRunRequest.file_ids"
         assert " → " in change.detail
+    if not old:
+        assert changes[0].detail.startswith("none → ")
+
+
+def test_constraint_detail_is_json() -> None:
+    old = _edit(OPENAPI_BASE, add=(f'{FILE_IDS} {{"pattern": "^a"}}',))
+    new = _edit(OPENAPI_BASE, add=(f'{FILE_IDS} {{"max_length": 20}}',))
+    assert _summary(diff_surfaces(old, new)) == [
+        (True, "constraint max_length added", "CreateRunRequest.file_ids", "none → 20"),
+        (False, "constraint pattern removed", "CreateRunRequest.file_ids", '"^a" → none'),
+    ]
 
 
 def test_constraints_are_parsed_apart_from_flags() -> None:
@@ -816,3 +827,8 @@ def test_unaccepted_on_a_real_diff() -> None:
     changes = diff_surfaces(PROTO_BASE, new)
     assert [c.key for c in unaccepted(changes, {})] == ["field removed: p.v1.Run.tags"]
     assert unaccepted(changes, {"field removed: p.v1.Run.tags": "ok"}) == []
+
+
+def test_an_rpc_signature_is_one_code_span() -> None:
+    rpc = Change(False, "RPC added", "p.S.Get", "(p.GetRequest) returns (p.Run)")
+    assert rpc.line() == "- RPC added: `p.S.Get` `(p.GetRequest) returns (p.Run)` [surface]"
