@@ -781,6 +781,13 @@ def test_a_chain_of_bumps_ends_byte_identical_to_a_direct_one(
     assert len(list((chain / "specs" / "changes").rglob("*.md"))) == len(steps)
     assert [r.old_commit for r in direct_reports] == [CLOUD_OLD, OPENAI_OLD]
     assert all(r.new_commit == c for r, (_, c) in zip(reports, steps, strict=True))
+    # Real history: maxItems 10000 -> 100000000 accepts more, so it is additive.
+    key = (
+        "constraint max_length loosened: CreateThreadRequestToolResourcesFileSearchVectorStoresItem"
+    )
+    for result in (reports[-1], direct_reports[-1]):
+        (loosened,) = [c for c in result.changes if c.key == f"{key}.file_ids"]
+        assert (loosened.breaking, loosened.detail) == (False, "10000 → 100000000")
 
 
 # --- changelog, CLI, and the real tree ---------------------------------------------------------
