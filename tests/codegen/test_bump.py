@@ -634,16 +634,6 @@ def test_the_old_commit_missing_from_the_mirror_is_named(tmp_path: Path) -> None
 
 # --- signals: a bump stopped at any stage leaves the tree as it was ---------------------------
 
-_CHILD = """
-import sys
-from pathlib import Path
-from codegen import bump
-try:
-    bump.bump(sys.argv[2], sys.argv[3], root=Path(sys.argv[1]))
-except bump.Interrupted as exc:
-    sys.exit(128 + exc.signum)
-"""
-
 
 def tree_state(root: Path) -> dict[str, str]:
     """Digests of lock, surface, CHANGELOG, generated/ and specs/changes/ (every file)."""
@@ -657,7 +647,7 @@ def stopped_bump(root: Path, commit: str, stage: str, sig: int, tmp: Path) -> tu
     """A bump of ``root`` in a child process, held at ``stage`` and sent ``sig`` there."""
     marker = tmp / f"{stage}.{sig}.reached"
     env = {**os.environ, PAUSE_ENV: f"{stage}:{marker}"}
-    argv = [sys.executable, "-c", _CHILD, str(root), CLOUD, commit]
+    argv = [sys.executable, "-m", "codegen", "bump", CLOUD, commit, "--root", str(root)]
     proc = subprocess.Popen(
         argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -696,6 +686,8 @@ def test_a_signal_at_any_stage_leaves_the_tree_as_it_was(
     before = tree_state(at_current)
     code, err = stopped_bump(at_current, FAKE_PROTO, stage, sig, tmp_path)
     assert code == 128 + sig, err[-2000:]
+    name = signal.Signals(sig).name
+    assert err.strip() == f"bump: stopped by {name}; nothing changed (rolled back)"
     assert tree_state(at_current) == before
     generated = at_current / "generated"
     assert not list(generated.glob(".build-*"))
@@ -711,8 +703,13 @@ def test_a_killed_bump_is_rolled_back_by_the_next_one(at_current: Path, tmp_path
     assert lock.load(at_current / "specs" / "lock.toml").source(CLOUD).commit == FAKE_PROTO
     assert list((at_current / "generated").glob(".build-*"))
     # The next bump rolls back first, so it sees the old commit (and refuses to move to it).
-    with pytest.raises(CodegenError, match=f"already at {CLOUD_NEW[:12]}"):
-        bump(CLOUD, CLOUD_NEW, root=at_current)
+    argv = [sys.executable, "-m", "codegen", "bump", CLOUD, CLOUD_NEW, "--root", str(at_current)]
+    proc = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"bump: rolled back the interrupted bump {CLOUD} {CLOUD_NEW[:12]} -> {FAKE_PROTO[:12]}",
+        f"bump: {CLOUD} is already at {CLOUD_NEW[:12]}",
+    ]
     assert tree_state(at_current) == before
     assert not list((at_current / "generated").glob(".b*"))
 
