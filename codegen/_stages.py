@@ -1,8 +1,8 @@
 """Named points of a bump, where a test may hold it to interrupt it there.
 
 ``RUNBIND_BUMP_PAUSE=<stage>:<marker file>`` makes :func:`reached` create the marker file and
-sleep at that stage (up to a minute), so that a test can send a signal to a bump at a known
-point. Without the variable, :func:`reached` does nothing.
+wait at that stage until the file is removed (at most a minute), so that a test can send a
+signal to a bump at a known point. Without the variable, :func:`reached` does nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 PAUSE_ENV = "RUNBIND_BUMP_PAUSE"
-STAGES = ("journal", "relock", "build", "generated", "buf", "report", "changelog")
+STAGES = ("journal", "relock", "build", "generated", "buf", "report", "changelog", "rollback")
 """The stages in the order a bump reaches them (``build``: inside ``generate``, with the
-``generated/.build-*`` folder present)."""
+``generated/.build-*`` folder present; ``rollback``: inside the rollback, signals blocked)."""
 
 
 def reached(stage: str) -> None:
@@ -23,7 +23,8 @@ def reached(stage: str) -> None:
     name, _, marker = wanted.partition(":")
     if name != stage or not marker:
         return
-    Path(marker).write_text(stage, encoding="utf-8")
+    path = Path(marker)
+    path.write_text(stage, encoding="utf-8")
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)

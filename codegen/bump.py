@@ -165,6 +165,7 @@ class _Journal:
     def roll_back(self) -> str:
         """Put every journaled file and the generated output back; idempotent. The bump note."""
         data = json.loads((self.path / "files.json").read_text(encoding="utf-8"))
+        reached("rollback")
         for rel, saved in data["files"].items():
             target = self.root / rel
             if saved is None:

@@ -643,8 +643,11 @@ def tree_state(root: Path) -> dict[str, str]:
     return state
 
 
-def stopped_bump(root: Path, commit: str, stage: str, sig: int, tmp: Path) -> tuple[int, str]:
-    """A bump of ``root`` in a child process, held at ``stage`` and sent ``sig`` there."""
+def stopped_bump(
+    root: Path, commit: str, stage: str, sig: int, tmp: Path, *, release: bool = False
+) -> tuple[int, str]:
+    """A bump of ``root`` in a child process, held at ``stage`` and sent ``sig`` there (then,
+    with ``release``, let go on)."""
     marker = tmp / f"{stage}.{sig}.reached"
     env = {**os.environ, PAUSE_ENV: f"{stage}:{marker}"}
     argv = [sys.executable, "-m", "codegen", "bump", CLOUD, commit, "--root", str(root)]
@@ -659,6 +662,9 @@ def stopped_bump(root: Path, commit: str, stage: str, sig: int, tmp: Path) -> tu
             pytest.fail(f"the bump never reached {stage}: {err[-2000:]}")
         time.sleep(0.05)
     proc.send_signal(sig)
+    if release:
+        time.sleep(0.5)  # the signal is pending (blocked) while the bump waits
+        marker.unlink()
     _, err = proc.communicate(timeout=120)
     return proc.returncode, err
 
@@ -710,6 +716,18 @@ def test_a_killed_bump_is_rolled_back_by_the_next_one(at_current: Path, tmp_path
         f"bump: rolled back the interrupted bump {CLOUD} {CLOUD_NEW[:12]} -> {FAKE_PROTO[:12]}",
         f"bump: {CLOUD} is already at {CLOUD_NEW[:12]}",
     ]
+    assert tree_state(at_current) == before
+    assert not list((at_current / "generated").glob(".b*"))
+
+
+def test_a_signal_during_the_rollback_waits_for_it(at_current: Path, tmp_path: Path) -> None:
+    """protoc fails, the rollback starts; SIGTERM then is held until it is done."""
+    before = tree_state(at_current)
+    code, err = stopped_bump(
+        at_current, BROKEN_PROTO, "rollback", signal.SIGTERM, tmp_path, release=True
+    )
+    # Killed by the default handler (back in place) after the rollback, not during it.
+    assert code == -signal.SIGTERM, err[-2000:]
     assert tree_state(at_current) == before
     assert not list((at_current / "generated").glob(".b*"))
 
