@@ -574,27 +574,58 @@ class Gated(NamedTuple):
     root: Path
     changelog_before: str
     changelog_after_same: str
-    same: Report
+    same: subprocess.CompletedProcess[str]
     json_name: Report
 
 
 @pytest.fixture(scope="module")
 def gated(tmp_path_factory: pytest.TempPathFactory) -> Gated:
-    """The real tree's state, bumped to a copy of its own files, then to a json_name change."""
+    """The real tree's state, bumped to a copy of its own files (by the command line), then
+    to a json_name change."""
     root = make_scratch(tmp_path_factory.mktemp("gate") / "root")
     before = (root / "CHANGELOG.md").read_text(encoding="utf-8")
-    same = run_bump(root, CLOUD, SAME_PROTO)
+    argv = [sys.executable, "-m", "codegen", "bump", CLOUD, SAME_PROTO, "--root", str(root)]
+    argv += ["--buf", BUF] if BUF else []
+    same = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     after_same = (root / "CHANGELOG.md").read_text(encoding="utf-8")
     return Gated(root, before, after_same, same, run_bump(root, CLOUD, JSON_NAME))
 
 
 def test_a_bump_without_changes_writes_a_report_but_no_changelog_entry(gated: Gated) -> None:
-    assert gated.same.changes == []
-    assert gated.same.bump == "none"
+    assert gated.same.returncode == 0, gated.same.stderr
+    assert gated.same.stdout == (
+        f"bump: {CLOUD} -> {SAME_PROTO[:12]}: 0 changes, 0 breaking, implies NONE; "
+        f"report in specs/changes/{CLOUD}/\n"
+    )
     assert gated.changelog_after_same == gated.changelog_before
-    stem = f"{CLOUD_NEW[:12]}-{SAME_PROTO[:12]}"
-    markdown = (gated.root / "specs" / "changes" / CLOUD / f"{stem}.md").read_text("utf-8")
+    stem = gated.root / "specs" / "changes" / CLOUD / f"{CLOUD_NEW[:12]}-{SAME_PROTO[:12]}"
+    data = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (data["changes"], data["bump"]) == ([], "none")
+    markdown = stem.with_suffix(".md").read_text(encoding="utf-8")
     assert "## Breaking (0)\n\nNone.\n" in markdown
+
+
+@needs_buf
+def test_the_command_line_counts_a_change_found_twice_once(
+    fake_bumped: Bumped, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the CLI prints is counted from the merged lines (it said 71 for 35)."""
+    from codegen import __main__ as cli  # noqa: PLC0415
+
+    root = clone(fake_bumped.root, fake_bumped.root.parent / "cli")
+    assert cli.main(["bump", CLOUD, CLOUD_NEW, "--root", str(root), "--buf", str(BUF)]) == 0
+    assert capsys.readouterr().out == (
+        f"bump: {CLOUD} -> {CLOUD_NEW[:12]}: 3 changes, 1 breaking, implies MAJOR; "
+        f"report in specs/changes/{CLOUD}/\n"
+    )
+    stem = root / "specs" / "changes" / CLOUD / f"{FAKE_PROTO[:12]}-{CLOUD_NEW[:12]}"
+    data = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    # Back from the synthetic commit: the removed field and enum value return (additive), and
+    # the renumbered field moves back, which buf sees as one more deletion of that field.
+    assert data["bump"] == "major"
+    keys = [c["key"] for c in data["changes"]]
+    assert len(keys) == len(set(keys)) == 3
+    assert all(c["sources"] in (["surface"], ["surface", "buf"]) for c in data["changes"])
 
 
 @needs_buf
