@@ -115,6 +115,10 @@ def _signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+_OUTPUT = (pipeline.PACKAGE, pipeline.STAMP_NAME)
+"""What the journal moves aside from ``generated/`` (the rest of it a bump never touches)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class _Journal:
     """What a bump may change, kept so that it can be put back (``generated/.bump-journal``).
@@ -149,11 +153,12 @@ class _Journal:
             else:
                 table[rel] = None
         missing = [d.relative_to(self.root).as_posix() for d in dirs if not d.is_dir()]
-        data = {"bump": note, "files": table, "new_dirs": missing}
+        present = [n for n in _OUTPUT if (self.generated / n).exists()]
+        data = {"bump": note, "files": table, "new_dirs": missing, "generated": present}
         (tmp / "files.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         tmp.rename(self.path)
         reached("journal")
-        for name in (pipeline.PACKAGE, pipeline.STAMP_NAME):
+        for name in _OUTPUT:
             if (self.generated / name).exists():
                 (self.generated / name).rename(self.path / name)
 
@@ -178,13 +183,15 @@ class _Journal:
         for rel in reversed(data.get("new_dirs", [])):
             with contextlib.suppress(OSError):  # not empty: something else put a file there
                 (self.root / rel).rmdir()
-        for name in (pipeline.PACKAGE, pipeline.STAMP_NAME):
+        for name in _OUTPUT:
             kept, live = self.path / name, self.generated / name
-            if kept.exists():
+            existed = name in data.get("generated", _OUTPUT)
+            if kept.exists() or not existed:  # else it was never moved: it is the old one
                 if live.is_dir():
                     shutil.rmtree(live)
                 else:
                     live.unlink(missing_ok=True)
+            if kept.exists():
                 kept.rename(live)
         _clean_builds(self.generated)
         self.close()

@@ -763,6 +763,36 @@ def test_a_signal_during_the_rollback_waits_for_it(at_current: Path, tmp_path: P
     assert not list((at_current / "generated").glob(".b*"))
 
 
+def test_the_journal_puts_back_exactly_what_was_there(tmp_path: Path) -> None:
+    """Files and folders that did not exist go again; the generated output is swapped back."""
+    from codegen.bump import _Journal  # noqa: PLC0415
+
+    root = tmp_path / "root"
+    (root / "generated" / pipeline.PACKAGE).mkdir(parents=True)
+    (root / "generated" / pipeline.PACKAGE / "old.py").write_text("old")
+    (root / "specs").mkdir()
+    (root / "specs" / "lock.toml").write_text("old lock")
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    report_dir = root / "specs" / "changes" / CLOUD
+    journal = _Journal(root)
+    journal.open(
+        [root / "specs" / "lock.toml", report_dir / "r.md"], [report_dir.parent, report_dir], "x"
+    )
+    assert not (root / "generated" / pipeline.PACKAGE).exists()  # moved aside
+    (root / "specs" / "lock.toml").write_text("new lock")
+    report_dir.mkdir(parents=True)
+    (report_dir / "r.md").write_text("report")
+    (root / "generated" / pipeline.PACKAGE).mkdir()
+    (root / "generated" / pipeline.PACKAGE / "new.py").write_text("new")
+    (root / "generated" / pipeline.STAMP_NAME).write_text("{}")  # there was none before
+    (root / "generated" / ".build-x").mkdir()
+    assert journal.roll_back() == "x"
+    after = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in (root / "generated").iterdir()) == [pipeline.PACKAGE]
+    assert not (root / "specs" / "changes").exists()
+
+
 # --- history: a chain of bumps ends where a direct bump does ----------------------------------
 
 CLOUD_HISTORY = ("5bc1be2ec566", "46cf7ab0d1a3")  # 2025-08-04, 2026-05-21
