@@ -37,19 +37,28 @@ def _relock(name: str, commit: str, committed: str) -> int:
     return 0
 
 
-def _bump(name: str, commit: str, committed: str | None, buf: str | None) -> int:
-    from codegen import bump  # noqa: PLC0415
+def _bump(name: str, commit: str, committed: str | None, buf: str | None, root: Path | None) -> int:
+    from codegen import bump, lock  # noqa: PLC0415
 
+    where = root or lock.PROJECT_ROOT
     try:
-        result = bump.bump(name, commit, committed, buf=buf)
+        interrupted = bump.recover(where)
+        if interrupted:
+            print(f"bump: rolled back the interrupted bump {interrupted}", file=sys.stderr)
+        result = bump.bump(name, commit, committed, buf=buf, root=where)
     except CodegenError as exc:
         print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
-    breaking = sum(c.breaking for c in result.all_changes)
+    except bump.Interrupted as exc:
+        print(f"bump: stopped by {exc}; nothing changed (rolled back)", file=sys.stderr)
+        return 128 + exc.signum
+    breaking = sum(c.breaking for c in result.changes)
     print(
-        f"bump: {name} -> {commit[:12]}: {len(result.all_changes)} changes, {breaking} breaking, "
+        f"bump: {name} -> {commit[:12]}: {len(result.changes)} changes, {breaking} breaking, "
         f"implies {result.bump.upper()}; report in specs/changes/{name}/"
     )
+    for note in result.notes:
+        print(f"bump: note: {note}", file=sys.stderr)
     return 0
 
 
@@ -88,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     bmp.add_argument("commit", help="full 40-hex commit id")
     bmp.add_argument("committed", nargs="?", help="commit date (default: from the mirror index)")
     bmp.add_argument("--buf", help="buf binary for protobuf rules (default: $RUNBIND_BUF)")
+    bmp.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
     sub.add_parser("baseline", help="record the current surface and version as released")
     rls = sub.add_parser("release", help="check, changelog, bump, baseline, tag, build twice")
     rls.add_argument("version", help="the new SemVer version, X.Y.Z")
@@ -95,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         return _release(args.version)
     if args.command == "bump":
-        return _bump(args.source, args.commit, args.committed, args.buf)
+        return _bump(args.source, args.commit, args.committed, args.buf, args.root)
     if args.command == "baseline":
         from codegen import breaks  # noqa: PLC0415
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen import breaks, headers
+from codegen._stages import reached
 from codegen.errors import CodegenError, GenerationError
 from codegen.fetch import UPSTREAM_DIR, fetch
 from codegen.lock import LOCK_PATH, PROJECT_ROOT, Lock, Source, load
@@ -32,6 +33,8 @@ GENERATED_DIR = PROJECT_ROOT / "generated"
 PACKAGE = "runbind_generated"
 SURFACE_DIR = PROJECT_ROOT / "specs" / "surface"
 STAMP_NAME = ".stamp.json"
+JOURNAL = ".bump-journal"
+"""Left in ``generated/`` by a bump that was killed before it could roll back (codegen.bump)."""
 # Committed inputs besides the lock and codegen/: decisions about the generated API.
 EXTRA_INPUTS = ("specs/openai-overlay.yaml", "specs/openai-names.toml")
 _PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -326,6 +329,7 @@ def generate(
     generated_dir.mkdir(parents=True, exist_ok=True)
     parent = Path(tempfile.mkdtemp(prefix=".build-", dir=generated_dir))
     try:
+        reached("build")
         result = build(lock, spec_dirs, parent, root)
         counts = {sub: _count(result.package / sub) for sub, _ in GENERATORS.values()}
         (generated_dir / STAMP_NAME).unlink(missing_ok=True)
@@ -374,6 +378,11 @@ def check(
                     f"check: specs/surface/{name}.txt is stale; run `nox -s generate` and commit it"
                 )
         current = generated_dir / PACKAGE
+        if (generated_dir / JOURNAL).is_dir():
+            problems.append(
+                f"check: generated/{JOURNAL} is left by an interrupted bump; run the bump again "
+                "(it rolls the interrupted one back first)"
+            )
         if current.is_dir() and tree_digest(current) != digest:
             problems.append("check: generated/ differs from a fresh build; run `nox -s generate`")
     problems.extend(breaks.problems(root))

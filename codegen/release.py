@@ -155,6 +155,7 @@ def release(version: str, *, root: Path = PROJECT_ROOT, date: str | None = None)
     breaks.baseline(root)
     _empty_accepted(root)
     changed = ["CHANGELOG.md", "pyproject.toml", str(_INIT), breaks.BASELINE, breaks.ACCEPTED]
+    changed.append("specs/surface")  # the buf findings since the last release are cleared
     _git(root, "add", *changed)
     upstream = "Generated from:\n" + "\n".join(upstream_lines(lock))
     _git(root, "commit", "--quiet", "-m", f"Release {version}\n\n{upstream}")

@@ -4,17 +4,35 @@ The surface index (``specs/surface/<source>.txt``) lists the generated API by na
 so comparing two of them is a comparison of what users import: protobuf messages, fields (number,
 cardinality, type, oneof), enum values, services and RPCs; OpenAPI models, properties (type,
 required, nullable), enum values, unions and paths. Each change is breaking or additive and the
-report ends with the SemVer bump it implies. ``buf breaking`` findings (protobuf rules such as
-reserved ranges) are added by :mod:`codegen.bump` when the tool is available.
+report ends with the SemVer bump it implies. OpenAPI properties also carry their constraints
+(``max_length``, ``minimum``..., ``pattern``, default): tightening one is breaking, loosening it
+additive. ``buf breaking`` findings (protobuf rules such as reserved ranges or JSON names) are
+merged in by :func:`merge`: a finding about a change the surface diff found marks that line,
+any other finding is a line of its own, so each change is one line saying where it came from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-__all__ = ["Change", "Report", "diff_surfaces", "implied_bump", "parse_surface", "unaccepted"]
+__all__ = [
+    "Change",
+    "Finding",
+    "Report",
+    "diff_surfaces",
+    "implied_bump",
+    "merge",
+    "parse_surface",
+    "unaccepted",
+]
+
+SURFACE = "surface"
+"""The name of the surface-index comparison as a source of change lines."""
 
 BUMPS = ("none", "patch", "minor", "major")
 
@@ -27,6 +45,10 @@ class Change:
     what: str
     subject: str
     detail: str = ""
+    sources: tuple[str, ...] = (SURFACE,)
+    """Which comparisons found it: ``surface`` and/or a tool (``buf``)."""
+    rules: tuple[str, ...] = ()
+    """The tool rules that fired for it (``FIELD_NO_DELETE``...)."""
 
     @property
     def key(self) -> str:
@@ -34,17 +56,56 @@ class Change:
         return f"{self.what}: {self.subject}"
 
     def line(self) -> str:
-        """One Markdown list line."""
+        """One Markdown list line, ending with where the change was found."""
         mark = "**BREAKING** " if self.breaking else ""
-        detail = ""
-        if self.detail:
-            detail = f" {self.detail}" if self.detail.startswith("(") else f" ({self.detail})"
-        return f"- {mark}{self.what}: `{self.subject}`{detail}"
+        detail = f" {_detail(self.detail)}" if self.detail else ""
+        found = ", ".join(
+            f"{s}: {' '.join(self.rules)}" if s != SURFACE and self.rules else s
+            for s in self.sources
+        )
+        return f"- {mark}{self.what}: {_code(self.subject)}{detail} [{found}]"
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span (so ``<``, ``*`` or ``_`` in it render as themselves)."""
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" or text.startswith(" ") or text.endswith(" ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _detail(detail: str) -> str:
+    """A detail in parentheses, as code: ``a → b`` as two spans, an RPC signature as one."""
+    if detail.startswith("("):  # "(Request) returns (Response)"
+        return _code(detail)
+    if " → " in detail:
+        before, _, after = detail.partition(" → ")
+        return f"({_code(before)} → {_code(after)})"
+    return f"({_code(detail)})"
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One line of a tool's own comparison (``buf breaking``), as the tool said it.
+
+    ``package`` is the protobuf package of ``path`` (read from the file by the caller); it lets
+    :func:`merge` match the finding to the fully qualified names of the surface index.
+    """
+
+    tool: str
+    rule: str
+    path: str
+    message: str
+    package: str = ""
+
+    def change(self) -> Change:
+        """The finding as a change line of its own (when no surface change matches it)."""
+        subject = f"{self.path}: {self.message}"
+        return Change(True, f"{self.tool} {self.rule}", subject, "", (self.tool,), (self.rule,))
 
 
 @dataclass
 class Report:
-    """The changes of one source between two commits, plus tool findings."""
+    """The changes of one source between two commits: one line per change, every source merged."""
 
     source: str
     repository: str
@@ -53,45 +114,49 @@ class Report:
     new_commit: str
     new_date: str
     changes: list[Change]
-    tool_findings: list[Change] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    """The tool findings as the tool reported them (already merged into ``changes``)."""
+    compared: tuple[str, ...] = (SURFACE,)
+    """The comparisons that ran: the surface diff and the tools (``buf``)."""
+    notes: tuple[str, ...] = ()
+    """What the reader must know about the comparison (a tool that did not run)."""
 
     @property
     def all_changes(self) -> list[Change]:
-        """Surface changes and tool findings together."""
-        return [*self.changes, *self.tool_findings]
+        """Every change, one line each (surface and tool findings merged)."""
+        return list(self.changes)
 
     @property
     def bump(self) -> str:
         """The SemVer bump the changes imply: major, minor, patch or none."""
-        return implied_bump(self.all_changes)
+        return implied_bump(self.changes)
 
     def markdown(self) -> str:
         """The report as Markdown."""
         breaking = [c for c in self.changes if c.breaking]
         additive = [c for c in self.changes if not c.breaking]
+        how = {SURFACE: "the surface index", "buf": "`buf breaking` (PACKAGE rules)"}
         out = [
             f"# Change report: {self.source} {self.old_commit[:12]} → {self.new_commit[:12]}",
             "",
             f"Upstream `{self.repository}`: `{self.old_commit}` ({self.old_date}) → "
             f"`{self.new_commit}` ({self.new_date}).",
             "",
+            "Compared by " + " and ".join(how.get(c, c) for c in self.compared) + "; each line "
+            "ends with the comparisons that found it.",
+            "",
+            *[f"> {note}\n" for note in self.notes],
             f"## Breaking ({len(breaking)})",
             "",
-            *([c.line() for c in breaking] or ["none"]),
+            *([c.line() for c in breaking] or ["None."]),
             "",
             f"## Additive ({len(additive)})",
             "",
-            *([c.line() for c in additive] or ["none"]),
+            *([c.line() for c in additive] or ["None."]),
+            "",
+            f"Implied version bump: **{self.bump.upper()}**",
             "",
         ]
-        if self.tool_findings:
-            out += [
-                f"## buf breaking ({len(self.tool_findings)})",
-                "",
-                *[c.line() for c in self.tool_findings],
-                "",
-            ]
-        out += [f"Implied version bump: **{self.bump.upper()}**", ""]
         return "\n".join(out)
 
     def to_json(self) -> str:
@@ -102,8 +167,10 @@ class Report:
             "from": {"commit": self.old_commit, "date": self.old_date},
             "to": {"commit": self.new_commit, "date": self.new_date},
             "bump": self.bump,
+            "compared": list(self.compared),
+            "notes": list(self.notes),
             "changes": [asdict(c) | {"key": c.key} for c in self.changes],
-            "tool_findings": [asdict(c) | {"key": c.key} for c in self.tool_findings],
+            "findings": [asdict(f) for f in self.findings],
         }
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -177,12 +244,55 @@ def _field_parts(value: str) -> dict[str, str]:
     return {"number": number, "cardinality": card, "type": type_, "oneof": oneof}
 
 
-def _property_parts(value: str) -> tuple[str, set[str]]:
+def _property_parts(value: str) -> tuple[str, set[str], dict[str, Any]]:
+    """Type, flags (required, nullable) and constraints of a property's facts."""
+    constraints: dict[str, Any] = {}
+    brace = value.find(' {"')
+    if brace >= 0:
+        constraints = json.loads(value[brace + 1 :])
+        value = value[:brace]
     words = value.split(" ")
     flags = set()
     while words and words[-1] in ("required", "nullable"):
         flags.add(words.pop())
-    return " ".join(words), flags
+    return " ".join(words), flags, constraints
+
+
+# A smaller upper bound or a larger lower bound accepts fewer values: tighter, so breaking.
+_UPPER = frozenset({"le", "lt", "max_length"})
+_LOWER = frozenset({"ge", "gt", "min_length"})
+
+
+def _constraint_changes(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Constraints added (breaking), removed (additive), tightened or loosened; defaults."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        detail = f"{_value(a)} → {_value(b)}"
+        if key == "default":
+            out.append(Change(True, "default changed", name, detail))
+        elif a is None:
+            out.append(Change(True, f"constraint {key} added", name, detail))
+        elif b is None:
+            out.append(Change(False, f"constraint {key} removed", name, detail))
+        elif key in _UPPER | _LOWER and _numbers(a, b):
+            tighter = b < a if key in _UPPER else b > a
+            word = "tightened" if tighter else "loosened"
+            out.append(Change(tighter, f"constraint {key} {word}", name, detail))
+        else:  # a pattern or a multiple: no order, so any change may refuse a value
+            out.append(Change(True, f"constraint {key} changed", name, detail))
+    return out
+
+
+def _value(value: object) -> str:
+    """A constraint's value as JSON (``none`` when absent)."""
+    return "none" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _numbers(*values: object) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
 
 
 def _changed(kind: str, name: str, old: str, new: str) -> list[Change]:
@@ -202,8 +312,8 @@ def _changed(kind: str, name: str, old: str, new: str) -> list[Change]:
             out.append(Change(True, "field oneof changed", name, detail))
         return out
     if kind == "property":
-        (ta, fa), (tb, fb) = _property_parts(old), _property_parts(new)
-        out = []
+        (ta, fa, ca), (tb, fb, cb) = _property_parts(old), _property_parts(new)
+        out = _constraint_changes(name, ca, cb)
         if ta != tb:
             out.append(Change(True, "property type changed", name, f"{ta} → {tb}"))
         if "required" in fb and "required" not in fa:
@@ -278,6 +388,82 @@ def diff_surfaces(old_text: str, new_text: str) -> list[Change]:
         if old[key] != new[key]:
             changes.extend(_changed(key[0], key[1], old[key], new[key]))
     return sorted(changes, key=lambda c: (not c.breaking, c.what, c.subject))
+
+
+# --- merging tool findings -----------------------------------------------------------------
+
+_MEMBER = re.compile(
+    r'(?:field|enum value) "(\w+)"(?: with name "(\w+)")? on (?:message|enum) "([\w.]+)"', re.I
+)
+_RPC = re.compile(r'RPC "(\w+)" on service "([\w.]+)"', re.I)
+_TOP = re.compile(r'(message|enum|service) "([\w.]+)" was deleted', re.I)
+# Which surface change a rule can be about (a word of its ``what``).
+_HINTS = (
+    ("NO_DELETE", ("removed", "renumbered")),
+    ("SAME_NAME", ("removed", "renumbered")),
+    ("SAME_TYPE", ("type",)),
+    ("ONEOF", ("oneof",)),
+    ("CARDINALITY", ("cardinality",)),
+    ("LABEL", ("cardinality",)),
+    ("REQUEST_TYPE", ("changed",)),
+    ("RESPONSE_TYPE", ("changed",)),
+    ("STREAMING", ("changed",)),
+)
+
+
+def _about(finding: Finding, change: Change) -> bool:
+    """Whether ``finding`` (a buf message) is about the same element as ``change``."""
+    subject = change.subject
+    if finding.package:
+        if not subject.startswith(finding.package + "."):
+            return False
+        subject = subject[len(finding.package) + 1 :]
+    parts = subject.split(".")
+    if member := _MEMBER.search(finding.message):
+        number, name, container = member.groups()
+        if len(parts) < 2 or not _ends_with(".".join(parts[:-1]), container):
+            return False
+        if name:
+            return parts[-1] == name
+        return change.detail.split(" ", 1)[0] == number
+    if rpc := _RPC.search(finding.message):
+        return parts[-2:] == [rpc.group(2).rsplit(".", 1)[-1], rpc.group(1)]
+    if top := _TOP.search(finding.message):
+        label = _NAMES[top.group(1).lower()]
+        return change.what == f"{label} removed" and _ends_with(subject, top.group(2))
+    return False
+
+
+def _ends_with(name: str, tail: str) -> bool:
+    """``name`` is ``tail`` or ends with ``.tail`` (buf names nested types by their last part)."""
+    return name == tail or name.endswith("." + tail)
+
+
+def merge(changes: Sequence[Change], findings: Iterable[Finding]) -> list[Change]:
+    """One line per change: each finding marks the surface change it is about, or is its own.
+
+    A finding about several surface changes of one element (a field's type and oneof) marks
+    the one its rule names; when that leaves more than one element, it stays a line of its
+    own rather than being pinned on a guess.
+    """
+    merged = list(changes)
+    extra: dict[str, Change] = {}
+    for finding in sorted(findings):
+        hits = [i for i, c in enumerate(merged) if c.breaking and _about(finding, c)]
+        hint = next((words for rule, words in _HINTS if rule in finding.rule), ())
+        narrowed = [i for i in hits if any(w in merged[i].what for w in hint)]
+        hits = narrowed or hits
+        if hits and len({merged[i].subject for i in hits}) == 1:
+            found = merged[hits[0]]
+            merged[hits[0]] = dataclasses.replace(
+                found,
+                sources=tuple(dict.fromkeys([*found.sources, finding.tool])),
+                rules=tuple(sorted({*found.rules, finding.rule})),
+            )
+        else:
+            own = finding.change()
+            extra.setdefault(own.key, own)
+    return sorted([*merged, *extra.values()], key=lambda c: (not c.breaking, c.what, c.subject))
 
 
 def unaccepted(changes: Sequence[Change], accepted: Mapping[str, str]) -> list[Change]:

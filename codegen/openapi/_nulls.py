@@ -85,7 +85,7 @@ def _optional_fields(code: str) -> dict[str, set[str]]:
     return found
 
 
-def _own_properties(
+def own_properties(
     schema: Mapping[str, Any], schemas: Mapping[str, Any]
 ) -> tuple[dict[str, Any], set[str]]:
     """The properties a class declares itself, and the names required of it.
@@ -122,7 +122,7 @@ def not_nullable(shaped: Shaped, code: str) -> dict[str, tuple[str, ...]]:
     optional = _optional_fields(code)
     table: dict[str, tuple[str, ...]] = {}
     for name in sorted(shaped.classes):
-        props, required = _own_properties(schemas[name], schemas)
+        props, required = own_properties(schemas[name], schemas)
         never = sorted(p for p in props if p not in required and not admits_null(props[p], schemas))
         unknown = [p for p in never if p not in optional.get(name, ())]
         if unknown:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -86,4 +87,89 @@ def test_baseline_records_the_surface_and_version(project: Path) -> None:
     assert (base / "version").read_text() == "0.3.1\n"
     surface = (project / "specs" / "surface" / "cloudapi.txt").read_text()
     assert (base / "cloudapi.txt").read_text() == surface
+    assert breaks.problems(project) == []
+
+
+# --- buf's findings since the release (specs/surface/<source>.buf.json) -----------------------
+
+LOCK = """\
+[tools]
+
+[sources.cloudapi]
+repository = "https://github.com/yandex-cloud/cloudapi"
+commit = "{commit}"
+committed = "2026-07-23"
+kind = "proto"
+include = ["yandex/**/*.proto"]
+
+[sources.cloudapi.files]
+"""
+AT = "b" * 40
+DELETED = {
+    "tool": "buf",
+    "rule": "FIELD_NO_DELETE",
+    "path": "yandex/cloud/ai/assistants/v1/runs/run.proto",
+    "message": 'Previously present field "8" with name "usage" on message "Run" was deleted.',
+    "package": "yandex.cloud.ai.assistants.v1.runs",
+}
+JSON_NAME = DELETED | {
+    "rule": "FIELD_SAME_JSON_NAME",
+    "message": 'Field "1" with name "id" on message "Run" changed option "json_name" from "id" '
+    'to "ID".',
+}
+
+
+def _gate(project: Path, findings: list[dict[str, str]] | None, at: str = AT) -> None:
+    (project / "specs" / "lock.toml").write_text(LOCK.format(commit=AT))
+    data = {"source": "cloudapi", "since": {"commit": "a" * 40, "date": "2025-01-27"}, "at": at}
+    path = breaks.gate_path(project / "specs" / "surface", "cloudapi")
+    path.write_text(json.dumps(data | {"findings": findings}))
+
+
+def test_a_buf_finding_about_a_surface_break_is_one_problem(project: Path) -> None:
+    _gate(project, [DELETED])
+    (line,) = breaks.problems(project)
+    assert KEY in line
+
+
+def test_a_break_only_buf_saw_is_a_problem_until_accepted(project: Path) -> None:
+    _gate(project, [DELETED, JSON_NAME])
+    found = breaks.problems(project)
+    assert len(found) == 2
+    buf_key = f"buf FIELD_SAME_JSON_NAME: {JSON_NAME['path']}: {JSON_NAME['message']}"
+    assert any(buf_key in line for line in found)
+    (project / breaks.ACCEPTED).write_text(
+        f'[[accepted]]\nchange = {json.dumps(KEY)}\nreason = "gone"\n'
+        f'[[accepted]]\nchange = {json.dumps(buf_key)}\nreason = "JSON name"\n'
+    )
+    assert breaks.problems(project) == []
+
+
+def test_a_bump_without_buf_or_a_moved_lock_is_a_problem(project: Path) -> None:
+    _gate(project, None)
+    (line,) = [p for p in breaks.problems(project) if KEY not in p]
+    assert "buf breaking has not compared cloudapi since aaaaaaaaaaaa" in line
+    _gate(project, [], at="c" * 40)
+    (line,) = [p for p in breaks.problems(project) if KEY not in p]
+    assert "records buf's findings up to cccccccccccc" in line
+    assert f"lock has cloudapi at {AT[:12]}" in line
+    # A MAJOR version covers an unknown view too.
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1.0.0"\n')
+    assert breaks.problems(project) == []
+
+
+def test_a_malformed_gate_file_is_one_clear_error(project: Path) -> None:
+    _gate(project, [{"tool": "buf"}])
+    with pytest.raises(CodegenError, match=r"\.buf\.json finding is malformed"):
+        breaks.problems(project)
+    breaks.gate_path(project / "specs" / "surface", "cloudapi").write_text("[")
+    with pytest.raises(CodegenError, match=r"cloudapi\.buf\.json"):
+        breaks.problems(project)
+
+
+def test_a_release_baseline_clears_the_buf_findings(project: Path) -> None:
+    _gate(project, [JSON_NAME])
+    breaks.baseline(project)
+    assert not breaks.gate_path(project / "specs" / "surface", "cloudapi").exists()
+    assert not (project / breaks.BASELINE / "cloudapi.buf.json").exists()
     assert breaks.problems(project) == []

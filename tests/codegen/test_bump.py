@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -15,6 +18,7 @@ from typing import NamedTuple
 import pytest
 
 from codegen import breaks, lock, pipeline
+from codegen._stages import PAUSE_ENV, STAGES
 from codegen.bump import bump, commit_date, write_changelog
 from codegen.errors import CodegenError
 from codegen.fetch import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV
@@ -37,6 +41,8 @@ FAKE_PROTO, FAKE_PROTO_DATE = "feed" * 10, "2026-09-01"
 BROKEN_PROTO, BROKEN_PROTO_DATE = "dead" * 10, "2026-09-02"
 RENAMED_PATH, RENAMED_PATH_DATE = "beef" * 10, "2026-09-03"
 REMOVED_PATH, REMOVED_PATH_DATE = "cafe" * 10, "2026-09-04"
+SAME_PROTO, SAME_PROTO_DATE = "5a4e" * 10, "2026-09-05"  # the current files, another commit
+JSON_NAME, JSON_NAME_DATE = "15a0" * 10, "2026-09-06"  # Run.assistant_id's json_name changed
 
 RUN_PROTO = "yandex/cloud/ai/assistants/v1/runs/run.proto"
 RUN = "yandex.cloud.ai.assistants.v1.runs.Run"
@@ -153,6 +159,7 @@ def breaks_view(root: Path, dest: Path) -> Path:
     shutil.copyfile(root / "pyproject.toml", dest / "pyproject.toml")
     (dest / "specs").mkdir()
     shutil.copyfile(root / breaks.ACCEPTED, dest / breaks.ACCEPTED)
+    shutil.copyfile(root / "specs" / "lock.toml", dest / "specs" / "lock.toml")
     shutil.copytree(root / "specs" / "surface", dest / "specs" / "surface")
     shutil.copytree(root / breaks.BASELINE, dest / breaks.BASELINE)
     return dest
@@ -160,6 +167,9 @@ def breaks_view(root: Path, dest: Path) -> Path:
 
 def _keys(changes: list[Change]) -> set[str]:
     return {c.key for c in changes}
+
+
+ADDED = Change(False, "message added", "p.A")
 
 
 class Bumped(NamedTuple):
@@ -203,6 +213,13 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     _replace_once(
         cloud / BROKEN_PROTO / RUN_PROTO, "ContentUsage usage = 8;", "ContentUsage usage = ;"
     )
+    _copy_files(cloud / CLOUD_NEW, cloud / SAME_PROTO)
+    _copy_files(cloud / CLOUD_NEW, cloud / JSON_NAME)
+    _replace_once(
+        cloud / JSON_NAME / RUN_PROTO,
+        "string assistant_id = 2;",
+        'string assistant_id = 2 [json_name = "assistantID"];',
+    )
     openai = root / "openai" / "openai-openapi"
     spec = (openai / OPENAI_NEW / "openapi.yaml").read_text(encoding="utf-8")
     for commit, text in (
@@ -218,6 +235,8 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         (CLOUD_REPO, BROKEN_PROTO, BROKEN_PROTO_DATE),
         (OPENAI_REPO, RENAMED_PATH, RENAMED_PATH_DATE),
         (OPENAI_REPO, REMOVED_PATH, REMOVED_PATH_DATE),
+        (CLOUD_REPO, SAME_PROTO, SAME_PROTO_DATE),
+        (CLOUD_REPO, JSON_NAME, JSON_NAME_DATE),
     ):
         owner_repo = "/".join(repo.split("/")[-2:])
         index.append(
@@ -372,22 +391,56 @@ def test_fake_proto_bump_reports_the_breaks(fake_bumped: Bumped) -> None:
 
 
 @needs_buf
-def test_fake_proto_bump_has_buf_findings(fake_bumped: Bumped) -> None:
-    findings = fake_bumped.report.tool_findings
-    kinds = {c.what for c in findings}
-    assert {"buf FIELD_NO_DELETE", "buf ENUM_VALUE_NO_DELETE"} <= kinds
-    assert all(c.breaking and RUN_PROTO in c.subject for c in findings)
-    assert any("custom_response_format" in c.subject for c in findings)
-    markdown = fake_bumped.report.markdown()
-    assert f"## buf breaking ({len(findings)})" in markdown
+def test_fake_proto_bump_merges_buf_findings_one_line_per_change(fake_bumped: Bumped) -> None:
+    result = fake_bumped.report
+    # buf saw each break too: one line each, saying both comparisons found it.
+    assert {c.key for c in result.changes} == FAKE_BREAKS
+    assert all(c.sources == ("surface", "buf") for c in result.changes)
+    rules = {c.key: c.rules for c in result.changes}
+    assert rules[f"field removed: {RUN}.custom_response_format"] == ("FIELD_NO_DELETE",)
+    assert rules[f"field renumbered: {RUN}.usage"] == ("FIELD_NO_DELETE",)
+    assert result.compared == ("surface", "buf")
+    assert {f.rule for f in result.findings} == {"FIELD_NO_DELETE", "ENUM_VALUE_NO_DELETE"}
+    assert len(result.findings) == len(FAKE_BREAKS)
+    assert all(f.path == RUN_PROTO for f in result.findings)
+    assert all(f.package == "yandex.cloud.ai.assistants.v1.runs" for f in result.findings)
+    markdown = result.markdown()
+    assert "## Breaking (3)" in markdown
+    assert markdown.count("custom_response_format") == 1
+    assert "[surface, buf: FIELD_NO_DELETE]" in markdown
     stem = fake_bumped.root / "specs" / "changes" / CLOUD / f"{CLOUD_NEW[:12]}-{FAKE_PROTO[:12]}"
     data = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
-    assert len(data["tool_findings"]) == len(findings)
+    assert len(data["findings"]) == len(data["changes"]) == len(FAKE_BREAKS)
+    changelog = (fake_bumped.root / "CHANGELOG.md").read_text(encoding="utf-8")
+    entry = changelog[changelog.index(f"→ {FAKE_PROTO[:12]}") :]
+    entry = entry[: entry.index("Full report")]
+    assert entry.count("**BREAKING**") == len(FAKE_BREAKS)
+
+
+def test_the_buf_gate_records_findings_since_the_first_bump(fake_bumped: Bumped) -> None:
+    gate = breaks.read_gate(breaks.gate_path(fake_bumped.root / "specs" / "surface", CLOUD))
+    assert gate is not None
+    assert gate["since"] == {"commit": CLOUD_OLD, "date": CLOUD_OLD_DATE}
+    assert gate["at"] == FAKE_PROTO
+    found = breaks.gate_findings(gate)
+    if BUF is None:
+        assert found is None  # the bump could not run buf, and says so
+        assert fake_bumped.report.notes
+    else:
+        assert found is not None
+        assert {f.rule for f in found} == {"FIELD_NO_DELETE", "ENUM_VALUE_NO_DELETE"}
+
+
+def _not_run(view: Path) -> list[str]:
+    """The problem line of a bump made without buf (none when buf ran)."""
+    return [line for line in breaks.problems(view) if "buf breaking has not compared" in line]
 
 
 def test_unaccepted_breaks_are_problems_one_line_each(fake_bumped: Bumped, tmp_path: Path) -> None:
     view = breaks_view(fake_bumped.root, tmp_path / "view")
     found = breaks.problems(view)
+    assert len(_not_run(view)) == (BUF is None)
+    found = [line for line in found if line not in _not_run(view)]
     assert len(found) == len(FAKE_BREAKS)
     for key in FAKE_BREAKS:
         assert sum(key in line for line in found) == 1, key
@@ -402,11 +455,12 @@ def test_accepting_the_breaks_clears_the_problems(fake_bumped: Bumped, tmp_path:
     with accepted.open("a", encoding="utf-8") as fh:
         fh.write(entry.format(first))
     remaining = breaks.problems(view)
-    assert len(remaining) == len(rest)
+    assert len(remaining) == len(rest) + (BUF is None)
     assert not any(first in line for line in remaining)
     with accepted.open("a", encoding="utf-8") as fh:
         fh.writelines(entry.format(key) for key in rest)
-    assert breaks.problems(view) == []
+    assert breaks.problems(view) == _not_run(view)
+    assert len(_not_run(view)) == (BUF is None)
 
 
 def test_a_major_version_covers_the_breaks(fake_bumped: Bumped, tmp_path: Path) -> None:
@@ -430,6 +484,7 @@ def test_a_failed_bump_restores_everything(fake_bumped: Bumped) -> None:
     assert not list((root / "specs" / "changes").rglob(f"{stem}.*"))
     assert lock.load(root / "specs" / "lock.toml").source(CLOUD).commit == FAKE_PROTO
     assert not list((root / "generated").glob(".build-*"))
+    assert not list((root / "generated").glob(".bump-journal*"))
 
 
 def test_bumping_to_the_locked_commit_or_an_unknown_one_fails_cleanly(fake_bumped: Bumped) -> None:
@@ -469,7 +524,8 @@ def test_openai_bump_reports_run_object_changes(openai_bumped: Bumped) -> None:
     assert metadata.detail == "dict[str, Any] → Metadata"
     assert "alias added: Metadata" in changes
     assert (result.old_commit, result.new_commit) == (OPENAI_OLD, OPENAI_NEW)
-    assert result.tool_findings == []  # buf is for protobuf sources only
+    assert result.findings == []  # buf is for protobuf sources only
+    assert (result.compared, result.notes) == (("surface",), ())
     assert result.bump == "major"
     moved = lock.load(openai_bumped.root / "specs" / "lock.toml").source(OPENAI)
     assert (moved.commit, moved.committed) == (OPENAI_NEW, OPENAI_NEW_DATE)
@@ -511,13 +567,312 @@ def test_a_moved_path_is_a_breaking_operation_removal(openai_bumped: Bumped) -> 
     assert "Implied version bump: **MAJOR**" in result.markdown()
 
 
+# --- the buf gate: a break only buf sees, a bump without changes ------------------------------
+
+
+class Gated(NamedTuple):
+    root: Path
+    changelog_before: str
+    changelog_after_same: str
+    same: subprocess.CompletedProcess[str]
+    json_name: Report
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory: pytest.TempPathFactory) -> Gated:
+    """The real tree's state, bumped to a copy of its own files (by the command line), then
+    to a json_name change."""
+    root = make_scratch(tmp_path_factory.mktemp("gate") / "root")
+    before = (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    argv = [sys.executable, "-m", "codegen", "bump", CLOUD, SAME_PROTO, "--root", str(root)]
+    argv += ["--buf", BUF] if BUF else []
+    same = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    after_same = (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    return Gated(root, before, after_same, same, run_bump(root, CLOUD, JSON_NAME))
+
+
+def test_a_bump_without_changes_writes_a_report_but_no_changelog_entry(gated: Gated) -> None:
+    assert gated.same.returncode == 0, gated.same.stderr
+    assert gated.same.stdout == (
+        f"bump: {CLOUD} -> {SAME_PROTO[:12]}: 0 changes, 0 breaking, implies NONE; "
+        f"report in specs/changes/{CLOUD}/\n"
+    )
+    assert gated.changelog_after_same == gated.changelog_before
+    stem = gated.root / "specs" / "changes" / CLOUD / f"{CLOUD_NEW[:12]}-{SAME_PROTO[:12]}"
+    data = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (data["changes"], data["bump"]) == ([], "none")
+    markdown = stem.with_suffix(".md").read_text(encoding="utf-8")
+    assert "## Breaking (0)\n\nNone.\n" in markdown
+
+
+@needs_buf
+def test_the_command_line_counts_a_change_found_twice_once(
+    fake_bumped: Bumped, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the CLI prints is counted from the merged lines (it said 71 for 35)."""
+    from codegen import __main__ as cli  # noqa: PLC0415
+
+    root = clone(fake_bumped.root, fake_bumped.root.parent / "cli")
+    assert cli.main(["bump", CLOUD, CLOUD_NEW, "--root", str(root), "--buf", str(BUF)]) == 0
+    assert capsys.readouterr().out == (
+        f"bump: {CLOUD} -> {CLOUD_NEW[:12]}: 3 changes, 1 breaking, implies MAJOR; "
+        f"report in specs/changes/{CLOUD}/\n"
+    )
+    stem = root / "specs" / "changes" / CLOUD / f"{FAKE_PROTO[:12]}-{CLOUD_NEW[:12]}"
+    data = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    # Back from the synthetic commit: the removed field and enum value return (additive), and
+    # the renumbered field moves back, which buf sees as one more deletion of that field.
+    assert data["bump"] == "major"
+    keys = [c["key"] for c in data["changes"]]
+    assert len(keys) == len(set(keys)) == 3
+    assert all(c["sources"] in (["surface"], ["surface", "buf"]) for c in data["changes"])
+
+
+@needs_buf
+def test_a_break_only_buf_sees_fails_check_until_accepted(gated: Gated, tmp_path: Path) -> None:
+    (change,) = gated.json_name.changes
+    assert change.breaking
+    assert change.key.startswith(f"buf FIELD_SAME_JSON_NAME: {RUN_PROTO}: ")
+    assert '"assistant_id"' in change.key
+    assert (change.sources, change.rules) == (("buf",), ("FIELD_SAME_JSON_NAME",))
+    assert gated.json_name.bump == "major"
+    changelog = (gated.root / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "[buf: FIELD_SAME_JSON_NAME]" in changelog
+    # The gate compares from the first bump's old commit, across the no-change bump.
+    gate = breaks.read_gate(breaks.gate_path(gated.root / "specs" / "surface", CLOUD))
+    assert gate is not None
+    assert (gate["since"], gate["at"]) == ({"commit": CLOUD_NEW, "date": CLOUD_NEW_DATE}, JSON_NAME)
+    view = breaks_view(gated.root, tmp_path / "view")
+    (problem,) = breaks.problems(view)
+    assert problem.startswith(f"check: unaccepted breaking change in {CLOUD}: {change.key} ")
+    entry = f'\n[[accepted]]\nchange = {json.dumps(change.key)}\nreason = "JSON name only"\n'
+    with (view / breaks.ACCEPTED).open("a", encoding="utf-8") as fh:
+        fh.write(entry)
+    assert breaks.problems(view) == []
+
+
+def test_the_old_commit_missing_from_the_mirror_is_named(tmp_path: Path) -> None:
+    from codegen import bump as bump_module  # noqa: PLC0415
+
+    current = lock.load().source(CLOUD)
+    gone = dataclasses.replace(current, commit="0" * 40)
+    with pytest.raises(CodegenError) as caught:
+        bump_module._buf_findings(gone, current, tmp_path, "buf")
+    message = str(caught.value)
+    assert f"the old commit {'0' * 12} of {CLOUD} is needed too" in message
+    assert "not found" in message
+
+
+# --- signals: a bump stopped at any stage leaves the tree as it was ---------------------------
+
+
+def tree_state(root: Path) -> dict[str, str]:
+    """Digests of lock, surface, CHANGELOG, generated/ and specs/changes/ (every file)."""
+    state = file_digests(root)
+    changes = root / "specs" / "changes"
+    state["specs/changes/"] = pipeline.tree_digest(changes) if changes.is_dir() else "absent"
+    return state
+
+
+def stopped_bump(
+    root: Path, commit: str, stage: str, sig: int, tmp: Path, *, release: bool = False
+) -> tuple[int, str]:
+    """A bump of ``root`` in a child process, held at ``stage`` and sent ``sig`` there (then,
+    with ``release``, let go on)."""
+    marker = tmp / f"{stage}.{sig}.reached"
+    env = {**os.environ, PAUSE_ENV: f"{stage}:{marker}"}
+    argv = [sys.executable, "-m", "codegen", "bump", CLOUD, commit, "--root", str(root)]
+    proc = subprocess.Popen(
+        argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while not marker.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            _, err = proc.communicate()
+            pytest.fail(f"the bump never reached {stage}: {err[-2000:]}")
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    if release:
+        time.sleep(0.5)  # the signal is pending (blocked) while the bump waits
+        marker.unlink()
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+@pytest.fixture(scope="module")
+def at_current(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch copy of the real tree (no generation needed: it is current)."""
+    return make_scratch(tmp_path_factory.mktemp("signals") / "root")
+
+
+@pytest.mark.parametrize(
+    ("stage", "sig"),
+    [
+        ("journal", signal.SIGTERM),
+        ("relock", signal.SIGINT),
+        ("build", signal.SIGTERM),
+        ("generated", signal.SIGINT),
+        ("changelog", signal.SIGTERM),
+    ],
+)
+def test_a_signal_at_any_stage_leaves_the_tree_as_it_was(
+    at_current: Path, tmp_path: Path, stage: str, sig: int
+) -> None:
+    assert stage in STAGES
+    before = tree_state(at_current)
+    code, err = stopped_bump(at_current, FAKE_PROTO, stage, sig, tmp_path)
+    assert code == 128 + sig, err[-2000:]
+    name = signal.Signals(sig).name
+    assert err.strip() == f"bump: stopped by {name}; nothing changed (rolled back)"
+    assert tree_state(at_current) == before
+    generated = at_current / "generated"
+    assert not list(generated.glob(".build-*"))
+    assert not list(generated.glob(".bump-journal*"))
+    assert lock.load(at_current / "specs" / "lock.toml").source(CLOUD).commit == CLOUD_NEW
+
+
+def test_a_killed_bump_is_rolled_back_by_the_next_one(at_current: Path, tmp_path: Path) -> None:
+    before = tree_state(at_current)
+    code, _ = stopped_bump(at_current, FAKE_PROTO, "build", signal.SIGKILL, tmp_path)
+    assert code == -signal.SIGKILL
+    # Killed outright: the lock is half-way, the build folder and the journal are left.
+    assert lock.load(at_current / "specs" / "lock.toml").source(CLOUD).commit == FAKE_PROTO
+    assert list((at_current / "generated").glob(".build-*"))
+    # The next bump rolls back first, so it sees the old commit (and refuses to move to it).
+    argv = [sys.executable, "-m", "codegen", "bump", CLOUD, CLOUD_NEW, "--root", str(at_current)]
+    proc = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"bump: rolled back the interrupted bump {CLOUD} {CLOUD_NEW[:12]} -> {FAKE_PROTO[:12]}",
+        f"bump: {CLOUD} is already at {CLOUD_NEW[:12]}",
+    ]
+    assert tree_state(at_current) == before
+    assert not list((at_current / "generated").glob(".b*"))
+
+
+def test_a_signal_during_the_rollback_waits_for_it(at_current: Path, tmp_path: Path) -> None:
+    """protoc fails, the rollback starts; SIGTERM then is held until it is done."""
+    before = tree_state(at_current)
+    code, err = stopped_bump(
+        at_current, BROKEN_PROTO, "rollback", signal.SIGTERM, tmp_path, release=True
+    )
+    # Killed by the default handler (back in place) after the rollback, not during it.
+    assert code == -signal.SIGTERM, err[-2000:]
+    assert tree_state(at_current) == before
+    assert not list((at_current / "generated").glob(".b*"))
+
+
+def test_the_journal_puts_back_exactly_what_was_there(tmp_path: Path) -> None:
+    """Files and folders that did not exist go again; the generated output is swapped back."""
+    from codegen.bump import _Journal  # noqa: PLC0415
+
+    root = tmp_path / "root"
+    (root / "generated" / pipeline.PACKAGE).mkdir(parents=True)
+    (root / "generated" / pipeline.PACKAGE / "old.py").write_text("old")
+    (root / "specs").mkdir()
+    (root / "specs" / "lock.toml").write_text("old lock")
+    before = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    report_dir = root / "specs" / "changes" / CLOUD
+    journal = _Journal(root)
+    journal.open(
+        [root / "specs" / "lock.toml", report_dir / "r.md"], [report_dir.parent, report_dir], "x"
+    )
+    assert not (root / "generated" / pipeline.PACKAGE).exists()  # moved aside
+    (root / "specs" / "lock.toml").write_text("new lock")
+    report_dir.mkdir(parents=True)
+    (report_dir / "r.md").write_text("report")
+    (root / "generated" / pipeline.PACKAGE).mkdir()
+    (root / "generated" / pipeline.PACKAGE / "new.py").write_text("new")
+    (root / "generated" / pipeline.STAMP_NAME).write_text("{}")  # there was none before
+    (root / "generated" / ".build-x").mkdir()
+    assert journal.roll_back() == "x"
+    after = {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in (root / "generated").iterdir()) == [pipeline.PACKAGE]
+    assert not (root / "specs" / "changes").exists()
+
+
+# --- history: a chain of bumps ends where a direct bump does ----------------------------------
+
+CLOUD_HISTORY = ("5bc1be2ec566", "46cf7ab0d1a3")  # 2025-08-04, 2026-05-21
+OPENAI_HISTORY = ("a17376029988", "ca34204c1094")  # 2025-02-10, 2026-08-14
+
+
+def _history(upstream: str, prefix: str) -> str:
+    """The full commit id of a ``history`` commit of the mirror."""
+    index = json.loads((Path(os.environ[MIRROR_ENV]) / "index.json").read_text("utf-8"))
+    (commit,) = [
+        e["commit"]
+        for e in index
+        if e["upstream"] == upstream and e["commit"].startswith(prefix) and e["role"] == "history"
+    ]
+    return str(commit)
+
+
+@pytest.fixture(scope="module")
+def history_start(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both sources at their mirror's previous commits, generated."""
+    root = make_scratch(tmp_path_factory.mktemp("history") / "start")
+    path = root / "specs" / "lock.toml"
+    moved = lock.relock(lock.load(path), CLOUD, CLOUD_OLD, CLOUD_OLD_DATE)
+    lock.write(lock.relock(moved, OPENAI, OPENAI_OLD, OPENAI_OLD_DATE), path)
+    assert not generate_at(root).noop
+    return root
+
+
+def _final_state(root: Path) -> dict[str, str]:
+    state = {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in [root / "specs" / "lock.toml", *sorted((root / "specs" / "surface").iterdir())]
+    }
+    state["generated/"] = pipeline.tree_digest(root / "generated")
+    return state
+
+
+def test_a_chain_of_bumps_ends_byte_identical_to_a_direct_one(
+    history_start: Path, tmp_path: Path
+) -> None:
+    chain = clone(history_start, tmp_path / "chain")
+    steps = [
+        (CLOUD, _history(CLOUD_REPO, CLOUD_HISTORY[0])),
+        (OPENAI, _history(OPENAI_REPO, OPENAI_HISTORY[0])),
+        (CLOUD, _history(CLOUD_REPO, CLOUD_HISTORY[1])),
+        (CLOUD, CLOUD_NEW),
+        (OPENAI, OPENAI_NEW),
+    ]
+    reports = [run_bump(chain, name, commit) for name, commit in steps]
+    direct = clone(history_start, tmp_path / "direct")
+    direct_reports = [run_bump(direct, CLOUD, CLOUD_NEW), run_bump(direct, OPENAI, OPENAI_NEW)]
+    assert _final_state(chain) == _final_state(direct)
+    # Both equal the committed tree (its surface and its generated package).
+    for name in (CLOUD, OPENAI):
+        rel = f"specs/surface/{name}.txt"
+        assert (chain / rel).read_bytes() == (PROJECT_ROOT / rel).read_bytes()
+    package = pipeline.PACKAGE
+    assert pipeline.tree_digest(chain / "generated" / package) == pipeline.tree_digest(
+        PROJECT_ROOT / "generated" / package
+    )
+    # Every step wrote its report; the direct reports name the whole range.
+    assert len(list((chain / "specs" / "changes").rglob("*.md"))) == len(steps)
+    assert [r.old_commit for r in direct_reports] == [CLOUD_OLD, OPENAI_OLD]
+    assert all(r.new_commit == c for r, (_, c) in zip(reports, steps, strict=True))
+    # Real history: maxItems 10000 -> 100000000 accepts more, so it is additive.
+    key = (
+        "constraint max_length loosened: CreateThreadRequestToolResourcesFileSearchVectorStoresItem"
+    )
+    for result in (reports[-1], direct_reports[-1]):
+        (loosened,) = [c for c in result.changes if c.key == f"{key}.file_ids"]
+        assert (loosened.breaking, loosened.detail) == (False, "10000 → 100000000")
+
+
 # --- changelog, CLI, and the real tree ---------------------------------------------------------
 
 
 def test_write_changelog_creates_and_stacks_unreleased_entries(tmp_path: Path) -> None:
     path = tmp_path / "CHANGELOG.md"
     path.write_text("# Changelog\n\nIntro.\n\n## 0.1.0\n\nFirst.\n", encoding="utf-8")
-    first = Report(CLOUD, CLOUD_REPO, "a" * 40, "2025-01-01", "b" * 40, "2025-02-01", [])
+    first = Report(CLOUD, CLOUD_REPO, "a" * 40, "2025-01-01", "b" * 40, "2025-02-01", [ADDED])
     second = Report(
         CLOUD,
         CLOUD_REPO,
@@ -532,14 +887,32 @@ def test_write_changelog_creates_and_stacks_unreleased_entries(tmp_path: Path) -
     text = path.read_text(encoding="utf-8")
     assert text.count("## Unreleased") == 1
     assert text.index("## Unreleased") < text.index("ccccccccccc") < text.index("## 0.1.0")
-    assert text.index("(2025-03-01), implies MAJOR") < text.index("(2025-02-01), implies NONE")
+    assert text.index("(2025-03-01), implies MAJOR") < text.index("(2025-02-01), implies MINOR")
     # Breaking lines first within an entry.
     assert text.index("field removed: `p.N.f`") < text.index("message added: `p.M`")
     assert text.endswith("First.\n")
+    # Every entry ends with a blank line: no heading runs into the text above it.
+    assert "\n\n### cloudapi: bbbbbbbbbbbb" in text
+    assert "\n\n## 0.1.0" in text
     fresh = tmp_path / "NEW.md"
     write_changelog(first, fresh)
     assert fresh.read_text(encoding="utf-8").startswith("# Changelog\n")
     assert "## Unreleased" in fresh.read_text(encoding="utf-8")
+
+
+def test_write_changelog_keeps_the_section_apart_from_the_next_heading(tmp_path: Path) -> None:
+    path = tmp_path / "CHANGELOG.md"
+    path.write_text("# Changelog\n\n## Unreleased\n\n### Added\n\n- x\n", encoding="utf-8")
+    write_changelog(Report(CLOUD, CLOUD_REPO, "a" * 40, "d", "b" * 40, "d", [ADDED]), path)
+    text = path.read_text(encoding="utf-8")
+    assert "`.\n\n### Added\n" in text
+
+
+def test_a_report_without_changes_adds_no_changelog_entry(tmp_path: Path) -> None:
+    path = tmp_path / "CHANGELOG.md"
+    path.write_text("# Changelog\n\n## Unreleased\n\n- x\n", encoding="utf-8")
+    write_changelog(Report(CLOUD, CLOUD_REPO, "a" * 40, "d", "b" * 40, "d", []), path)
+    assert path.read_text(encoding="utf-8") == "# Changelog\n\n## Unreleased\n\n- x\n"
 
 
 def test_cli_bump_help_and_refusal() -> None:

@@ -8,6 +8,7 @@ or the offline mirror next to the project.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import runpy
@@ -232,6 +233,41 @@ def test_nullability_table_lists_the_optional_properties_that_admit_no_null(
             assert " required" not in fact, fact
     assert "property CreateMessageRequest.role" in facts
     assert "role" not in table.get("CreateMessageRequest", ())
+
+
+def test_surface_takes_required_and_nullable_from_the_spec(
+    first_build: tuple[Path, list[str]],
+) -> None:
+    """The models type every optional property ``X | None``; the surface says what the spec
+    says: an optional property the table lists is not nullable, a nullable one is."""
+    dest, surface = first_build
+    table = runpy.run_path(str(dest / "_nullability.py"))["NOT_NULLABLE"]
+    facts = {line.split(":", 1)[0]: line for line in surface if line.startswith("property ")}
+    listed = [facts[f"property {model}.{prop}"] for model, props in table.items() for prop in props]
+    assert listed
+    assert not any(" nullable" in fact for fact in listed)
+    assert facts["property ModifyRunRequest.metadata"] == (
+        "property ModifyRunRequest.metadata: Metadata nullable"
+    )
+    assert facts["property CreateThreadRequest.messages"] == (
+        "property CreateThreadRequest.messages: list[CreateMessageRequest]"
+    )
+
+
+def test_surface_records_constraints_and_defaults(first_build: tuple[Path, list[str]]) -> None:
+    _, surface = first_build
+    facts = {line.split(":", 1)[0]: line for line in surface if line.startswith("property ")}
+    # maxItems is pydantic's max_length on a list.
+    name = "CreateThreadRequestToolResourcesFileSearchVectorStoresItem.file_ids"
+    assert facts[f"property {name}"].endswith(' {"max_length": 100000000}')
+    assert facts["property AssistantObject.temperature"].endswith(
+        ' nullable {"default": 1, "ge": 0.0, "le": 2.0}'
+    )
+    # Every constraint block is JSON with sorted keys, after the flags.
+    for fact in facts.values():
+        if ' {"' in fact:
+            block = fact[fact.index(' {"') + 1 :]
+            assert list(json.loads(block)) == sorted(json.loads(block)), fact
 
 
 def test_nullability_table_and_models_cannot_drift() -> None:

@@ -4,6 +4,7 @@ dists, the tag; run in temp clones of the committed project."""
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen import lock, release
+from codegen import breaks, lock, release
 
 ROOT = lock.PROJECT_ROOT
 MIRROR = Path(os.environ.get("RUNBIND_SPECS_MIRROR") or ROOT.parent / "shared" / "specs-mirror")
@@ -86,6 +87,14 @@ def test_a_release_tags_bumps_records_the_baseline_and_builds_the_same_bytes_twi
     clone = _clone(tmp_path)
     generated = _codegen(clone, "generate")
     assert generated.returncode == 0, generated.stderr
+    # buf's findings since the last release (here: none, at the locked commit) go with it.
+    cloud = lock.load().source("cloudapi")
+    gate = breaks.gate_path(clone / "specs" / "surface", "cloudapi")
+    since = {"commit": cloud.commit, "date": cloud.committed}
+    gate.write_text(json.dumps({"since": since, "at": cloud.commit, "findings": []}))
+    git = ["git", "-C", str(clone)]
+    subprocess.run([*git, "add", str(gate)], check=True)
+    subprocess.run([*git, "commit", "-qm", "bump"], check=True, env=_env())
     current = tomllib.loads((clone / "pyproject.toml").read_text())["project"]["version"]
     major, minor, _ = (int(part) for part in current.split("."))
     version = f"{major}.{minor + 1}.0"
@@ -105,6 +114,7 @@ def test_a_release_tags_bumps_records_the_baseline_and_builds_the_same_bytes_twi
     assert tomllib.loads((clone / "pyproject.toml").read_text())["project"]["version"] == version
     assert f'__version__ = "{version}"' in (clone / "src/runbind/__init__.py").read_text()
     assert (clone / "specs/baseline/version").read_text().strip() == version
+    assert not gate.exists()
     status = subprocess.run(
         [*git, "status", "--porcelain"], capture_output=True, text=True, check=True
     )

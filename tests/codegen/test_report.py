@@ -7,7 +7,16 @@ import json
 import pytest
 
 from codegen import report
-from codegen.report import Change, Report, diff_surfaces, implied_bump, parse_surface, unaccepted
+from codegen.report import (
+    Change,
+    Finding,
+    Report,
+    diff_surfaces,
+    implied_bump,
+    merge,
+    parse_surface,
+    unaccepted,
+)
 
 # --- synthetic surfaces in both formats ------------------------------------------------------
 
@@ -396,6 +405,60 @@ def test_property_flag_changes(old: str, new: str, expected: list[tuple[bool, st
     assert all(c.subject == subject for c in changes)
 
 
+FILE_IDS = "property CreateRunRequest.file_ids: list[str] required"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # The issue's case: maxItems 10000 -> 100000000 accepts more (pydantic: max_length).
+        ('{"max_length": 10000}', '{"max_length": 100000000}', [(False, "loosened")]),
+        ('{"max_length": 100000000}', '{"max_length": 10000}', [(True, "tightened")]),
+        ('{"min_length": 1}', '{"min_length": 2}', [(True, "tightened")]),
+        ('{"ge": 1}', '{"ge": 0}', [(False, "loosened")]),
+        ('{"le": 2}', '{"le": 1}', [(True, "tightened")]),
+        ("", '{"pattern": "^a"}', [(True, "added")]),
+        ('{"pattern": "^a"}', "", [(False, "removed")]),
+        ('{"pattern": "^a"}', '{"pattern": "^b"}', [(True, "changed")]),
+        ('{"default": "auto"}', '{"default": "none"}', [(True, "default changed")]),
+        (
+            '{"max_length": 10, "min_length": 1}',
+            '{"max_length": 20, "min_length": 2}',
+            [(True, "min_length tightened"), (False, "max_length loosened")],
+        ),
+    ],
+)
+def test_constraint_changes(old: str, new: str, expected: list[tuple[bool, str]]) -> None:
+    before = f"{FILE_IDS} {old}".rstrip()
+    after = f"{FILE_IDS} {new}".rstrip()
+    changes = diff_surfaces(_edit(OPENAPI_BASE, add=(before,)), _edit(OPENAPI_BASE, add=(after,)))
+    assert [c.breaking for c in changes] == [breaking for breaking, _ in expected]
+    for change, (_, words) in zip(changes, expected, strict=True):
+        assert words in change.what, change
+        assert change.subject == "CreateRunRequest.file_ids"
+        assert " → " in change.detail
+    if not old:
+        assert changes[0].detail.startswith("none → ")
+
+
+def test_constraint_detail_is_json() -> None:
+    old = _edit(OPENAPI_BASE, add=(f'{FILE_IDS} {{"pattern": "^a"}}',))
+    new = _edit(OPENAPI_BASE, add=(f'{FILE_IDS} {{"max_length": 20}}',))
+    assert _summary(diff_surfaces(old, new)) == [
+        (True, "constraint max_length added", "CreateRunRequest.file_ids", "none → 20"),
+        (False, "constraint pattern removed", "CreateRunRequest.file_ids", '"^a" → none'),
+    ]
+
+
+def test_constraints_are_parsed_apart_from_flags() -> None:
+    facts = parse_surface(f'{FILE_IDS} nullable {{"max_length": 20}}\n')
+    assert facts[("property", "CreateRunRequest.file_ids")].endswith('{"max_length": 20}')
+    # Only the flag changed: no constraint line, no type line.
+    old = _edit(OPENAPI_BASE, add=(f'{FILE_IDS} {{"max_length": 20}}',))
+    new = _edit(OPENAPI_BASE, add=(f'{FILE_IDS} nullable {{"max_length": 20}}',))
+    assert [c.what for c in diff_surfaces(old, new)] == ["property became nullable"]
+
+
 def test_property_type_change_detail() -> None:
     old = "property RunObject.metadata: Metadata nullable"
     new = "property RunObject.metadata: dict[str, Any] nullable"
@@ -530,8 +593,16 @@ def test_implied_bump() -> None:
 def test_change_key_and_line() -> None:
     change = Change(True, "field renumbered", "p.M.f", "8 → 13")
     assert change.key == "field renumbered: p.M.f"
-    assert change.line() == "- **BREAKING** field renumbered: `p.M.f` (8 → 13)"
-    assert Change(False, "message added", "p.M").line() == "- message added: `p.M`"
+    assert change.line() == "- **BREAKING** field renumbered: `p.M.f` (`8` → `13`) [surface]"
+    assert Change(False, "message added", "p.M").line() == "- message added: `p.M` [surface]"
+
+
+def test_line_keeps_markdown_characters_in_code_spans() -> None:
+    """A map type (``<...>`` would be an HTML tag) or a backtick renders as itself."""
+    field = Change(False, "field added", "p.M.labels", "6 map<string,string>")
+    assert field.line() == "- field added: `p.M.labels` (`6 map<string,string>`) [surface]"
+    odd = Change(True, "buf X", "a.proto: `b`", "")
+    assert odd.line() == "- **BREAKING** buf X: `` a.proto: `b` `` [surface]"
 
 
 # --- Report ------------------------------------------------------------------------------------
@@ -540,7 +611,8 @@ OLD = "a" * 40
 NEW = "b" * 40
 
 
-def _report(changes: list[Change], findings: list[Change] | None = None) -> Report:
+def _report(changes: list[Change], findings: list[Finding] | None = None) -> Report:
+    found = findings or []
     return Report(
         source="cloudapi",
         repository="https://github.com/yandex-cloud/cloudapi",
@@ -548,79 +620,184 @@ def _report(changes: list[Change], findings: list[Change] | None = None) -> Repo
         old_date="2025-01-27",
         new_commit=NEW,
         new_date="2026-07-23",
-        changes=changes,
-        tool_findings=findings or [],
+        changes=merge(changes, found),
+        findings=found,
+        compared=("surface", "buf") if findings is not None else ("surface",),
     )
 
 
 BREAK = Change(True, "field removed", "p.v1.Run.usage", "8 singular p.v1.Usage")
 ADD = Change(False, "message added", "p.v1.ResponseFormat")
-FINDING = Change(
-    True, "buf FIELD_NO_DELETE", 'run.proto: Previously present field "8" was deleted.'
+RUN_PROTO = "p/v1/run.proto"
+# What buf says about BREAK, and about a json_name that only buf sees.
+DELETED = Finding(
+    "buf",
+    "FIELD_NO_DELETE",
+    RUN_PROTO,
+    'Previously present field "8" with name "usage" on message "Run" was deleted.',
+    "p.v1",
+)
+JSON_NAME = Finding(
+    "buf",
+    "FIELD_SAME_JSON_NAME",
+    RUN_PROTO,
+    'Field "2" with name "assistant_id" on message "Run" changed option "json_name" from '
+    '"assistantId" to "assistantID".',
+    "p.v1",
 )
 
 
-def test_report_bump_counts_tool_findings() -> None:
+def test_a_finding_about_a_surface_change_marks_that_line() -> None:
+    (merged,) = merge([BREAK], [DELETED])
+    assert merged.key == BREAK.key  # accepted-break entries keep working
+    assert merged.sources == ("surface", "buf")
+    assert merged.rules == ("FIELD_NO_DELETE",)
+    assert merged.line().endswith("[surface, buf: FIELD_NO_DELETE]")
+
+
+def test_a_finding_only_buf_sees_is_its_own_breaking_line() -> None:
+    merged = merge([BREAK, ADD], [DELETED, JSON_NAME])
+    assert len(merged) == 3
+    own = merged[0]  # sorted: breaking first, then by kind ("buf ..." before "field ...")
+    assert own.breaking
+    assert own.key == f"buf FIELD_SAME_JSON_NAME: {RUN_PROTO}: {JSON_NAME.message}"
+    assert (own.sources, own.rules) == (("buf",), ("FIELD_SAME_JSON_NAME",))
+    assert own.line().endswith("[buf: FIELD_SAME_JSON_NAME]")
+    assert merged[2] == ADD
+
+
+def test_findings_match_by_number_package_and_nested_container() -> None:
+    enum_value = Change(True, "enum value removed", "p.v1.RunState.RunStatus.TOOL_CALLS", "5")
+    other_pkg = Change(True, "enum value removed", "q.v1.RunState.RunStatus.TOOL_CALLS", "5")
+    renumbered = Change(True, "field renumbered", "p.v1.Run.usage", "8 → 13")
+    finding = Finding(
+        "buf",
+        "ENUM_VALUE_NO_DELETE",
+        "p/v1/state.proto",
+        'Previously present enum value "5" on enum "RunStatus" was deleted.',
+        "p.v1",
+    )
+    merged = merge([enum_value, other_pkg, renumbered], [finding, DELETED])
+    assert [c.sources for c in merged] == [("surface", "buf"), ("surface",), ("surface", "buf")]
+    # A container that only shares a suffix is another element.
+    lookalike = Change(True, "field removed", "p.v1.OtherRun.usage", "8 singular string")
+    assert [c.sources for c in merge([lookalike], [DELETED])] == [("buf",), ("surface",)]
+
+
+def test_a_finding_names_the_rule_of_the_change_it_marks() -> None:
+    type_changed = Change(True, "field type changed", "p.v1.Run.usage", "Usage → string")
+    oneof_changed = Change(True, "field oneof changed", "p.v1.Run.usage", "none → u")
+    finding = Finding(
+        "buf",
+        "FIELD_SAME_TYPE",
+        RUN_PROTO,
+        'Field "8" with name "usage" on message "Run" changed type from "message" to "string".',
+        "p.v1",
+    )
+    merged = merge([type_changed, oneof_changed], [finding])
+    assert [(c.what, c.sources) for c in merged] == [
+        ("field oneof changed", ("surface",)),
+        ("field type changed", ("surface", "buf")),
+    ]
+
+
+def test_removed_messages_and_rpcs_merge() -> None:
+    message = Change(True, "message removed", "p.v1.Gone")
+    rpc = Change(True, "RPC removed", "p.v1.RunService.Get", "(p.v1.A) returns (p.v1.B)")
+    findings = [
+        Finding(
+            "buf",
+            "MESSAGE_NO_DELETE",
+            RUN_PROTO,
+            'Previously present message "Gone" was deleted from file.',
+            "p.v1",
+        ),
+        Finding(
+            "buf",
+            "RPC_NO_DELETE",
+            RUN_PROTO,
+            'Previously present RPC "Get" on service "RunService" was deleted.',
+            "p.v1",
+        ),
+    ]
+    assert [c.sources for c in merge([message, rpc], findings)] == [("surface", "buf")] * 2
+
+
+def test_report_counts_each_change_once() -> None:
     assert _report([]).bump == "none"
     assert _report([ADD]).bump == "minor"
     assert _report([ADD, BREAK]).bump == "major"
-    assert _report([ADD], [FINDING]).bump == "major"
-    assert _report([ADD], [FINDING]).all_changes == [ADD, FINDING]
+    assert _report([ADD], [JSON_NAME]).bump == "major"
+    both = _report([ADD, BREAK], [DELETED])
+    assert len(both.all_changes) == 2
+    assert sum(c.breaking for c in both.all_changes) == 1
 
 
 def test_markdown_shape() -> None:
-    text = _report([BREAK, ADD], [FINDING]).markdown()
+    text = _report([BREAK, ADD], [DELETED, JSON_NAME]).markdown()
     lines = text.splitlines()
     assert lines[0] == f"# Change report: cloudapi {OLD[:12]} → {NEW[:12]}"
     assert f"`{OLD}` (2025-01-27)" in lines[2]
     assert f"`{NEW}` (2026-07-23)" in lines[2]
     assert "https://github.com/yandex-cloud/cloudapi" in lines[2]
-    breaking_at = lines.index("## Breaking (1)")
+    assert "`buf breaking` (PACKAGE rules)" in lines[4]
+    breaking_at = lines.index("## Breaking (2)")
     additive_at = lines.index("## Additive (1)")
-    buf_at = lines.index("## buf breaking (1)")
-    assert breaking_at < additive_at < buf_at
-    assert BREAK.line() in lines[breaking_at:additive_at]
-    assert ADD.line() in lines[additive_at:buf_at]
-    assert FINDING.line() in lines[buf_at:]
+    assert breaking_at < additive_at
+    assert lines[breaking_at + 1] == lines[additive_at - 1] == ""  # lists set apart: they render
+    breaking = lines[breaking_at:additive_at]
+    assert sum("usage" in line for line in breaking) == 1
+    assert any(line.endswith("[buf: FIELD_SAME_JSON_NAME]") for line in breaking)
+    assert ADD.line() in lines[additive_at:]
     assert lines[-1] == "Implied version bump: **MAJOR**"
     assert text.endswith("\n")
 
 
 def test_markdown_of_an_empty_report() -> None:
     text = _report([]).markdown()
-    assert "## Breaking (0)\n\nnone\n" in text
-    assert "## Additive (0)\n\nnone\n" in text
-    assert "buf breaking" not in text
+    assert "## Breaking (0)\n\nNone.\n" in text
+    assert "## Additive (0)\n\nNone.\n" in text
+    assert "buf" not in text
     assert "Implied version bump: **NONE**" in text
     additive_only = _report([ADD]).markdown()
     assert "Implied version bump: **MINOR**" in additive_only
     assert "BREAKING" not in additive_only
 
 
+def test_markdown_notes_are_quoted() -> None:
+    report_ = _report([ADD])
+    noted = Report(**{**report_.__dict__, "notes": ("buf breaking was not run.",)})
+    assert "> buf breaking was not run.\n\n## Breaking (0)" in noted.markdown()
+
+
 def test_json_shape() -> None:
-    data = json.loads(_report([BREAK, ADD], [FINDING]).to_json())
+    data = json.loads(_report([BREAK, ADD], [DELETED, JSON_NAME]).to_json())
     assert data["source"] == "cloudapi"
     assert data["repository"] == "https://github.com/yandex-cloud/cloudapi"
     assert data["from"] == {"commit": OLD, "date": "2025-01-27"}
     assert data["to"] == {"commit": NEW, "date": "2026-07-23"}
     assert data["bump"] == "major"
-    assert data["changes"] == [
-        {
-            "breaking": True,
-            "what": "field removed",
-            "subject": "p.v1.Run.usage",
-            "detail": "8 singular p.v1.Usage",
-            "key": "field removed: p.v1.Run.usage",
-        },
-        {
-            "breaking": False,
-            "what": "message added",
-            "subject": "p.v1.ResponseFormat",
-            "detail": "",
-            "key": "message added: p.v1.ResponseFormat",
-        },
-    ]
-    assert [f["key"] for f in data["tool_findings"]] == [FINDING.key]
+    assert data["compared"] == ["surface", "buf"]
+    assert data["changes"][0] == {
+        "breaking": True,
+        "what": "buf FIELD_SAME_JSON_NAME",
+        "subject": f"{RUN_PROTO}: {JSON_NAME.message}",
+        "detail": "",
+        "sources": ["buf"],
+        "rules": ["FIELD_SAME_JSON_NAME"],
+        "key": f"buf FIELD_SAME_JSON_NAME: {RUN_PROTO}: {JSON_NAME.message}",
+    }
+    assert data["changes"][1] == {
+        "breaking": True,
+        "what": "field removed",
+        "subject": "p.v1.Run.usage",
+        "detail": "8 singular p.v1.Usage",
+        "sources": ["surface", "buf"],
+        "rules": ["FIELD_NO_DELETE"],
+        "key": "field removed: p.v1.Run.usage",
+    }
+    assert data["changes"][2]["key"] == "message added: p.v1.ResponseFormat"
+    assert [Finding(**f) for f in data["findings"]] == [DELETED, JSON_NAME]
     assert json.loads(_report([]).to_json())["bump"] == "none"
 
 
@@ -650,3 +827,8 @@ def test_unaccepted_on_a_real_diff() -> None:
     changes = diff_surfaces(PROTO_BASE, new)
     assert [c.key for c in unaccepted(changes, {})] == ["field removed: p.v1.Run.tags"]
     assert unaccepted(changes, {"field removed: p.v1.Run.tags": "ok"}) == []
+
+
+def test_an_rpc_signature_is_one_code_span() -> None:
+    rpc = Change(False, "RPC added", "p.S.Get", "(p.GetRequest) returns (p.Run)")
+    assert rpc.line() == "- RPC added: `p.S.Get` `(p.GetRequest) returns (p.Run)` [surface]"
