@@ -37,11 +37,13 @@ def _relock(name: str, commit: str, committed: str) -> int:
     return 0
 
 
-def _bump(name: str, commit: str, committed: str | None, buf: str | None) -> int:
+def _bump(
+    name: str, commit: str, committed: str | None, buf: str | None, allow_broken_layer: bool
+) -> int:
     from codegen import bump  # noqa: PLC0415
 
     try:
-        result = bump.bump(name, commit, committed, buf=buf)
+        result = bump.bump(name, commit, committed, buf=buf, allow_broken_layer=allow_broken_layer)
     except CodegenError as exc:
         print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
@@ -88,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     bmp.add_argument("commit", help="full 40-hex commit id")
     bmp.add_argument("committed", nargs="?", help="commit date (default: from the mirror index)")
     bmp.add_argument("--buf", help="buf binary for protobuf rules (default: $RUNBIND_BUF)")
+    bmp.add_argument(
+        "--allow-broken-layer",
+        action="store_true",
+        help="adopt a commit that breaks runbind's layer tests (check then fails until fixed)",
+    )
     sub.add_parser("baseline", help="record the current surface and version as released")
     rls = sub.add_parser("release", help="check, changelog, bump, baseline, tag, build twice")
     rls.add_argument("version", help="the new SemVer version, X.Y.Z")
@@ -95,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         return _release(args.version)
     if args.command == "bump":
-        return _bump(args.source, args.commit, args.committed, args.buf)
+        return _bump(args.source, args.commit, args.committed, args.buf, args.allow_broken_layer)
     if args.command == "baseline":
         from codegen import breaks  # noqa: PLC0415
 
@@ -112,7 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "twins":
         return twins_.main(check=args.check, root=args.root)
     stale_twins = twins_.main(check=True)
-    return pipeline.main_check() or stale_twins
+    checked = pipeline.main_check()
+    broken_layer = _layer_check()
+    return checked or stale_twins or broken_layer
+
+
+def _layer_check() -> int:
+    """``check`` fails while ``specs/broken-layer.json`` says a bump broke the layer."""
+    from codegen import layer  # noqa: PLC0415
+
+    problems = layer.check_marker()
+    for line in problems:
+        print(line, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

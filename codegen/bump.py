@@ -5,6 +5,12 @@ compare the old and new surface (:mod:`codegen.report`), add ``buf breaking`` fi
 protobuf sources when buf is available, write the report (Markdown and JSON) under
 ``specs/changes/<source>/`` and a CHANGELOG entry. Any failure puts the lock, the surface
 index, the CHANGELOG and ``generated/`` back as they were.
+
+After regenerating, the bump proves runbind's layer against the new code (:mod:`codegen.layer`);
+the report's "Effect on runbind" says what broke. A bump that breaks the layer is rolled back,
+its report kept as ``specs/changes/<source>/<old>-<new>.refused.{md,json}`` (written after the
+rollback, so that the maintainer can read what broke); ``allow_broken_layer`` adopts it anyway
+and leaves ``specs/broken-layer.json``, which makes ``check`` fail until the layer passes.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from codegen import layer as layermod
 from codegen import lock as lockmod
 from codegen import pipeline, report
 from codegen.errors import CodegenError
@@ -98,6 +105,83 @@ def _buf_findings(
     return sorted(findings)
 
 
+# --- the layer proof (codegen.layer) ----------------------------------------------------------
+
+
+class _LayerRefused(Exception):
+    """Raised inside the bump's rollback block; carries the report to keep after it."""
+
+    def __init__(self, result: report.Report, path: Path) -> None:
+        super().__init__("layer broken")
+        self.result = result
+        self.path = path
+
+
+def _prove_layer(
+    result: report.Report, root: Path, options: _LayerOptions, outputs: list[Path]
+) -> report.Report:
+    """Run the layer tests on the new ``generated/``; refuse (raise) or mark a broken layer."""
+    effect = layermod.prove(root / "generated", tests=options.tests or layermod.LAYER_TESTS)
+    if not effect.broken:
+        (root / layermod.MARKER).unlink(missing_ok=True)
+        return dataclasses.replace(result, effect=effect)
+    if not options.allow_broken:
+        refused = dataclasses.replace(result, effect=dataclasses.replace(effect, refused=True))
+        raise _LayerRefused(refused, outputs[0].with_suffix(".refused.md"))
+    effect = dataclasses.replace(effect, adopted_broken=True)
+    rel = outputs[0].relative_to(root).as_posix()
+    layermod.write_marker(root, result.source, result.new_commit, rel, effect)
+    return dataclasses.replace(result, effect=effect)
+
+
+def _keep_refused(exc: _LayerRefused, root: Path) -> CodegenError:
+    """Write the refused bump's report beside the adopted ones; the error points at it."""
+    result, md = exc.result, exc.path
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(result.markdown(), encoding="utf-8")
+    md.with_suffix(".json").write_text(result.to_json(), encoding="utf-8")
+    failures = result.effect.failures if result.effect is not None else ()
+    names = layermod.missing_names(failures)
+    hint = f", e.g. missing {names[0]}" if names else ""
+    return CodegenError(
+        f"bump: {result.source} {result.new_commit[:12]} breaks runbind's layer "
+        f"({len(failures)} failing layer tests{hint}); not adopted, rolled back. "
+        f'Report: {md.relative_to(root).as_posix()} (section "Effect on runbind"); '
+        "to adopt it anyway: --allow-broken-layer"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _LayerOptions:
+    prove: bool = True
+    allow_broken: bool = False
+    tests: Sequence[str] | None = None
+
+
+def bump(
+    name: str,
+    commit: str,
+    committed: str | None = None,
+    *,
+    buf: str | None = None,
+    root: Path = lockmod.PROJECT_ROOT,
+    layer: bool = True,
+    allow_broken_layer: bool = False,
+    layer_tests: Sequence[str] | None = None,
+) -> report.Report:
+    """Move source ``name`` to ``commit`` and write its change report; all or nothing.
+
+    With ``layer`` the new code must pass runbind's layer tests (``layer_tests``, default
+    :data:`codegen.layer.LAYER_TESTS`): a bump that breaks them is rolled back with a
+    CodegenError naming its kept report, unless ``allow_broken_layer``.
+    """
+    options = _LayerOptions(layer, allow_broken_layer, layer_tests)
+    try:
+        return _bump(name, commit, committed, buf=buf, root=root, layer=options)
+    except _LayerRefused as exc:
+        raise _keep_refused(exc, root) from None
+
+
 def write_changelog(entry: report.Report, path: Path = CHANGELOG) -> None:
     """Add the report as an entry under ``## Unreleased`` (created when missing)."""
     text = path.read_text(encoding="utf-8") if path.is_file() else _CHANGELOG_HEAD
@@ -122,15 +206,16 @@ def write_changelog(entry: report.Report, path: Path = CHANGELOG) -> None:
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
-def bump(
+def _bump(
     name: str,
     commit: str,
     committed: str | None = None,
     *,
     buf: str | None = None,
     root: Path = lockmod.PROJECT_ROOT,
+    layer: _LayerOptions = _LayerOptions(),
 ) -> report.Report:
-    """Move source ``name`` to ``commit`` and write its change report; all or nothing."""
+    """The bump itself (see :func:`bump`)."""
     lock_path = root / "specs" / "lock.toml"
     surface_dir = root / "specs" / "surface"
     changes_dir = root / "specs" / "changes" / name
@@ -146,7 +231,9 @@ def bump(
     stem = f"{old.commit[:12]}-{commit[:12]}"
     outputs = [changes_dir / f"{stem}.md", changes_dir / f"{stem}.json"]
     surfaces = sorted(surface_dir.glob("*.txt"))
-    with _restored_on_failure([lock_path, changelog, *surfaces, *outputs], generated):
+    refused = [p.with_suffix(".refused" + p.suffix) for p in outputs]
+    kept = [*outputs, *refused, root / layermod.MARKER]  # layer proof: reports and marker
+    with _restored_on_failure([lock_path, changelog, *surfaces, *kept], generated):
         new_lock = lockmod.relock(lock, name, commit, date)
         lockmod.write(new_lock, lock_path)
         upstream = root / "specs" / "upstream"
@@ -172,6 +259,10 @@ def bump(
             new_dir = upstream / name
             findings = _buf_findings(old, new, new_dir, tool)
             result = dataclasses.replace(result, tool_findings=findings)
+        if layer.prove:
+            result = _prove_layer(result, root, layer, outputs)
+        for path in refused:  # an earlier refusal of this bump, adopted now
+            path.unlink(missing_ok=True)
         changes_dir.mkdir(parents=True, exist_ok=True)
         outputs[0].write_text(result.markdown(), encoding="utf-8")
         outputs[1].write_text(result.to_json(), encoding="utf-8")

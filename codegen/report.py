@@ -14,6 +14,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from codegen.layer import Effect
+
 __all__ = ["Change", "Report", "diff_surfaces", "implied_bump", "parse_surface", "unaccepted"]
 
 BUMPS = ("none", "patch", "minor", "major")
@@ -54,6 +56,7 @@ class Report:
     new_date: str
     changes: list[Change]
     tool_findings: list[Change] = field(default_factory=list)
+    effect: Effect | None = None  # "Effect on runbind": the layer tests (codegen.layer)
 
     @property
     def all_changes(self) -> list[Change]:
@@ -92,7 +95,11 @@ class Report:
                 "",
             ]
         out += [f"Implied version bump: **{self.bump.upper()}**", ""]
-        return "\n".join(out)
+        return "\n".join(out) + self._effect_markdown()
+
+    def _effect_markdown(self) -> str:
+        """The "Effect on runbind" section (codegen.layer), after the rest of the report."""
+        return "\n" + "\n".join(self.effect.markdown()) if self.effect is not None else ""
 
     def to_json(self) -> str:
         """The report for machines."""
@@ -105,6 +112,8 @@ class Report:
             "changes": [asdict(c) | {"key": c.key} for c in self.changes],
             "tool_findings": [asdict(c) | {"key": c.key} for c in self.tool_findings],
         }
+        if self.effect is not None:
+            data["effect_on_runbind"] = self.effect.as_dict()
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
