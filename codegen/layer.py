@@ -69,6 +69,7 @@ _MISSING = (
     re.compile(r"cannot import name '([^']+)' from '([^']+)'"),
     re.compile(r"'([^']+)' object has no attribute '([^']+)'"),
     re.compile(r"module '([^']+)' has no attribute '([^']+)'"),
+    re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '([^']+)'"),
     re.compile(r"got an unexpected keyword argument '([^']+)'"),
     re.compile(r"No module named '([^']+)'"),
 )
@@ -101,7 +102,8 @@ class Effect:
 
     def markdown(self) -> list[str]:
         """The report section, as Markdown lines."""
-        scope = f"{len(self.tests)} test modules of the layer (`codegen/layer.py`)"
+        modules = "module" if len(self.tests) == 1 else "modules"
+        scope = f"{len(self.tests)} test {modules} of the layer (`codegen/layer.py`)"
         out = ["## Effect on runbind", ""]
         if not self.broken:
             out += [
