@@ -55,6 +55,22 @@ def _bump(
     return 0
 
 
+def _end_of_life(name: str, parts: list[str]) -> int:
+    from codegen import eol, lock  # noqa: PLC0415
+
+    try:
+        new = eol.mark(lock.LOCK_PATH, name, parts)
+    except CodegenError as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
+        return 1
+    source = new.source(name)
+    print(
+        f"end-of-life: {name} {', '.join(parts)} frozen at {source.commit[:12]} "
+        f"({source.committed}); now bump again"
+    )
+    return 0
+
+
 def _release(version: str) -> int:
     from codegen import release  # noqa: PLC0415
 
@@ -95,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="adopt a commit that breaks runbind's layer tests (check then fails until fixed)",
     )
+    eol = sub.add_parser(
+        "end-of-life", help="freeze slice parts upstream removed at the locked commit (lock edit)"
+    )
+    eol.add_argument("source", help="source name in specs/lock.toml, e.g. openai-openapi")
+    eol.add_argument("parts", nargs="+", help="slice part names, e.g. assistants")
     sub.add_parser("baseline", help="record the current surface and version as released")
     rls = sub.add_parser("release", help="check, changelog, bump, baseline, tag, build twice")
     rls.add_argument("version", help="the new SemVer version, X.Y.Z")
@@ -103,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         return _release(args.version)
     if args.command == "bump":
         return _bump(args.source, args.commit, args.committed, args.buf, args.allow_broken_layer)
+    if args.command == "end-of-life":
+        return _end_of_life(args.source, args.parts)
     if args.command == "baseline":
         from codegen import breaks  # noqa: PLC0415
 

@@ -25,9 +25,9 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from codegen import eol, pipeline, report
 from codegen import layer as layermod
 from codegen import lock as lockmod
-from codegen import pipeline, report
 from codegen.errors import CodegenError
 from codegen.fetch import fetch_source, mirror_root
 
@@ -182,6 +182,27 @@ def bump(
         raise _keep_refused(exc, root) from None
 
 
+def _generate_cleaning_names(root: Path, names_file: Path) -> list[str]:
+    """Regenerate ``root``; naming map entries upstream made stale are removed (and listed)."""
+    from codegen.openapi._shape import StaleNames  # noqa: PLC0415 - generator deps
+
+    removed: list[str] = []
+    for _ in range(3):
+        try:
+            pipeline.generate(
+                generated_dir=root / "generated",
+                surface_dir=root / "specs" / "surface",
+                upstream_dir=root / "specs" / "upstream",
+                lock_path=root / "specs" / "lock.toml",
+                root=root,
+            )
+        except StaleNames as exc:
+            removed += eol.remove_names(names_file, exc.names)
+            continue
+        return removed
+    raise CodegenError("bump: the naming map kept going stale; see specs/openai-names.toml")
+
+
 def write_changelog(entry: report.Report, path: Path = CHANGELOG) -> None:
     """Add the report as an entry under ``## Unreleased`` (created when missing)."""
     text = path.read_text(encoding="utf-8") if path.is_file() else _CHANGELOG_HEAD
@@ -231,19 +252,19 @@ def _bump(
     stem = f"{old.commit[:12]}-{commit[:12]}"
     outputs = [changes_dir / f"{stem}.md", changes_dir / f"{stem}.json"]
     surfaces = sorted(surface_dir.glob("*.txt"))
+    if old.kind == "openapi":  # upstream removed a whole part of the slice: report, propose
+        old_dir = fetch_source(old, root / "specs" / "upstream")
+        removal = eol.removed_parts(old, commit, date, old_dir)
+        if removal is not None:
+            raise eol.write_removal(removal, changes_dir, root)
+    names_file = root / "specs" / "openai-names.toml"
     refused = [p.with_suffix(".refused" + p.suffix) for p in outputs]
     kept = [*outputs, *refused, root / layermod.MARKER]  # layer proof: reports and marker
-    with _restored_on_failure([lock_path, changelog, *surfaces, *kept], generated):
+    with _restored_on_failure([lock_path, changelog, names_file, *surfaces, *kept], generated):
         new_lock = lockmod.relock(lock, name, commit, date)
         lockmod.write(new_lock, lock_path)
         upstream = root / "specs" / "upstream"
-        pipeline.generate(
-            generated_dir=generated,
-            surface_dir=surface_dir,
-            upstream_dir=upstream,
-            lock_path=lock_path,
-            root=root,
-        )
+        naming = _generate_cleaning_names(root, names_file)
         new = new_lock.source(name)
         result = report.Report(
             source=name,
@@ -253,6 +274,7 @@ def _bump(
             new_commit=new.commit,
             new_date=new.committed,
             changes=report.diff_surfaces(old_surface, surface_path.read_text(encoding="utf-8")),
+            naming=naming,
         )
         tool = buf or os.environ.get(BUF_ENV)
         if tool and new.kind == "proto":

@@ -57,6 +57,7 @@ class Report:
     changes: list[Change]
     tool_findings: list[Change] = field(default_factory=list)
     effect: Effect | None = None  # "Effect on runbind": the layer tests (codegen.layer)
+    naming: list[str] = field(default_factory=list)  # naming map entries the bump removed
 
     @property
     def all_changes(self) -> list[Change]:
@@ -99,7 +100,13 @@ class Report:
 
     def _effect_markdown(self) -> str:
         """The "Effect on runbind" section (codegen.layer), after the rest of the report."""
-        return "\n" + "\n".join(self.effect.markdown()) if self.effect is not None else ""
+        out = []
+        if self.naming:
+            out += ["## Naming map (specs/openai-names.toml)", "", *[f"- {n}" for n in self.naming]]
+            out.append("")
+        if self.effect is not None:
+            out += self.effect.markdown()
+        return "\n" + "\n".join(out) if out else ""
 
     def to_json(self) -> str:
         """The report for machines."""
@@ -114,6 +121,8 @@ class Report:
         }
         if self.effect is not None:
             data["effect_on_runbind"] = self.effect.as_dict()
+        if self.naming:
+            data["naming_map_changes"] = self.naming
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
