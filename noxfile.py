@@ -251,10 +251,10 @@ def _pyright(session: nox.Session) -> str:
 def bump(session: nox.Session) -> None:
     """Move one upstream to a commit: relock, regenerate, write the change report and CHANGELOG.
 
-    ``nox -s bump -- cloudapi <commit> [YYYY-MM-DD]``; buf (from the npm registry, pinned) adds
+    ``nox -s bump -- cloudapi <commit> [YYYY-MM-DD] [--allow-broken-layer]``; buf (from the npm registry, pinned) adds
     its protobuf breaking rules to the report.
     """
-    _install(session, "codegen")
+    _install(session, "dev")  # the bump runs runbind's layer tests (codegen/layer.py)
     buf = _buf(session)
     session.run("python", "-m", "codegen", "bump", *session.posargs, "--buf", buf, env=ENV)
 

@@ -289,4 +289,5 @@ def _bump(
         outputs[0].write_text(result.markdown(), encoding="utf-8")
         outputs[1].write_text(result.to_json(), encoding="utf-8")
         write_changelog(result, changelog)
+        eol.note_in_changelog(changelog, name, eol.frozen_now(old), old)
     return result

@@ -309,3 +309,34 @@ def remove_names(names_file: Path, entries: Sequence[str]) -> list[str]:
     names_file.write_text("".join(lines), encoding="utf-8")
     tomllib.loads(names_file.read_text(encoding="utf-8"))  # still valid
     return removed
+
+
+# --- the release notes ------------------------------------------------------------------------
+
+
+def frozen_now(old: lockmod.Source) -> list[str]:
+    """The parts a bump away from ``old`` freezes: marked end-of-life at ``old``'s commit."""
+    return sorted(p for p, e in old.end_of_life.items() if e.commit == old.commit)
+
+
+def note_in_changelog(
+    changelog: Path, source: str, parts: Sequence[str], old: lockmod.Source
+) -> None:
+    """Add to the bump's CHANGELOG entry (the first ``### <source>:`` under Unreleased) that
+    ``parts`` are end-of-life upstream and frozen at ``old``'s commit."""
+    if not parts:
+        return
+    text = changelog.read_text(encoding="utf-8")
+    start = text.find("## Unreleased")
+    head = text.find(f"\n### {source}: ", max(start, 0))
+    if head < 0:
+        return
+    end = text.find("\n", head + 1)
+    names = ", ".join(f"`{p}`" for p in parts)
+    line = (
+        f"\n- End of life: {names} removed upstream; its models stay frozen at "
+        f"{old.commit[:12]} ({old.committed}) and keep working."
+    )
+    rest = text[end + 1 :]
+    line += "" if rest.startswith("\n- ") else "\n"
+    changelog.write_text(text[: end + 1] + line + rest, encoding="utf-8")
