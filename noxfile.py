@@ -251,8 +251,9 @@ def _pyright(session: nox.Session) -> str:
 def bump(session: nox.Session) -> None:
     """Move one upstream to a commit: relock, regenerate, write the change report and CHANGELOG.
 
-    ``nox -s bump -- cloudapi <commit> [YYYY-MM-DD] [--allow-broken-layer]``; buf (from the npm registry, pinned) adds
-    its protobuf breaking rules to the report.
+    ``nox -s bump -- cloudapi <commit> [YYYY-MM-DD] [--allow-broken-layer]``; buf (from the npm
+    registry, pinned) adds its protobuf breaking rules to the report. The bump runs runbind's
+    layer tests on the new code (codegen/layer.py), so the session installs the dev group.
     """
     _install(session, "dev")  # the bump runs runbind's layer tests (codegen/layer.py)
     buf = _buf(session)
