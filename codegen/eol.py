@@ -66,6 +66,8 @@ class Removal:
     operations: dict[str, list[str]]  # part -> "METHOD /path (operationId)"
     schemas_gone: dict[str, list[str]]  # part -> schemas not in the new commit
     schemas_kept: dict[str, list[str]]  # part -> schemas still upstream
+    paths_gone: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    """Exact paths (``SlicePart.paths``) missing from a part that is otherwise still there."""
 
 
 def _parts() -> list[Any]:
@@ -108,7 +110,12 @@ def removed_parts(
         new = _load(spec_file) if spec_file.is_file() else None
     new_paths = (new or {}).get("paths") or {}
     gone = [p for p in live if not any(_in_slice(path, [p]) for path in new_paths)]
-    if not gone:
+    paths_gone = {
+        p.name: [path for path in p.paths if path not in new_paths]
+        for p in live
+        if p not in gone and any(path not in new_paths for path in p.paths)
+    }
+    if not gone and not paths_gone:
         return None
     before = _load(old_dir / old.include[0])
     new_schemas = set(((new or {}).get("components") or {}).get("schemas") or {})
@@ -133,6 +140,7 @@ def removed_parts(
         operations,
         schemas_gone,
         schemas_kept,
+        paths_gone,
     )
 
 
@@ -161,7 +169,29 @@ def removal_report(removal: Removal) -> tuple[str, str]:
     ]
     if removal.spec_missing:
         out += [f"`{src.include[0]}` is not in the new commit: the whole slice is gone.", ""]
-    out += [f"Upstream removed the slice part(s) **{parts}**. The bump was not made.", ""]
+    if removal.parts:
+        out += [f"Upstream removed the slice part(s) **{parts}**. The bump was not made.", ""]
+    for part, paths in sorted(removal.paths_gone.items()):
+        out += [
+            f"## Paths removed from {part}",
+            "",
+            f"The new commit lacks these exact paths of `{part}` (its `SlicePart.paths` in "
+            "`codegen/openapi/_spec.py`). The bump was not made:",
+            "",
+            *[f"- `{path}`" for path in paths],
+            "",
+            "Next step: drop them from `SlicePart.paths` (their operations leave the surface: "
+            "a breaking change the next report lists), then bump again.",
+            "",
+        ]
+    if not removal.parts:
+        data: dict[str, Any] = {
+            "source": src.name,
+            "from": {"commit": src.commit, "date": src.committed},
+            "to": {"commit": removal.new_commit, "date": removal.new_date},
+            "paths_removed": removal.paths_gone,
+        }
+        return "\n".join(out), json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     for part in removal.parts:
         ops, gone, kept = (
             removal.operations[part],
@@ -194,7 +224,7 @@ def removal_report(removal: Removal) -> tuple[str, str]:
         f"frozen at {src.commit[:12]} ({src.committed}).",
         "",
     ]
-    data = {
+    full: dict[str, Any] = {
         "source": src.name,
         "repository": src.repository,
         "from": {"commit": src.commit, "date": src.committed},
@@ -205,8 +235,9 @@ def removal_report(removal: Removal) -> tuple[str, str]:
         "schemas_removed": removal.schemas_gone,
         "schemas_kept_upstream": removal.schemas_kept,
         "proposal": {"command": command, "lock": proposal(src, removal.parts)},
+        "paths_removed": removal.paths_gone,
     }
-    return "\n".join(out), json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return "\n".join(out), json.dumps(full, indent=2, ensure_ascii=False) + "\n"
 
 
 def write_removal(removal: Removal, changes_dir: Path, root: Path) -> CodegenError:
@@ -219,6 +250,13 @@ def write_removal(removal: Removal, changes_dir: Path, root: Path) -> CodegenErr
     md.with_suffix(".json").write_text(data, encoding="utf-8")
     parts = " ".join(removal.parts)
     what = f"{removal.source.include[0]} is gone" if removal.spec_missing else "paths removed"
+    if not removal.parts:
+        listed = ", ".join(p for paths in removal.paths_gone.values() for p in paths)
+        return CodegenError(
+            f"bump: {removal.source.name} {removal.new_commit[:12]} removes slice paths "
+            f"{listed}; report: {md.relative_to(root).as_posix()}; next step: drop them from "
+            "SlicePart.paths in codegen/openapi/_spec.py, then bump again"
+        )
     return CodegenError(
         f"bump: {removal.source.name} {removal.new_commit[:12]} removes the slice part(s) "
         f"{parts} ({what}); report: {md.relative_to(root).as_posix()}; next step: "

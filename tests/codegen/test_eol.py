@@ -33,6 +33,8 @@ from tests.codegen.test_bump import (
 # Synthetic openai-openapi commits (temp mirror only), built from the locked openapi.yaml.
 NO_ASSISTANTS, NO_ASSISTANTS_DATE = "ab5e" * 10, "2026-09-10"  # no /assistants, /threads
 NO_RUNS, NO_RUNS_DATE = "0ddba11" * 5 + "00000", "2026-09-11"  # no /threads/{id}/runs
+NO_CANCEL, NO_CANCEL_DATE = "c0ffee" * 6 + "0000", "2026-09-12"  # no /responses/{id}/cancel
+CANCEL = "/responses/{response_id}/cancel"
 # A real upstream commit (mirror role "history") that has no openapi.yaml at all.
 NO_SPEC, NO_SPEC_DATE = "e1cb7a86ad53bb818c106ac7875e2a78182bb120", "2025-06-17"
 OPENAI_TESTS = ("tests/openai/test_adapter.py",)
@@ -96,9 +98,18 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (openai / NO_RUNS).mkdir()
     text = _without_runs_path(current.read_text(encoding="utf-8"))
     (openai / NO_RUNS / "openapi.yaml").write_text(text, encoding="utf-8")
-    for commit in (NO_ASSISTANTS, NO_RUNS):
+    no_cancel = dict(load_spec_cache["doc"])
+    no_cancel["paths"] = {k: v for k, v in no_cancel["paths"].items() if k != CANCEL}
+    assert len(no_cancel["paths"]) == len(load_spec_cache["doc"]["paths"]) - 1
+    _dump(no_cancel, openai / NO_CANCEL / "openapi.yaml")
+    synthetic = (
+        (NO_ASSISTANTS, NO_ASSISTANTS_DATE),
+        (NO_RUNS, NO_RUNS_DATE),
+        (NO_CANCEL, NO_CANCEL_DATE),
+    )
+    for commit, _ in synthetic:
         shutil.copyfile(openai / OPENAI_NEW / "LICENSE", openai / commit / "LICENSE")
-    for commit, date in ((NO_ASSISTANTS, NO_ASSISTANTS_DATE), (NO_RUNS, NO_RUNS_DATE)):
+    for commit, date in synthetic:
         index.append(
             {
                 "upstream": OPENAI_REPO,
@@ -246,3 +257,21 @@ def test_a_partial_removal_cleans_the_naming_map_and_reports_it(tmp_path: Path) 
     assert "## Naming map (specs/openai-names.toml)" in markdown
     assert result.naming[0] in markdown
     assert "operation removed: `POST /threads/{thread_id}/runs`" in markdown
+
+
+def test_an_exact_slice_path_removed_gets_a_report_and_the_next_step(tmp_path: Path) -> None:
+    root = make_scratch(tmp_path / "root")
+    before = file_digests(root)
+    with pytest.raises(CodegenError) as caught:
+        bump(OPENAI, NO_CANCEL, root=root, layer=False)
+    message = str(caught.value)
+    assert f"removes slice paths {CANCEL}" in message
+    assert "drop them from SlicePart.paths in codegen/openapi/_spec.py" in message
+    assert file_digests(root) == before
+    md = root / "specs" / "changes" / OPENAI / f"{OPENAI_NEW[:12]}-{NO_CANCEL[:12]}.removal.md"
+    markdown = md.read_text(encoding="utf-8")
+    assert "## Paths removed from responses\n" in markdown
+    assert f"- `{CANCEL}`" in markdown
+    assert "end-of-life" not in markdown  # the part itself is still upstream
+    data = json.loads(md.with_suffix(".json").read_text(encoding="utf-8"))
+    assert data["paths_removed"] == {"responses": [CANCEL]}
