@@ -103,7 +103,14 @@ def removed_parts(
 
     if old.kind != "openapi":
         return None
-    live = [part for part in _parts() if part.name not in old.end_of_life]
+    before = _load(old_dir / old.include[0])
+    old_paths = before.get("paths") or {}
+    # Only what the old commit had can be removed (an older spec may predate a part's API).
+    live = [
+        part
+        for part in _parts()
+        if part.name not in old.end_of_life and any(_in_slice(k, [part]) for k in old_paths)
+    ]
     moved = dataclasses.replace(old, commit=new_commit, committed=new_date, files={})
     with upstream_tree(moved) as tree:
         spec_file = tree / old.include[0]
@@ -111,13 +118,12 @@ def removed_parts(
     new_paths = (new or {}).get("paths") or {}
     gone = [p for p in live if not any(_in_slice(path, [p]) for path in new_paths)]
     paths_gone = {
-        p.name: [path for path in p.paths if path not in new_paths]
+        p.name: [path for path in p.paths if path in old_paths and path not in new_paths]
         for p in live
-        if p not in gone and any(path not in new_paths for path in p.paths)
+        if p not in gone and any(path in old_paths and path not in new_paths for path in p.paths)
     }
     if not gone and not paths_gone:
         return None
-    before = _load(old_dir / old.include[0])
     new_schemas = set(((new or {}).get("components") or {}).get("schemas") or {})
     operations, schemas_gone, schemas_kept = {}, {}, {}
     for part in gone:

@@ -18,12 +18,14 @@ import yaml
 from codegen import eol, lock
 from codegen.bump import bump
 from codegen.errors import CodegenError
-from codegen.fetch import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV
+from codegen.fetch import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV, fetch_source
 from codegen.openapi._spec import ASSISTANTS, RESPONSES, iter_refs, load_spec, slice_spec
 from codegen.report import parse_surface
 from tests.codegen.test_bump import (
     OPENAI,
     OPENAI_NEW,
+    OPENAI_OLD,
+    OPENAI_OLD_DATE,
     OPENAI_REPO,
     _without_runs_path,
     file_digests,
@@ -37,6 +39,8 @@ NO_CANCEL, NO_CANCEL_DATE = "c0ffee" * 6 + "0000", "2026-09-12"  # no /responses
 CANCEL = "/responses/{response_id}/cancel"
 # A real upstream commit (mirror role "history") that has no openapi.yaml at all.
 NO_SPEC, NO_SPEC_DATE = "e1cb7a86ad53bb818c106ac7875e2a78182bb120", "2025-06-17"
+# A real upstream commit (role "history") from before the Responses API.
+HISTORY_2025, HISTORY_2025_DATE = "a173760299883c3c8aa22ff700cc9b30c1b02003", "2025-02-10"
 OPENAI_TESTS = ("tests/openai/test_adapter.py",)
 
 
@@ -275,3 +279,16 @@ def test_an_exact_slice_path_removed_gets_a_report_and_the_next_step(tmp_path: P
     assert "end-of-life" not in markdown  # the part itself is still upstream
     data = json.loads(md.with_suffix(".json").read_text(encoding="utf-8"))
     assert data["paths_removed"] == {"responses": [CANCEL]}
+
+
+def test_a_part_the_old_commit_did_not_have_is_not_a_removal(tmp_path: Path) -> None:
+    # Both real commits predate the Responses API: moving between them removes nothing.
+    old = lock.relock(lock.load(), OPENAI, OPENAI_OLD, OPENAI_OLD_DATE).source(OPENAI)
+    old_dir = fetch_source(old, tmp_path / "upstream")
+    assert eol.removed_parts(old, HISTORY_2025, HISTORY_2025_DATE, old_dir) is None
+    # From the current commit, a commit without the Responses paths removes that part.
+    current = lock.load().source(OPENAI)
+    current_dir = fetch_source(current, tmp_path / "upstream-current")
+    removal = eol.removed_parts(current, HISTORY_2025, HISTORY_2025_DATE, current_dir)
+    assert removal is not None
+    assert removal.parts == ("responses",)
