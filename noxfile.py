@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -260,10 +263,11 @@ def _pyright(session: nox.Session) -> str:
 def bump(session: nox.Session) -> None:
     """Move one upstream to a commit: relock, regenerate, write the change report and CHANGELOG.
 
-    ``nox -s bump -- cloudapi <commit> [YYYY-MM-DD]``; buf (from the npm registry, pinned) adds
-    its protobuf breaking rules to the report.
+    ``nox -s bump -- cloudapi <commit> [YYYY-MM-DD] [--allow-broken-layer]``; buf (from the npm
+    registry, pinned) adds its protobuf breaking rules to the report. The bump runs runbind's
+    layer tests on the new code (codegen/layer.py), so the session installs the dev group.
     """
-    _install(session, "codegen")
+    _install(session, "dev")  # the bump runs runbind's layer tests (codegen/layer.py)
     buf = _buf(session)
     session.run("python", "-m", "codegen", "bump", *session.posargs, "--buf", buf, env=ENV)
 
@@ -312,6 +316,28 @@ def release(session: nox.Session) -> None:
 PYTHONS = ("3.11", "3.12", "3.13")
 """Every CPython 3.11+ on the machine, each run by a session below; the classifiers name exactly
 these (tests/test_wheel.py)."""
+
+
+def _pyenv_pythons() -> None:
+    """Make pyenv's shims answer ``python3.12`` and ``python3.13`` too: a shim runs only the
+    versions pyenv has active, so every Python in PYTHONS is activated after the current one
+    (an explicit ``PYENV_VERSION`` is left alone). Without pyenv, PATH decides."""
+    pyenv = shutil.which("pyenv")
+    if pyenv is None or "PYENV_VERSION" in os.environ:
+        return
+    ask = [pyenv, "versions", "--bare"]
+    have = subprocess.run(ask, capture_output=True, text=True, check=False).stdout.split()
+    ask = [pyenv, "version-name"]
+    current = subprocess.run(ask, capture_output=True, text=True, check=False).stdout.strip()
+    wanted = current.split(":") if current else []
+    for minor in PYTHONS:
+        found = [v for v in have if re.fullmatch(re.escape(minor) + r"\.\d+", v)]
+        if found:
+            wanted.append(max(found, key=lambda v: int(v.rsplit(".", 1)[1])))
+    os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys(wanted))
+
+
+_pyenv_pythons()
 
 
 def _ranges(session: nox.Session, resolution: str) -> None:

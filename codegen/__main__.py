@@ -37,7 +37,14 @@ def _relock(name: str, commit: str, committed: str) -> int:
     return 0
 
 
-def _bump(name: str, commit: str, committed: str | None, buf: str | None, root: Path | None) -> int:
+def _bump(
+    name: str,
+    commit: str,
+    committed: str | None,
+    buf: str | None,
+    root: Path | None,
+    allow_broken_layer: bool,
+) -> int:
     from codegen import bump, lock  # noqa: PLC0415
 
     where = root or lock.PROJECT_ROOT
@@ -45,7 +52,9 @@ def _bump(name: str, commit: str, committed: str | None, buf: str | None, root: 
         interrupted = bump.recover(where)
         if interrupted:
             print(f"bump: rolled back the interrupted bump {interrupted}", file=sys.stderr)
-        result = bump.bump(name, commit, committed, buf=buf, root=where)
+        result = bump.bump(
+            name, commit, committed, buf=buf, root=where, allow_broken_layer=allow_broken_layer
+        )
     except CodegenError as exc:
         print(str(exc).splitlines()[0], file=sys.stderr)
         return 1
@@ -59,6 +68,22 @@ def _bump(name: str, commit: str, committed: str | None, buf: str | None, root: 
     )
     for note in result.notes:
         print(f"bump: note: {note}", file=sys.stderr)
+    return 0
+
+
+def _end_of_life(name: str, parts: list[str]) -> int:
+    from codegen import eol, lock  # noqa: PLC0415
+
+    try:
+        new = eol.mark(lock.LOCK_PATH, name, parts)
+    except CodegenError as exc:
+        print(str(exc).splitlines()[0], file=sys.stderr)
+        return 1
+    source = new.source(name)
+    print(
+        f"end-of-life: {name} {', '.join(parts)} frozen at {source.commit[:12]} "
+        f"({source.committed}); now bump again"
+    )
     return 0
 
 
@@ -98,6 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     bmp.add_argument("committed", nargs="?", help="commit date (default: from the mirror index)")
     bmp.add_argument("--buf", help="buf binary for protobuf rules (default: $RUNBIND_BUF)")
     bmp.add_argument("--root", type=Path, default=None, help=argparse.SUPPRESS)
+    bmp.add_argument(
+        "--allow-broken-layer",
+        action="store_true",
+        help="adopt a commit that breaks runbind's layer tests (check then fails until fixed)",
+    )
+    eol = sub.add_parser(
+        "end-of-life", help="freeze slice parts upstream removed at the locked commit (lock edit)"
+    )
+    eol.add_argument("source", help="source name in specs/lock.toml, e.g. openai-openapi")
+    eol.add_argument("parts", nargs="+", help="slice part names, e.g. assistants")
     sub.add_parser("baseline", help="record the current surface and version as released")
     rls = sub.add_parser("release", help="check, changelog, bump, baseline, tag, build twice")
     rls.add_argument("version", help="the new SemVer version, X.Y.Z")
@@ -105,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         return _release(args.version)
     if args.command == "bump":
-        return _bump(args.source, args.commit, args.committed, args.buf, args.root)
+        return _bump(
+            args.source, args.commit, args.committed, args.buf, args.root, args.allow_broken_layer
+        )
+    if args.command == "end-of-life":
+        return _end_of_life(args.source, args.parts)
     if args.command == "baseline":
         from codegen import breaks  # noqa: PLC0415
 
@@ -122,7 +161,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "twins":
         return twins_.main(check=args.check, root=args.root)
     stale_twins = twins_.main(check=True)
-    return pipeline.main_check() or stale_twins
+    checked = pipeline.main_check()
+    broken_layer = _layer_check()
+    return checked or stale_twins or broken_layer
+
+
+def _layer_check() -> int:
+    """``check`` fails while ``specs/broken-layer.json`` says a bump broke the layer."""
+    from codegen import layer  # noqa: PLC0415
+
+    problems = layer.check_marker()
+    for line in problems:
+        print(line, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -12,7 +12,17 @@ import time
 from pathlib import Path
 
 PAUSE_ENV = "RUNBIND_BUMP_PAUSE"
-STAGES = ("journal", "relock", "build", "generated", "buf", "report", "changelog", "rollback")
+STAGES = (
+    "journal",
+    "relock",
+    "build",
+    "generated",
+    "buf",
+    "layer",
+    "report",
+    "changelog",
+    "rollback",
+)
 """The stages in the order a bump reaches them (``build``: inside ``generate``, with the
 ``generated/.build-*`` folder present; ``rollback``: inside the rollback, signals blocked)."""
 

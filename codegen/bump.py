@@ -6,10 +6,16 @@ sources when buf is available and merge its findings into the surface lines, rec
 findings since the last release for ``check`` (``specs/surface/<source>.buf.json``), write the
 report (Markdown and JSON) under ``specs/changes/<source>/`` and a CHANGELOG entry.
 
+After regenerating, the bump proves runbind's layer against the new code (:mod:`codegen.layer`);
+the report's "Effect on runbind" says what broke. A bump that breaks the layer is rolled back,
+its report kept as ``specs/changes/<source>/<old>-<new>.refused.{md,json}`` (written after the
+rollback, so that the maintainer can read what broke); ``allow_broken_layer`` adopts it anyway
+and leaves ``specs/broken-layer.json``, which makes ``check`` fail until the layer passes.
+
 All or nothing, also under SIGTERM and SIGINT: before anything is written, a journal
-(``generated/.bump-journal``) keeps the lock, surface, CHANGELOG and report files and the
-generated package; any failure or signal rolls back from it with signals blocked, and a bump
-killed outright (SIGKILL, power loss) is rolled back by the next bump before it starts.
+(``generated/.bump-journal``) keeps the lock, surface, CHANGELOG, naming map and report files
+and the generated package; any failure or signal rolls back from it with signals blocked, and a
+bump killed outright (SIGKILL, power loss) is rolled back by the next bump before it starts.
 """
 
 from __future__ import annotations
@@ -24,13 +30,14 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from codegen import eol, pipeline, report
+from codegen import layer as layermod
 from codegen import lock as lockmod
-from codegen import pipeline, report
 from codegen._stages import reached
 from codegen.breaks import gate_path, read_gate
 from codegen.errors import CodegenError
@@ -355,14 +362,111 @@ def _gate(
 
 
 # --- report and changelog ----------------------------------------------------------------------
+# --- the layer proof (codegen.layer) ----------------------------------------------------------
 
 
-def write_changelog(entry: report.Report, path: Path = CHANGELOG) -> None:
+class _LayerRefused(Exception):
+    """Raised inside the bump's rollback block; carries the report to keep after it."""
+
+    def __init__(self, result: report.Report, path: Path) -> None:
+        super().__init__("layer broken")
+        self.result = result
+        self.path = path
+
+
+def _prove_layer(
+    result: report.Report, root: Path, options: _LayerOptions, outputs: list[Path]
+) -> report.Report:
+    """Run the layer tests on the new ``generated/``; refuse (raise) or mark a broken layer."""
+    effect = layermod.prove(root / "generated", tests=options.tests or layermod.LAYER_TESTS)
+    if not effect.broken:
+        (root / layermod.MARKER).unlink(missing_ok=True)
+        return dataclasses.replace(result, effect=effect)
+    if not options.allow_broken:
+        refused = dataclasses.replace(result, effect=dataclasses.replace(effect, refused=True))
+        raise _LayerRefused(refused, outputs[0].with_suffix(".refused.md"))
+    effect = dataclasses.replace(effect, adopted_broken=True)
+    rel = outputs[0].relative_to(root).as_posix()
+    layermod.write_marker(root, result.source, result.new_commit, rel, effect)
+    return dataclasses.replace(result, effect=effect)
+
+
+def _keep_refused(exc: _LayerRefused, root: Path) -> CodegenError:
+    """Write the refused bump's report beside the adopted ones; the error points at it."""
+    result, md = exc.result, exc.path
+    md.parent.mkdir(parents=True, exist_ok=True)
+    md.write_text(result.markdown(), encoding="utf-8")
+    md.with_suffix(".json").write_text(result.to_json(), encoding="utf-8")
+    failures = result.effect.failures if result.effect is not None else ()
+    names = layermod.missing_names(failures)
+    hint = f", e.g. missing {names[0]}" if names else ""
+    return CodegenError(
+        f"bump: {result.source} {result.new_commit[:12]} breaks runbind's layer "
+        f"({len(failures)} failing layer tests{hint}); not adopted, rolled back. "
+        f'Report: {md.relative_to(root).as_posix()} (section "Effect on runbind"); '
+        "to adopt it anyway: --allow-broken-layer"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _LayerOptions:
+    prove: bool = True
+    allow_broken: bool = False
+    tests: Sequence[str] | None = None
+
+
+def bump(
+    name: str,
+    commit: str,
+    committed: str | None = None,
+    *,
+    buf: str | None = None,
+    root: Path = lockmod.PROJECT_ROOT,
+    layer: bool = True,
+    allow_broken_layer: bool = False,
+    layer_tests: Sequence[str] | None = None,
+) -> report.Report:
+    """Move source ``name`` to ``commit`` and write its change report; all or nothing.
+
+    With ``layer`` the new code must pass runbind's layer tests (``layer_tests``, default
+    :data:`codegen.layer.LAYER_TESTS`): a bump that breaks them is rolled back with a
+    CodegenError naming its kept report, unless ``allow_broken_layer``.
+    """
+    options = _LayerOptions(layer, allow_broken_layer, layer_tests)
+    try:
+        return _bump(name, commit, committed, buf=buf, root=root, layer=options)
+    except _LayerRefused as exc:
+        raise _keep_refused(exc, root) from None
+
+
+def _generate_cleaning_names(root: Path, names_file: Path) -> list[str]:
+    """Regenerate ``root``; naming map entries upstream made stale are removed (and listed)."""
+    from codegen.openapi._shape import StaleNames  # noqa: PLC0415 - generator deps
+
+    removed: list[str] = []
+    for _ in range(3):
+        try:
+            pipeline.generate(
+                generated_dir=root / "generated",
+                surface_dir=root / "specs" / "surface",
+                upstream_dir=root / "specs" / "upstream",
+                lock_path=root / "specs" / "lock.toml",
+                root=root,
+            )
+        except StaleNames as exc:
+            removed += eol.remove_names(names_file, exc.names)
+            continue
+        return removed
+    raise CodegenError("bump: the naming map kept going stale; see specs/openai-names.toml")
+
+
+def write_changelog(entry: report.Report, path: Path = CHANGELOG, *, notable: bool = False) -> None:
     """Add the report as an entry under ``## Unreleased`` (created when missing).
 
-    A bump that changed nothing in the generated API adds no entry.
+    A bump that changed nothing in the generated API adds no entry, unless it is ``notable``
+    otherwise (it froze an end-of-life part, whose note the entry carries).
     """
-    if not entry.changes:
+    if not entry.changes and not notable:
         return
     text = path.read_text(encoding="utf-8") if path.is_file() else _CHANGELOG_HEAD
     lines = [
@@ -419,18 +523,17 @@ def _report(
     )
 
 
-def bump(
+def _bump(
     name: str,
     commit: str,
     committed: str | None = None,
     *,
     buf: str | None = None,
     root: Path = lockmod.PROJECT_ROOT,
+    layer: _LayerOptions = _LayerOptions(),
 ) -> report.Report:
-    """Move source ``name`` to ``commit`` and write its change report; all or nothing.
-
-    A journal left by a bump that was killed is rolled back first (:func:`recover`).
-    """
+    """The bump itself (see :func:`bump`); a journal left by a bump that was killed is rolled
+    back first (:func:`recover`)."""
     recover(root)
     lock_path = root / "specs" / "lock.toml"
     surface_dir = root / "specs" / "surface"
@@ -447,7 +550,15 @@ def bump(
     stem = f"{old.commit[:12]}-{commit[:12]}"
     outputs = [changes_dir / f"{stem}.md", changes_dir / f"{stem}.json"]
     surfaces = sorted({*surface_dir.glob("*.txt"), gate_path(surface_dir, name)})
-    files = [lock_path, changelog, *surfaces, *outputs]
+    if old.kind == "openapi":  # upstream removed a whole part of the slice: report, propose
+        old_dir = fetch_source(old, root / "specs" / "upstream")
+        removal = eol.removed_parts(old, commit, date, old_dir)
+        if removal is not None:
+            raise eol.write_removal(removal, changes_dir, root)
+    names_file = root / "specs" / "openai-names.toml"
+    refused = [p.with_suffix(".refused" + p.suffix) for p in outputs]
+    kept = [*outputs, *refused, root / layermod.MARKER]  # layer proof: reports and marker
+    files = [lock_path, changelog, names_file, *surfaces, *kept]
     generated.mkdir(parents=True, exist_ok=True)
     dirs = [changes_dir.parent, changes_dir]
     with _all_or_nothing(root, files, dirs, f"{name} {old.commit[:12]} -> {commit[:12]}"):
@@ -455,13 +566,7 @@ def bump(
         lockmod.write(new_lock, lock_path)
         reached("relock")
         upstream = root / "specs" / "upstream"
-        pipeline.generate(
-            generated_dir=generated,
-            surface_dir=surface_dir,
-            upstream_dir=upstream,
-            lock_path=lock_path,
-            root=root,
-        )
+        naming = _generate_cleaning_names(root, names_file)
         reached("generated")
         new = new_lock.source(name)
         tool = buf or os.environ.get(BUF_ENV)
@@ -474,10 +579,18 @@ def bump(
             reached("buf")
         new_surface = surface_path.read_text(encoding="utf-8")
         result = _report(old, new, old_surface, new_surface, findings)
+        result = dataclasses.replace(result, naming=naming)
+        if layer.prove:
+            result = _prove_layer(result, root, layer, outputs)
+        reached("layer")
+        for path in refused:  # an earlier refusal of this bump, adopted now
+            path.unlink(missing_ok=True)
         changes_dir.mkdir(parents=True, exist_ok=True)
         outputs[0].write_text(result.markdown(), encoding="utf-8")
         outputs[1].write_text(result.to_json(), encoding="utf-8")
         reached("report")
-        write_changelog(result, changelog)
+        frozen = eol.frozen_now(old)
+        write_changelog(result, changelog, notable=bool(frozen))
+        eol.note_in_changelog(changelog, name, frozen, old)
         reached("changelog")
     return result

@@ -29,6 +29,20 @@ _HEADER = """\
 
 
 @dataclass(frozen=True)
+class EndOfLife:
+    """A part of a source's slice upstream removed, frozen at the last commit that had it.
+
+    Generation takes the part's paths (and the schemas upstream dropped with them) from
+    ``commit``, whose files ``files`` lists with their sha256 (:mod:`codegen.eol`).
+    """
+
+    part: str
+    commit: str
+    committed: str
+    files: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Source:
     """One upstream repository pinned at a commit."""
 
@@ -39,6 +53,7 @@ class Source:
     kind: str  # "proto" or "openapi"
     include: tuple[str, ...]
     files: Mapping[str, str] = field(default_factory=dict)
+    end_of_life: Mapping[str, EndOfLife] = field(default_factory=dict)
 
     @property
     def owner_repo(self) -> str:
@@ -107,6 +122,15 @@ def load(path: Path = LOCK_PATH) -> Lock:
                 kind=str(raw["kind"]),
                 include=tuple(str(g) for g in raw["include"]),
                 files={str(k): str(v) for k, v in raw["files"].items()},
+                end_of_life={
+                    str(part): EndOfLife(
+                        part=str(part),
+                        commit=str(eol["commit"]),
+                        committed=str(eol["committed"]),
+                        files={str(k): str(v) for k, v in eol["files"].items()},
+                    )
+                    for part, eol in raw.get("end-of-life", {}).items()
+                },
             )
     except (KeyError, TypeError, AttributeError) as exc:
         raise CodegenError(f"lock: malformed {path.name}: missing or bad {exc}") from exc
@@ -143,6 +167,17 @@ def dumps(lock: Lock) -> str:
             f"[sources.{name}.files]",
         ]
         out += [f"{_q(p)} = {_q(h)}" for p, h in sorted(src.files.items())]
+        for part in sorted(src.end_of_life):
+            eol = src.end_of_life[part]
+            out += [
+                "",
+                f"[sources.{name}.end-of-life.{part}]",
+                f"commit = {_q(eol.commit)}",
+                f"committed = {_q(eol.committed)}",
+                "",
+                f"[sources.{name}.end-of-life.{part}.files]",
+            ]
+            out += [f"{_q(p)} = {_q(h)}" for p, h in sorted(eol.files.items())]
     return "\n".join(out) + "\n"
 
 
@@ -168,7 +203,9 @@ def _licences(tree: Path, rels: Sequence[str]) -> list[str]:
     return sorted(found)
 
 
-def resolve_files(kind: str, include: Sequence[str], tree: Path) -> dict[str, str]:
+def resolve_files(
+    kind: str, include: Sequence[str], tree: Path, optional: Sequence[str] = ()
+) -> dict[str, str]:
     """The files a source's lock entry must list, hashed from an upstream ``tree``.
 
     For protos: the roots matched by ``include`` plus their import closure; for OpenAPI:
@@ -182,9 +219,10 @@ def resolve_files(kind: str, include: Sequence[str], tree: Path) -> dict[str, st
         rels = sorted(include)
     else:
         raise CodegenError(f"lock: unknown source kind {kind!r}")
-    missing = [r for r in rels if not (tree / r).is_file()]
+    missing = [r for r in rels if not (tree / r).is_file() and r not in optional]
     if missing:
         raise CodegenError(f"lock: {missing[0]}: not found in {tree}")
+    rels = [r for r in rels if (tree / r).is_file()]
     every = sorted({*rels, *_licences(tree, rels)})
     return {rel: sha256_file(tree / rel) for rel in every}
 
@@ -203,7 +241,18 @@ def relock(lock: Lock, name: str, commit: str, committed: str) -> Lock:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", committed):
         raise CodegenError(f"lock: commit date {committed!r} is not YYYY-MM-DD")
     moved = dataclasses.replace(lock.source(name), commit=commit, committed=committed, files={})
+    # A source whose whole slice is end-of-life may lose its spec file upstream (codegen.eol).
+    optional = moved.include if _all_frozen(moved) else ()
     with upstream_tree(moved) as tree:
-        files = resolve_files(moved.kind, moved.include, tree)
+        files = resolve_files(moved.kind, moved.include, tree, optional)
     sources = {**lock.sources, name: dataclasses.replace(moved, files=files)}
     return Lock(tools=lock.tools, sources=sources)
+
+
+def _all_frozen(source: Source) -> bool:
+    """True when every part of an OpenAPI source's slice is marked end-of-life."""
+    if source.kind != "openapi" or not source.end_of_life:
+        return False
+    from codegen.openapi._spec import SLICE  # noqa: PLC0415 - needs the generator deps
+
+    return all(part.name in source.end_of_life for part in SLICE)

@@ -234,6 +234,10 @@ def _openapi(source: Source, spec_dir: Path, dest: Path, root: Path) -> list[str
     from codegen import openapi  # noqa: PLC0415 - keeps the no-op path free of generator imports
 
     spec_file = spec_dir / source.include[0]
+    if source.end_of_life:  # parts frozen at the last commit that had them
+        from codegen import eol  # noqa: PLC0415
+
+        spec_file = eol.compose(source, spec_dir)
     overlay_file = root / "specs" / openapi.OVERLAY_FILE.name
     names_file = root / "specs" / openapi.NAMES_FILE.name
     openapi.generate(

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from codegen.layer import Effect
+
 __all__ = [
     "Change",
     "Finding",
@@ -120,6 +122,10 @@ class Report:
     """The comparisons that ran: the surface diff and the tools (``buf``)."""
     notes: tuple[str, ...] = ()
     """What the reader must know about the comparison (a tool that did not run)."""
+    effect: Effect | None = None
+    """"Effect on runbind": the layer tests on the new code (:mod:`codegen.layer`)."""
+    naming: list[str] = field(default_factory=list)
+    """Naming map entries the bump removed because upstream made them stale."""
 
     @property
     def all_changes(self) -> list[Change]:
@@ -157,7 +163,17 @@ class Report:
             f"Implied version bump: **{self.bump.upper()}**",
             "",
         ]
-        return "\n".join(out)
+        return "\n".join(out) + self._effect_markdown()
+
+    def _effect_markdown(self) -> str:
+        """The naming map changes and "Effect on runbind" (codegen.layer), after the rest."""
+        out = []
+        if self.naming:
+            out += ["## Naming map (specs/openai-names.toml)", "", *[f"- {n}" for n in self.naming]]
+            out.append("")
+        if self.effect is not None:
+            out += self.effect.markdown()
+        return "\n" + "\n".join(out) if out else ""
 
     def to_json(self) -> str:
         """The report for machines."""
@@ -172,6 +188,10 @@ class Report:
             "changes": [asdict(c) | {"key": c.key} for c in self.changes],
             "findings": [asdict(f) for f in self.findings],
         }
+        if self.effect is not None:
+            data["effect_on_runbind"] = self.effect.as_dict()
+        if self.naming:
+            data["naming_map_changes"] = self.naming
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

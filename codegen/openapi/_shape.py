@@ -91,6 +91,14 @@ def load_names(path: Path, tables: Sequence[str] = ("names",)) -> dict[str, str]
     return dict(names)
 
 
+class StaleNames(GenerationError):
+    """Naming map entries that match no inline schema (upstream removed them); ``names``."""
+
+    def __init__(self, names: list[str], message: str) -> None:
+        super().__init__(message)
+        self.names = names
+
+
 @dataclass(frozen=True)
 class Leaf:
     """A variant of a tagged union: its tag values, its schema, whether a tag is shared."""
@@ -692,9 +700,10 @@ def shape(
         )
     stale = sorted(set(names) - shaper.used)
     if stale:
-        raise GenerationError(
+        raise StaleNames(
+            stale,
             f"openapi: specs/openai-names.toml entry {stale[0]!r} no longer matches"
-            " any inline schema" + (f" (and {len(stale) - 1} more)" if len(stale) > 1 else "")
+            " any inline schema" + (f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""),
         )
     final = dict(sorted(shaper.out.items()))
     result = Shaped(doc={**doc, "components": {**doc["components"], "schemas": final}})

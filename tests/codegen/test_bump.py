@@ -122,8 +122,8 @@ def move_to(root: Path, name: str, commit: str, committed: str) -> None:
 
 
 def run_bump(root: Path, name: str, commit: str) -> Report:
-    """``bump`` in a scratch root."""
-    return bump(name, commit, buf=BUF, root=root)
+    """``bump`` in a scratch root (the layer proof has tests of its own: test_layer.py)."""
+    return bump(name, commit, buf=BUF, root=root, layer=False)
 
 
 def file_digests(root: Path) -> dict[str, str]:
@@ -361,7 +361,7 @@ def test_cloud_bump_moves_the_lock_and_regenerates(cloud_bumped: Bumped) -> None
 
 
 def test_bump_regenerates_in_a_scratch_root_by_itself(cloud_old: Scratch) -> None:
-    result = bump(CLOUD, CLOUD_NEW, buf=BUF, root=cloud_old.pristine)
+    result = bump(CLOUD, CLOUD_NEW, buf=BUF, root=cloud_old.pristine, layer=False)
     assert f"field added: {RUN}.custom_response_format" in _keys(result.changes)
     surface = cloud_old.pristine / "specs" / "surface" / f"{CLOUD}.txt"
     assert f"{RUN}.custom_response_format" in surface.read_text(encoding="utf-8")
@@ -721,7 +721,7 @@ def test_a_signal_at_any_stage_leaves_the_tree_as_it_was(
 ) -> None:
     assert stage in STAGES
     before = tree_state(at_current)
-    code, err = stopped_bump(at_current, FAKE_PROTO, stage, sig, tmp_path)
+    code, err = stopped_bump(at_current, JSON_NAME, stage, sig, tmp_path)
     assert code == 128 + sig, err[-2000:]
     name = signal.Signals(sig).name
     assert err.strip() == f"bump: stopped by {name}; nothing changed (rolled back)"
