@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias, cast
 
 from runbind_generated.proto.google.protobuf import Struct
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 
 from .._core.errors import InvalidArgumentError
+from .._core.generated import need, need_field
 from .._core.models import PromptTruncationOptions, ResponseFormat, Tool
 
 __all__ = ["create_request"]
@@ -16,7 +18,17 @@ __all__ = ["create_request"]
 MessageInput = str | threads.MessageData
 ToolInput = Tool | v1.Tool
 TruncationInput = PromptTruncationOptions | v1.PromptTruncationOptions
-FormatInput = ResponseFormat | v1.ResponseFormat
+# A string: ResponseFormat is newer than some cloudapi versions runbind is generated from.
+FormatInput: TypeAlias = "ResponseFormat | v1.ResponseFormat"
+V1 = "runbind_generated.proto.yandex.cloud.ai.assistants.v1"
+
+
+def _format_class() -> type[v1.ResponseFormat]:
+    return cast("type[v1.ResponseFormat]", need(V1, "ResponseFormat"))
+
+
+def _schema_class() -> type[v1.JsonSchema]:
+    return cast("type[v1.JsonSchema]", need(V1, "JsonSchema"))
 
 
 def _message(value: MessageInput, index: int) -> threads.MessageData:
@@ -82,19 +94,20 @@ def _truncation(value: TruncationInput) -> v1.PromptTruncationOptions:
 
 
 def _response_format(value: FormatInput) -> v1.ResponseFormat:
-    if isinstance(value, v1.ResponseFormat):
+    response_format = _format_class()
+    if isinstance(value, response_format):
         return value
     if not isinstance(value, ResponseFormat):
         raise InvalidArgumentError(
             f"custom_response_format must be a ResponseFormat, got {type(value).__name__}"
         )
     if value.type == "json_object":
-        return v1.ResponseFormat(json_object=True)
+        return response_format(json_object=True)
     if value.type == "json_schema":
         if value.json_schema is None:
             raise InvalidArgumentError("a json_schema response format needs json_schema")
         schema = _struct(value.json_schema, "custom_response_format.json_schema")
-        return v1.ResponseFormat(json_schema=v1.JsonSchema(schema=schema))
+        return response_format(json_schema=_schema_class()(schema=schema))
     raise InvalidArgumentError(
         f"Yandex response formats are json_object and json_schema, got {value.type!r}"
     )
@@ -124,6 +137,10 @@ def create_request(
         completion = v1.CompletionOptions(
             temperature=custom_temperature, max_tokens=custom_max_tokens
         )
+    extra: dict[str, Any] = {}
+    if custom_response_format is not None:
+        need_field(runs.CreateRunRequest, "custom_response_format")
+        extra["custom_response_format"] = _response_format(custom_response_format)
     return runs.CreateRunRequest(
         assistant_id=assistant_id,
         thread_id=thread_id,
@@ -137,7 +154,5 @@ def create_request(
         custom_completion_options=completion,
         stream=stream,
         tools=[_tool(t, i) for i, t in enumerate(custom_tools or ())],
-        custom_response_format=(
-            None if custom_response_format is None else _response_format(custom_response_format)
-        ),
+        **extra,
     )
