@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import SpecVersionError
 
-__all__ = ["converted", "fields", "has_field", "need", "need_field", "spec_commit"]
+__all__ = ["converted", "fields", "has_field", "need", "need_field", "newer_fields", "spec_commit"]
 
 ROOT = "runbind_generated"
 _SOURCES = {"openai": "openai-openapi", "proto": "cloudapi"}
@@ -94,6 +94,22 @@ def need_field(cls: type, name: str) -> None:
         raise SpecVersionError(
             f"{cls.__module__}.{cls.__qualname__}.{name}", spec_commit(cls.__module__)
         )
+
+
+def newer_fields(cls: type, **values: Any) -> dict[str, Any]:
+    """The keyword arguments of ``values`` that the generated ``cls`` has a field for.
+
+    For fields newer than some spec versions: an unset one (``None``) is dropped where the spec
+    lacks the field; a set one there is a :class:`SpecVersionError` naming it.
+    """
+    known = fields(cls)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in known:
+            out[name] = value
+        elif value is not None:
+            need_field(cls, name)
+    return out
 
 
 _CANNOT = re.compile(r"cannot import name '([^']+)' from '([^']+)'")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias, cast
+from typing import TypeAlias, cast
 
 from runbind_generated.proto.google.protobuf import Struct
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 
 from .._core.errors import InvalidArgumentError
-from .._core.generated import need, need_field
+from .._core.generated import need, newer_fields
 from .._core.models import PromptTruncationOptions, ResponseFormat, Tool
 
 __all__ = ["create_request"]
@@ -137,10 +137,12 @@ def create_request(
         completion = v1.CompletionOptions(
             temperature=custom_temperature, max_tokens=custom_max_tokens
         )
-    extra: dict[str, Any] = {}
-    if custom_response_format is not None:
-        need_field(runs.CreateRunRequest, "custom_response_format")
-        extra["custom_response_format"] = _response_format(custom_response_format)
+    extra = newer_fields(
+        runs.CreateRunRequest,
+        custom_response_format=(
+            None if custom_response_format is None else _response_format(custom_response_format)
+        ),
+    )
     return runs.CreateRunRequest(
         assistant_id=assistant_id,
         thread_id=thread_id,
