@@ -61,8 +61,9 @@ def need(module: str, name: str) -> Any:
     try:
         value = getattr(importlib.import_module(module), name)
     except ModuleNotFoundError as exc:
-        if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
-            raise
+        missing = exc.name or ""
+        if not missing.startswith(ROOT) or not (module + ".").startswith(missing + "."):
+            raise  # not the generated module itself: a broken install stays what it is
         raise _missing(module, name) from None
     except AttributeError:
         raise _missing(module, name) from None
