@@ -13,7 +13,7 @@ from .._core.errors import InvalidArgumentError
 from .._core.generated import need, newer_fields
 from .._core.models import PromptTruncationOptions, ResponseFormat, Tool
 
-__all__ = ["create_request"]
+__all__ = ["create_request", "submit_request"]
 
 MessageInput = str | threads.MessageData
 ToolInput = Tool | v1.Tool
@@ -21,6 +21,7 @@ TruncationInput = PromptTruncationOptions | v1.PromptTruncationOptions
 # A string: ResponseFormat is newer than some cloudapi versions runbind is generated from.
 FormatInput: TypeAlias = "ResponseFormat | v1.ResponseFormat"
 V1 = "runbind_generated.proto.yandex.cloud.ai.assistants.v1"
+RUNS = f"{V1}.runs"
 
 
 def _format_class() -> type[v1.ResponseFormat]:
@@ -94,23 +95,29 @@ def _truncation(value: TruncationInput) -> v1.PromptTruncationOptions:
 
 
 def _response_format(value: FormatInput) -> v1.ResponseFormat:
-    response_format = _format_class()
-    if isinstance(value, response_format):
-        return value
-    if not isinstance(value, ResponseFormat):
+    if isinstance(value, ResponseFormat):
+        # Checked before the generated class is needed: a bad value is a bad value at any spec.
+        if value.type == "json_object":
+            return _format_class()(json_object=True)
+        if value.type == "json_schema":
+            if value.json_schema is None:
+                raise InvalidArgumentError("a json_schema response format needs json_schema")
+            schema = _struct(value.json_schema, "custom_response_format.json_schema")
+            return _format_class()(json_schema=_schema_class()(schema=schema))
         raise InvalidArgumentError(
-            f"custom_response_format must be a ResponseFormat, got {type(value).__name__}"
+            f"Yandex response formats are json_object and json_schema, got {value.type!r}"
         )
-    if value.type == "json_object":
-        return response_format(json_object=True)
-    if value.type == "json_schema":
-        if value.json_schema is None:
-            raise InvalidArgumentError("a json_schema response format needs json_schema")
-        schema = _struct(value.json_schema, "custom_response_format.json_schema")
-        return response_format(json_schema=_schema_class()(schema=schema))
+    if isinstance(value, _format_class()):
+        return value
     raise InvalidArgumentError(
-        f"Yandex response formats are json_object and json_schema, got {value.type!r}"
+        f"custom_response_format must be a ResponseFormat, got {type(value).__name__}"
     )
+
+
+def submit_request(run_id: str, results: v1.ToolResultList) -> runs.SubmitToRunRequest:
+    """The ``Submit`` RPC's request (the RPC is newer than some cloudapi versions)."""
+    request = cast("type[runs.SubmitToRunRequest]", need(RUNS, "SubmitToRunRequest"))
+    return request(run_id=run_id, tool_result_list=results)
 
 
 def create_request(
