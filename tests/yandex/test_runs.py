@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import time
 import typing
@@ -23,10 +24,12 @@ from runbind import (
     RunStatus,
     RunStreamEvent,
     RunTimeoutError,
+    SpecVersionError,
     StreamEventKind,
     Tool,
     UnsupportedOperationError,
 )
+from runbind._core import generated as _generated
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns, Runs
 from tests._flavours import POLL, TIMEOUT, Connect, Flavour, stop
@@ -363,6 +366,27 @@ def test_submit_without_stream_returns_the_run(runs: Flavour, emulator: Emulator
     done = runs.wait(run)
     assert done.is_succeeded
     assert done.text == 'get_weather: {"temp": 21}'
+
+
+def test_submit_at_a_spec_without_the_rpc_is_a_spec_version_error(
+    runs: Flavour, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As at a cloudapi commit before 2025-02 (fault injected here: the generated request class
+    removed): the call names what it lacks, and nothing is sent."""
+    assistant, thread = make(emulator, "tools calls=1")
+    run = runs.create(assistant, thread)
+    (call,) = runs.wait(run).tool_calls
+    generated_runs = importlib.import_module(RUNS)
+    if hasattr(generated_runs, "SubmitToRunRequest"):
+        monkeypatch.delattr(generated_runs, "SubmitToRunRequest")
+    monkeypatch.setattr(_generated, "_names", {})
+    with pytest.raises(SpecVersionError) as caught:
+        runs.submit(run, [call.result("42")])
+    assert caught.value.name == f"{RUNS}.SubmitToRunRequest"
+    assert caught.value.spec.startswith("cloudapi@")
+    core = emulator.yandex_store.runs.get(run.id)
+    assert core is not None
+    assert core.results_received == 0
 
 
 def test_listen_ends_at_tool_calls(runs: Flavour, emulator: Emulator) -> None:
