@@ -295,6 +295,8 @@ def check_metadata(metadata: Mapping[str, str] | None, param: str) -> dict[str, 
     if len(metadata) > _MAX_METADATA:
         bad(f"Invalid '{param}': at most {_MAX_METADATA} key-value pairs are allowed.", param)
     for key, value in metadata.items():
+        if not isinstance(value, str):  # an older spec's model lets any value through
+            bad(f"Invalid '{param}.{key}': expected a string.", f"{param}.{key}")
         if len(key) > 64 or len(value) > 512:
             bad(f"Invalid '{param}': keys are at most 64 and values 512 characters.", param)
     return dict(metadata)
