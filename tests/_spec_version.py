@@ -60,6 +60,18 @@ def requires_generated(*dotted: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(bool(absent), reason=reason)
 
 
+def requires_locked_spec(source: str) -> pytest.MarkDecorator:
+    """Skip unless the generated code was built from the committed lock's commit of ``source``:
+    for tests that check the generated code or the emulator against that lock's spec files."""
+    from codegen import lock  # noqa: PLC0415 - only the tests that need it load the pipeline
+
+    committed = lock.load().source(source).commit
+    provenance: dict[str, dict[str, str]] = importlib.import_module(ROOT).__provenance__
+    in_use = provenance.get(source, {}).get("commit", "?")
+    reason = f"reads the committed lock's {source} spec ({committed}); the code in use is {in_use}"
+    return pytest.mark.skipif(in_use != committed, reason=reason)
+
+
 class _Absent:
     """Stands in for a generated class the spec version lacks: a test that builds, reads or
     checks against it is skipped on the spot, the missing name and spec commit its reason."""

@@ -7,8 +7,10 @@ import asyncio
 import io
 
 from runbind.emulator._demo import demo
+from tests._spec_version import OPENAI, requires_generated
 
 
+@requires_generated(f"{OPENAI}.CreateResponse")  # the demo ends with background responses
 def test_demo_runs_every_lifecycle_to_the_answer() -> None:
     out = io.StringIO()
     asyncio.run(demo(out))
