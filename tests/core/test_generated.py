@@ -128,3 +128,28 @@ def test_a_lazy_attribute_needing_a_missing_name_is_a_spec_version_error(
     getattr_, _ = lazy.attach("runbind", {"Value": needy_module})
     with pytest.raises(SpecVersionError, match=r"runbind_generated\.openai\.NoSuchModel"):
         getattr_("Value")
+
+
+def test_the_tests_spec_version_helpers_see_names_and_fields() -> None:
+    from tests import _spec_version as sv  # noqa: PLC0415
+
+    assert not sv.lacks(f"{sv.RUNS}.Run")
+    assert not sv.lacks(f"{sv.RUNS}.Run.custom_response_format")  # a field
+    assert not sv.lacks(f"{OPENAI}.RunObject.required_action")
+    assert sv.lacks(f"{sv.RUNS}.Run.no_such_field")
+    assert sv.lacks(f"{OPENAI}.NoSuchModel")
+    assert sv.lacks("runbind_generated.no_such_module.Name")
+    assert sv.missing(f"{OPENAI}.RunObject", f"{OPENAI}.NoSuchModel") == [f"{OPENAI}.NoSuchModel"]
+    assert sv.generated(OPENAI, "RunObject") is RunObject
+
+
+def test_a_stand_in_for_a_missing_name_skips_the_test_using_it_naming_it() -> None:
+    from tests import _spec_version as sv  # noqa: PLC0415
+
+    absent = sv.generated(OPENAI, "NoSuchModel")
+    for use in (absent, lambda: absent.model_validate, lambda: isinstance(1, absent)):
+        with pytest.raises(pytest.skip.Exception, match=rf"{OPENAI}\.NoSuchModel") as caught:
+            use()
+        assert OPENAI_SPEC in str(caught.value)
+    with pytest.raises(AttributeError):
+        absent.__wrapped__  # noqa: B018 - introspection is not a use
