@@ -55,11 +55,11 @@ def test_a_module_outside_the_generated_code_stays_an_import_error() -> None:
 
 
 def test_fields_of_messages_and_models() -> None:
-    assert has_field(runs.Run, "custom_response_format")
+    assert has_field(runs.Run, "state")
     assert not has_field(runs.Run, "no_such_field")
     assert has_field(RunObject, "required_action")
     assert not has_field(RunObject, "no_such_field")
-    need_field(runs.Run, "custom_response_format")
+    need_field(runs.Run, "state")
     with pytest.raises(SpecVersionError) as caught:
         need_field(runs.Run, "no_such_field")
     assert caught.value.name == f"{runs.Run.__module__}.Run.no_such_field"
@@ -67,7 +67,7 @@ def test_fields_of_messages_and_models() -> None:
 
 
 def test_newer_fields_drop_an_unset_missing_field_and_refuse_a_set_one() -> None:
-    assert newer_fields(runs.Run, custom_response_format=None) == {"custom_response_format": None}
+    assert newer_fields(runs.Run, state=None) == {"state": None}
     assert newer_fields(runs.Run, no_such_field=None) == {}
     with pytest.raises(SpecVersionError, match=r"Run\.no_such_field"):
         newer_fields(runs.Run, no_such_field=1)
@@ -134,7 +134,7 @@ def test_the_tests_spec_version_helpers_see_names_and_fields() -> None:
     from tests import _spec_version as sv  # noqa: PLC0415
 
     assert not sv.lacks(f"{sv.RUNS}.Run")
-    assert not sv.lacks(f"{sv.RUNS}.Run.custom_response_format")  # a field
+    assert not sv.lacks(f"{sv.RUNS}.Run.state")  # a field
     assert not sv.lacks(f"{OPENAI}.RunObject.required_action")
     assert sv.lacks(f"{sv.RUNS}.Run.no_such_field")
     assert sv.lacks(f"{OPENAI}.NoSuchModel")
