@@ -104,6 +104,61 @@ def tests(session: nox.Session) -> None:
     session.run("coverage", "report")
 
 
+PREVIOUS_TESTS = (
+    "tests/core",
+    "tests/yandex/test_adapter.py",
+    "tests/yandex/test_wire.py",
+    "tests/yandex/test_runs.py",
+    "tests/openai/test_adapter.py",
+    "tests/openai/test_responses_adapter.py",
+    "tests/openai/test_runs.py",
+    "tests/emulator",
+)
+"""The layer's tests that ``tests_previous`` runs at older specs: the core, the adapters, both
+clients' runs and the emulator (not the codegen, fuzz, load and packaging tests)."""
+PREVIOUS_BUILDS = {"both": (), "cloudapi": ("cloudapi",), "openai-openapi": ("openai-openapi",)}
+"""Which sources each build moves to the mirror's "previous" commit (``()``: every one)."""
+
+
+@nox.session
+def tests_previous(session: nox.Session) -> None:
+    """The layer's tests against code generated at the mirror's "previous" commits.
+
+    ``nox -s tests_previous -- [both|cloudapi|openai-openapi ...] [-- pytest args]``: each build
+    (default ``both``: cloudapi and openai-openapi both at their previous commits) is generated
+    into a temp folder (the project's lock and generated/ stay as they are) and put first on
+    PYTHONPATH for :data:`PREVIOUS_TESTS`. A test needing a generated name the build lacks is
+    skipped with that name and commit as the reason; everything else must pass.
+    """
+    _install(session, "dev")
+    args = list(session.posargs)
+    cut = args.index("--") if "--" in args else len(args)
+    builds, pytest_args = args[:cut] or ["both"], args[cut + 1 :]
+    unknown = [b for b in builds if b not in PREVIOUS_BUILDS]
+    if unknown:
+        session.error(f"unknown build {unknown[0]!r} (one of {', '.join(PREVIOUS_BUILDS)})")
+    tmp = Path(session.create_tmp()) / "previous"
+    for name in builds:
+        dest = tmp / name
+        session.run("python", "-m", "tests._previous", str(dest), *PREVIOUS_BUILDS[name], env=ENV)
+        env = {
+            **ENV,
+            "PYTHONPATH": str(dest / "generated"),
+            "RUNBIND_SPECS_CLOUDAPI": str(dest / "specs" / "upstream" / "cloudapi"),
+        }
+        parallel = ["-n", "auto", "--maxprocesses", "4", "-m", "not serial"]
+        for phase in (parallel, ["-m", "serial"]):
+            session.run(
+                "pytest",
+                "-rs",
+                *phase,
+                *PREVIOUS_TESTS,
+                *pytest_args,
+                env=env,
+                success_codes=[0, 5],
+            )
+
+
 def _test_env(session: nox.Session) -> dict[str, str]:
     """What every run of the suite gives the tests: the determinism rules, buf, and the venv of
     the official Yandex clients."""

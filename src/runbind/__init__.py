@@ -26,6 +26,7 @@ from ._core.errors import (
     RunFailedError,
     RunTimeoutError,
     ServerError,
+    SpecVersionError,
     UnsupportedOperationError,
 )
 from ._core.models import (
@@ -132,6 +133,7 @@ __all__ = [
     "RunTimeoutError",
     "RunbindError",
     "ServerError",
+    "SpecVersionError",
     "StatusTraits",
     "StreamEventKind",
     "Tool",

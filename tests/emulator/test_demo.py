@@ -7,8 +7,11 @@ import asyncio
 import io
 
 from runbind.emulator._demo import demo
+from tests._spec_version import OPENAI, RUNS, requires_generated
 
 
+# The demo submits Yandex tool results and ends with background responses.
+@requires_generated(f"{RUNS}.SubmitToRunRequest", f"{OPENAI}.CreateResponse")
 def test_demo_runs_every_lifecycle_to_the_answer() -> None:
     out = io.StringIO()
     asyncio.run(demo(out))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pydantic
 import pytest
 from pydantic import BaseModel, TypeAdapter
 from runbind_generated.openai import (
@@ -15,7 +16,6 @@ from runbind_generated.openai import (
     DeleteAssistantResponse,
     DeleteMessageResponse,
     DeleteThreadResponse,
-    ErrorResponse,
     ListAssistantsResponse,
     ListMessagesResponse,
     ListRunsResponse,
@@ -30,6 +30,18 @@ from runbind_generated.openai.models import UnknownAssistantStreamEvent
 from runbind.emulator._http import EventStream, Request, Response
 from runbind.emulator._openai import OpenAIApp
 from runbind.emulator._state import CoreRun, Store
+from tests._spec_version import OPENAI, generated, lacks
+
+if TYPE_CHECKING:
+    from runbind_generated.openai import ErrorResponse
+elif lacks(f"{OPENAI}.ErrorResponse"):
+    # Slices before 2026-08 have only Error: the same {"error": Error} shape, on its base.
+    _ERROR = generated(OPENAI, "Error")
+    ErrorResponse = pydantic.create_model(
+        "ErrorResponse", __base__=_ERROR.__bases__[0], error=(_ERROR, ...)
+    )
+else:
+    ErrorResponse = generated(OPENAI, "ErrorResponse")
 
 Json = dict[str, Any]
 Event = tuple[str, Any]

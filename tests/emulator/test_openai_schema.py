@@ -64,8 +64,12 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from codegen import openapi
 from codegen.openapi._spec import normalise_nullable
 from runbind.emulator import Emulator
+from tests._spec_version import requires_locked_spec
 
 from ._clients import TIMEOUT, stop
+
+# The document and its quirk corrections are the committed lock's openai-openapi spec.
+pytestmark = requires_locked_spec("openai-openapi")
 
 Json = dict[str, Any]
 Example = Case[Any]

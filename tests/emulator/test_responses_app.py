@@ -16,8 +16,12 @@ from typing import Any
 import httpx
 
 from runbind.emulator import Emulator
+from tests._spec_version import OPENAI, requires_generated
 
 from ._clients import TIMEOUT
+
+# The Responses API is newer than some openai-openapi versions (before 2025-03).
+pytestmark = requires_generated(f"{OPENAI}.CreateResponse", f"{OPENAI}.Response")
 
 Json = dict[str, Any]
 

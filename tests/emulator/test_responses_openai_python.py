@@ -19,8 +19,12 @@ from openai.types.responses import FunctionToolParam, Response, ResponseStreamEv
 from openai.types.responses.response_input_param import FunctionCallOutput
 
 from runbind.emulator import Emulator
+from tests._spec_version import OPENAI, requires_generated
 
 from ._clients import TIMEOUT, stop
+
+# The Responses API is newer than some openai-openapi versions (before 2025-03).
+pytestmark = requires_generated(f"{OPENAI}.CreateResponse", f"{OPENAI}.Response")
 
 KEY = "sk-openai-python"
 WEATHER: FunctionToolParam = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import betterproto2
 import pytest
@@ -16,8 +16,6 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
     CompletionOptions,
     FunctionCall,
     FunctionTool,
-    GenSearchTool,
-    JsonSchema,
     PromptTruncationOptionsLastMessagesStrategy,
     SearchIndexTool,
     ToolCallList,
@@ -25,9 +23,6 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
 )
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
     PromptTruncationOptions as YTruncation,
-)
-from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
-    ResponseFormat as YResponseFormat,
 )
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import Tool as YTool
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import ToolCall as YToolCall
@@ -43,16 +38,10 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import StreamEve
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.searchindex import SearchIndex
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
     Author,
-    ChunkContent,
     ContentPart,
-    FileChunk,
     MessageContent,
     MessageMessageStatus,
-    Source,
     Text,
-)
-from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
-    Citation as YCitation,
 )
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import Message as YMessage
 from runbind_generated.proto.yandex.cloud.ai.common import Error as YError
@@ -80,7 +69,33 @@ from runbind import (
 )
 from runbind._core.errors import FieldError
 from runbind.yandex import _wire
+from tests._spec_version import THREADS, V1, generated, requires_generated
 from tests.generated.test_proto_wire import World, world  # noqa: F401
+
+if TYPE_CHECKING:
+    from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import GenSearchTool, JsonSchema
+    from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
+        ResponseFormat as YResponseFormat,
+    )
+    from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
+        ChunkContent,
+        FileChunk,
+        Source,
+    )
+    from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import Citation as YCitation
+else:  # newer than some spec versions: a stand-in skips the test using it
+    GenSearchTool = generated(V1, "GenSearchTool")
+    JsonSchema = generated(V1, "JsonSchema")
+    YResponseFormat = generated(V1, "ResponseFormat")
+    ChunkContent = generated(THREADS, "ChunkContent")
+    FileChunk = generated(THREADS, "FileChunk")
+    Source = generated(THREADS, "Source")
+    YCitation = generated(THREADS, "Citation")
+
+# What the Google-built messages below set (cloudapi commits before 2025-02 have none of it).
+NEWER_PROTOS = requires_generated(
+    f"{V1}.GenSearchTool", f"{V1}.ResponseFormat", f"{THREADS}.Citation"
+)
 
 # --------------------------------------------------------------------------- recorded-looking ids
 
@@ -807,6 +822,7 @@ OURS_RUNS: dict[str, Callable[[], YRun]] = {
 }
 
 
+@NEWER_PROTOS
 @pytest.mark.parametrize("kind", sorted(OURS_RUNS))
 def test_google_encoded_run_decodes_the_same(world: World, kind: str) -> None:  # noqa: F811
     from_google = Run.from_yandex(_google_run(world, kind))
@@ -823,6 +839,7 @@ def test_google_encoded_run_decodes_the_same(world: World, kind: str) -> None:  
         assert [(c.name, c.arguments) for c in from_google.tool_calls] == TOOL_ARGS
 
 
+@NEWER_PROTOS
 def test_google_encoded_stream_events_decode_the_same(world: World) -> None:  # noqa: F811
     google = [RunStreamEvent.from_yandex(data) for data in _google_events(world)]
     ours = [RunStreamEvent.from_yandex(bytes(e)) for e in stream_events()]

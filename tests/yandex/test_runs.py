@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import time
 import typing
@@ -23,19 +24,26 @@ from runbind import (
     RunStatus,
     RunStreamEvent,
     RunTimeoutError,
+    SpecVersionError,
     StreamEventKind,
     Tool,
     UnsupportedOperationError,
 )
+from runbind._core import generated as _generated
 from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns, Runs
 from tests._flavours import POLL, TIMEOUT, Connect, Flavour, stop
+from tests._spec_version import RUNS, V1, requires_generated
 
 from .conftest import content, make
 
 PARTIAL = StreamEventKind.PARTIAL_MESSAGE
 DONE = StreamEventKind.DONE
 WRONG_KEY = "wrong-key-Zq81xv"
+
+# The Submit RPC and response formats are newer than some cloudapi versions (before 2025-02).
+SUBMIT = requires_generated(f"{RUNS}.SubmitToRunRequest")
+RESPONSE_FORMAT = requires_generated(f"{V1}.ResponseFormat")
 
 
 def kinds(events: list[RunStreamEvent]) -> list[StreamEventKind]:
@@ -179,6 +187,7 @@ def test_create_custom_tools_reach_the_server(runs: Flavour, emulator: Emulator)
     assert [c.name for c in result.tool_calls] == ["lookup", "lookup"]
 
 
+@RESPONSE_FORMAT
 @pytest.mark.parametrize(
     "fmt",
     [
@@ -288,6 +297,7 @@ def test_listen_follows_a_live_run_to_its_end(runs: Flavour, emulator: Emulator)
 # --------------------------------------------------------------------------- tools
 
 
+@SUBMIT
 def test_tool_loop_over_streams(runs: Flavour, emulator: Emulator) -> None:
     assistant, thread = make(emulator, "tools calls=2")
     stream = runs.create_stream(assistant, thread)
@@ -319,6 +329,7 @@ def test_tool_loop_over_streams(runs: Flavour, emulator: Emulator) -> None:
     assert runs.get_result(stream.run).text == "get_weather: sunny-0; get_weather: sunny-1"
 
 
+@SUBMIT
 def test_a_replay_of_a_finished_tool_run_gives_every_event(
     runs: Flavour, emulator: Emulator
 ) -> None:
@@ -340,6 +351,7 @@ def test_a_replay_of_a_finished_tool_run_gives_every_event(
     assert kinds(list(runs.listen(run, events_start_idx=1))) == [DONE]
 
 
+@SUBMIT
 def test_submit_without_stream_returns_the_run(runs: Flavour, emulator: Emulator) -> None:
     assistant, thread = make(emulator, "tools calls=1")
     run = runs.create(assistant, thread)
@@ -354,6 +366,27 @@ def test_submit_without_stream_returns_the_run(runs: Flavour, emulator: Emulator
     done = runs.wait(run)
     assert done.is_succeeded
     assert done.text == 'get_weather: {"temp": 21}'
+
+
+def test_submit_at_a_spec_without_the_rpc_is_a_spec_version_error(
+    runs: Flavour, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As at a cloudapi commit before 2025-02 (fault injected here: the generated request class
+    removed): the call names what it lacks, and nothing is sent."""
+    assistant, thread = make(emulator, "tools calls=1")
+    run = runs.create(assistant, thread)
+    (call,) = runs.wait(run).tool_calls
+    generated_runs = importlib.import_module(RUNS)
+    if hasattr(generated_runs, "SubmitToRunRequest"):
+        monkeypatch.delattr(generated_runs, "SubmitToRunRequest")
+    monkeypatch.setattr(_generated, "_names", {})
+    with pytest.raises(SpecVersionError) as caught:
+        runs.submit(run, [call.result("42")])
+    assert caught.value.name == f"{RUNS}.SubmitToRunRequest"
+    assert caught.value.spec.startswith("cloudapi@")
+    core = emulator.yandex_store.runs.get(run.id)
+    assert core is not None
+    assert core.results_received == 0
 
 
 def test_listen_ends_at_tool_calls(runs: Flavour, emulator: Emulator) -> None:
@@ -379,6 +412,7 @@ def test_submit_stream_from_a_client_that_never_streamed_the_run_needs_the_index
     assert runs.get_status(run) is RunStatus.REQUIRES_ACTION
 
 
+@SUBMIT
 def test_submit_with_explicit_events_start_idx(runs: Flavour, emulator: Emulator) -> None:
     assistant, thread = make(emulator, "tools calls=1")
     run = runs.create(assistant, thread)
@@ -403,6 +437,7 @@ def test_submit_with_a_bad_events_start_idx_submits_nothing(
     assert runs.get_status(run) is RunStatus.REQUIRES_ACTION
 
 
+@SUBMIT
 def test_submit_to_a_run_not_waiting_is_failed_precondition(
     runs: Flavour, emulator: Emulator
 ) -> None:
@@ -682,6 +717,7 @@ def test_repr_never_shows_the_credential(connect: Connect, emulator: Emulator) -
 # --------------------------------------------------------------------------- native use
 
 
+@SUBMIT
 def test_native_async_usage(emulator: Emulator) -> None:
     assistant, thread = make(emulator, "tools calls=1")
 
@@ -705,6 +741,7 @@ def test_native_async_usage(emulator: Emulator) -> None:
     assert events[-1].text == "get_weather: 7"
 
 
+@SUBMIT
 def test_native_sync_usage(emulator: Emulator) -> None:
     assistant, thread = make(emulator, "tools calls=1")
     with Runs(endpoint=emulator.grpc_target) as client:

@@ -27,6 +27,7 @@ __all__ = [
     "RunTimeoutError",
     "RunbindError",
     "ServerError",
+    "SpecVersionError",
     "UnsupportedOperationError",
     "convert",
 ]
@@ -88,6 +89,17 @@ class RunFailedError(RunbindError):
 
 class UnsupportedOperationError(RunbindError):
     """The provider has no such operation (for example cancelling a Yandex run)."""
+
+
+class SpecVersionError(UnsupportedOperationError):
+    """The spec version runbind was generated from lacks a generated name or field this call
+    needs: ``name`` is its dotted name under ``runbind_generated``, ``spec`` the source and
+    commit in use (``runbind.__provenance__``). Regenerate at a commit that has it."""
+
+    def __init__(self, name: str, spec: str) -> None:
+        self.name = name
+        self.spec = spec
+        super().__init__(f"{name} is not in the generated code (spec {spec}); this call needs it")
 
 
 class RunTimeoutError(RunbindError, TimeoutError):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 
+from .generated import converted
+
 __all__ = ["attach"]
 
 
@@ -20,7 +22,13 @@ def attach(
         module = names.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, package), name)
+        try:
+            value = getattr(importlib.import_module(module, package), name)
+        except ImportError as exc:  # a module needing a name the spec version in use lacks
+            error = converted(exc)
+            if error is None:
+                raise
+            raise error from None
         namespace[name] = value
         return value
 

@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from . import generated
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -67,7 +68,13 @@ def adapter(provider: str) -> Adapter:
     if module is None:
         known = ", ".join(sorted(_modules)) or "none"
         raise InvalidArgumentError(f"no adapter for provider {provider!r} (registered: {known})")
-    found = importlib.import_module(module).ADAPTER
+    try:
+        found = importlib.import_module(module).ADAPTER
+    except ImportError as exc:  # the spec version in use lacks a name the adapter imports
+        error = generated.converted(exc)
+        if error is None:
+            raise
+        raise error from None
     if not isinstance(found, Adapter):
         raise TypeError(f"{module}.ADAPTER is not a runbind adapter")
     _adapters[provider] = found

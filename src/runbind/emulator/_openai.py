@@ -31,6 +31,7 @@ from runbind_generated.openai import (
     SubmitToolOutputsRunRequest,
 )
 
+from .._core.errors import SpecVersionError
 from .._core.status import RunStatus
 from . import _engine
 from ._http import EventStream, Request, Response
@@ -144,6 +145,8 @@ class OpenAIApp:
             return await handler(request, params)
         except ApiError as exc:
             return exc.response()
+        except SpecVersionError as exc:  # an API the spec version in use lacks (its models)
+            return ApiError(404, str(exc)).response()
 
     def _route(self, request: Request) -> tuple[_Handler, dict[str, str]]:
         parts = request.path.split("/")

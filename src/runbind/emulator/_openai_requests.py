@@ -12,18 +12,17 @@ import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
+import pydantic
 import runbind_generated.openai
 from pydantic import BaseModel, ValidationError
-from runbind_generated.openai import (
-    AssistantToolsFunction,
-    ErrorResponse,
-    MessageRequestContentTextObject,
-)
+from runbind_generated.openai import AssistantToolsFunction, MessageRequestContentTextObject
 from runbind_generated.openai._nullability import NOT_NULLABLE
 
 from .._core import offload
+from .._core.errors import SpecVersionError
+from .._core.generated import need
 from ._http import Request, Response
 from ._openai_objects import Json, dump, plain, text_part
 from ._script import Script, script_for
@@ -50,6 +49,7 @@ __all__ = [
 _M = TypeVar("_M", bound=BaseModel)
 _T = TypeVar("_T")
 
+_OPENAI = "runbind_generated.openai"
 _DEFAULT_LIMIT = 20
 _MAX_LIMIT = 100
 _MAX_DEPTH = 64
@@ -89,8 +89,19 @@ def error_body(
     """The JSON bytes of an OpenAI error object (also for the HTTP server's own errors)."""
     kind = "server_error" if status >= 500 else "invalid_request_error"
     error = {"message": message, "type": kind, "param": param, "code": code}
-    data = ErrorResponse.model_validate({"error": error}).model_dump(mode="json")
+    data = _error_model().model_validate({"error": error}).model_dump(mode="json")
     return json.dumps(data, separators=(",", ":")).encode()
+
+
+@functools.cache
+def _error_model() -> type[BaseModel]:
+    """The generated ``ErrorResponse``; where the spec version's slice lacks it (openai-openapi
+    before 2026-08-14), the same ``{"error": Error}`` shape built on its ``Error`` model."""
+    try:
+        return cast("type[BaseModel]", need(_OPENAI, "ErrorResponse"))
+    except SpecVersionError:
+        error = cast("type[BaseModel]", need(_OPENAI, "Error"))
+        return pydantic.create_model("ErrorResponse", error=(error, ...))
 
 
 def bad(message: str, param: str | None = None) -> NoReturn:
@@ -284,6 +295,8 @@ def check_metadata(metadata: Mapping[str, str] | None, param: str) -> dict[str, 
     if len(metadata) > _MAX_METADATA:
         bad(f"Invalid '{param}': at most {_MAX_METADATA} key-value pairs are allowed.", param)
     for key, value in metadata.items():
+        if not isinstance(value, str):  # an older spec's model lets any value through
+            bad(f"Invalid '{param}.{key}': expected a string.", f"{param}.{key}")
         if len(key) > 64 or len(value) > 512:
             bad(f"Invalid '{param}': keys are at most 64 and values 512 characters.", param)
     return dict(metadata)

@@ -13,16 +13,18 @@ import json
 import re
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from runbind_generated.openai import Response
-
+from .._core.generated import need
 from .._core.status import RunStatus
 from ._http import sse
 from ._openai_objects import dump
 from ._responses_requests import CreateBody, text_of
 from ._script import Script
 from ._state import Call, CoreRun, new_id
+
+if TYPE_CHECKING:
+    from runbind_generated.openai import Response
 
 __all__ = [
     "Turn",
@@ -88,7 +90,8 @@ def finished(turn: Turn) -> bool:
 def check_response(data: Json) -> Json:
     """``data`` validated by the generated ``Response`` model and dumped with exactly its keys
     (:func:`._openai_objects.dump`): every Response the emulator sends is one the spec allows."""
-    return dump(Response, data)
+    # Resolved on use: the Responses API is newer than some openai-openapi versions.
+    return dump(cast("type[Response]", need("runbind_generated.openai", "Response")), data)
 
 
 def response_object(turn: Turn) -> Json:

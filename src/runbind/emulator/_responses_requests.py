@@ -11,13 +11,15 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn, cast
 
-from runbind_generated.openai import CreateResponse
-
+from .._core.generated import need
 from ._openai_requests import ApiError, check, check_metadata, script
 from ._script import Script
 from ._state import new_id
+
+if TYPE_CHECKING:
+    from runbind_generated.openai import CreateResponse
 
 __all__ = [
     "CreateBody",
@@ -144,7 +146,8 @@ def check_with_models(value: Json) -> None:
     (``invalid_type``, ``unknown_parameter``...); the model catches what they do not look at
     (the shape of ``text``, ``reasoning``, ``tool_choice``, input content parts...).
     """
-    check(CreateResponse, value)
+    # Resolved on use: the Responses API is newer than some openai-openapi versions.
+    check(cast("type[CreateResponse]", need("runbind_generated.openai", "CreateResponse")), value)
 
 
 # --- the create body ------------------------------------------------------------------------

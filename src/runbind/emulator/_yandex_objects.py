@@ -19,6 +19,7 @@ from runbind_generated.proto.yandex.cloud.ai.common import (
     ExpirationConfigExpirationPolicy,
 )
 
+from .._core.generated import newer_fields
 from .._core.status import RunStatus
 from ._state import Assistant, CoreMessage, CoreRun, Thread
 
@@ -207,7 +208,9 @@ def run_object(run: CoreRun) -> runs.Run:
         custom_prompt_truncation_options=request.custom_prompt_truncation_options,
         custom_completion_options=request.custom_completion_options,
         tools=list(request.tools),
-        custom_response_format=request.custom_response_format,
+        **newer_fields(
+            runs.Run, custom_response_format=getattr(request, "custom_response_format", None)
+        ),
     )
 
 
@@ -215,6 +218,12 @@ def now_ts() -> Timestamp:
     """The current time, to the microsecond as the service stamps its objects."""
     micros = time.time_ns() // 1000
     return Timestamp(seconds=micros // 1_000_000, nanos=micros % 1_000_000 * 1000)
+
+
+def _copy_or_none(request: betterproto2.Message, name: str) -> betterproto2.Message | None:
+    """A copy of ``request``'s message field ``name``; None when unset or not in the spec."""
+    value = getattr(request, name, None)
+    return None if value is None else copy(value)
 
 
 def copy(message: _M) -> _M:
@@ -273,7 +282,7 @@ def new_assistant(assistant_id: str, request: v1.CreateAssistantRequest) -> v1.A
         prompt_truncation_options=truncation(request.prompt_truncation_options),
         completion_options=copy(request.completion_options or v1.CompletionOptions()),
         tools=[copy(t) for t in request.tools],
-        response_format=None if request.response_format is None else copy(request.response_format),
+        **newer_fields(v1.Assistant, response_format=_copy_or_none(request, "response_format")),
     )
 
 

@@ -19,6 +19,7 @@ from runbind_generated.proto.yandex.cloud.ai.common import (
     ExpirationConfigExpirationPolicy,
 )
 
+from .._core.generated import fields
 from ._yandex_objects import SUBJECT, copy, expiration, expires_at, now_ts, truncation
 
 __all__ = ["ASSISTANT_PATHS", "THREAD_PATHS", "update_assistant", "update_thread"]
@@ -30,7 +31,9 @@ THREAD_PATHS = frozenset({"name", "description", "labels", "tools"}) | _EXPIRATI
 """The paths ThreadService/Update takes."""
 ASSISTANT_PATHS = (
     frozenset({"name", "description", "labels", "tools", "model_uri", "instruction"})
-    | frozenset({"response_format", "completion_options", "prompt_truncation_options"})
+    | frozenset({"completion_options", "prompt_truncation_options"})
+    # Newer than some cloudapi versions: updatable where the spec version has it.
+    | frozenset({"response_format"} & fields(v1.Assistant))
     | frozenset({"completion_options.temperature", "completion_options.max_tokens"})
     | frozenset({f"prompt_truncation_options.{f}" for f in ("max_prompt_tokens", "auto_strategy")})
     | frozenset({"prompt_truncation_options.last_messages_strategy"})

@@ -7,7 +7,7 @@ import math
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import betterproto2
 from runbind_generated.proto.google.protobuf import ListValue, Struct, Timestamp, Value
@@ -21,9 +21,6 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
     PromptTruncationOptions as YPromptTruncationOptions,
 )
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
-    ResponseFormat as YResponseFormat,
-)
-from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
     Tool as YTool,
 )
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import Run as YRun
@@ -33,9 +30,6 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import (
 )
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.runs import StreamEvent as YStreamEvent
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
-    Citation as YCitation,
-)
-from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
     ContentPart,
     MessageContent,
     MessageMessageStatus,
@@ -44,6 +38,16 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
     Message as YMessage,
 )
 from runbind_generated.proto.yandex.cloud.ai.common import Error as YError
+
+if TYPE_CHECKING:
+    # Newer than some cloudapi versions runbind is generated from: annotations only, and the
+    # fields holding them are read with a default (a spec without them never sends them).
+    from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import (
+        ResponseFormat as YResponseFormat,
+    )
+    from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import (
+        Citation as YCitation,
+    )
 
 from .._core import jsonio
 from .._core.errors import DecodeError, FieldError, convert
@@ -286,7 +290,7 @@ def _message(message: YMessage, path: str) -> Message:
     author = message.author
     return Message(
         parts=_parts(message.content.content if message.content is not None else []),
-        citations=tuple(_citation(c) for c in message.citations),
+        citations=tuple(_citation(c) for c in getattr(message, "citations", ())),
         id=message.id,
         thread_id=message.thread_id,
         role=author.role if author is not None else None,
@@ -351,7 +355,7 @@ def _run(run: YRun) -> Run:
         custom_max_prompt_tokens=truncation.max_prompt_tokens if truncation is not None else None,
         custom_prompt_truncation_options=_truncation(truncation),
         custom_response_format=_response_format(
-            run.custom_response_format, "custom_response_format"
+            getattr(run, "custom_response_format", None), "custom_response_format"
         ),
         tools=tuple(_tool(t, f"tools[{i}]") for i, t in enumerate(run.tools)),
         usage=(

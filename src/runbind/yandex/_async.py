@@ -53,7 +53,14 @@ from .._core.run import Run, RunResult, RunStreamEvent
 from .._core.status import RunStatus
 from .._core.stream import AsyncRunStream, Pulse
 from ._credentials import TokenProvider, Tokens, unauthenticated
-from ._requests import FormatInput, MessageInput, ToolInput, TruncationInput, create_request
+from ._requests import (
+    FormatInput,
+    MessageInput,
+    ToolInput,
+    TruncationInput,
+    create_request,
+    submit_request,
+)
 from ._transport import (
     DEFAULT_ENDPOINT,
     ClientCodec,
@@ -642,9 +649,7 @@ class AsyncRuns(ClientBase):
         events carry no run id to find it by). It is retried only with an ``idempotency_key``.
         """
         run_id = run_id_of(run)
-        request = runs.SubmitToRunRequest(
-            run_id=run_id, tool_result_list=to_yandex_tool_results(results)
-        )
+        tool_results = to_yandex_tool_results(results)
         start = 0
         if stream:
             # Everything is checked before the results go out: a submit cannot be taken back.
@@ -659,6 +664,7 @@ class AsyncRuns(ClientBase):
                     )
                 events_start_idx = seen + 1
             start = start_index(events_start_idx)
+        request = submit_request(run_id, tool_results)  # after the checks: it needs the RPC
         deadline = self._deadline(timeout)
         service = self._service()
         await self._unary(

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TypeAlias, cast
 
 from runbind_generated.proto.google.protobuf import Struct
 from runbind_generated.proto.yandex.cloud.ai.assistants import v1
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs, threads
 
 from .._core.errors import InvalidArgumentError
+from .._core.generated import need, newer_fields
 from .._core.models import PromptTruncationOptions, ResponseFormat, Tool
 
-__all__ = ["create_request"]
+__all__ = ["create_request", "submit_request"]
 
 MessageInput = str | threads.MessageData
 ToolInput = Tool | v1.Tool
 TruncationInput = PromptTruncationOptions | v1.PromptTruncationOptions
-FormatInput = ResponseFormat | v1.ResponseFormat
+# A string: ResponseFormat is newer than some cloudapi versions runbind is generated from.
+FormatInput: TypeAlias = "ResponseFormat | v1.ResponseFormat"
+V1 = "runbind_generated.proto.yandex.cloud.ai.assistants.v1"
+RUNS = f"{V1}.runs"
+
+
+def _format_class() -> type[v1.ResponseFormat]:
+    return cast("type[v1.ResponseFormat]", need(V1, "ResponseFormat"))
+
+
+def _schema_class() -> type[v1.JsonSchema]:
+    return cast("type[v1.JsonSchema]", need(V1, "JsonSchema"))
 
 
 def _message(value: MessageInput, index: int) -> threads.MessageData:
@@ -82,22 +95,29 @@ def _truncation(value: TruncationInput) -> v1.PromptTruncationOptions:
 
 
 def _response_format(value: FormatInput) -> v1.ResponseFormat:
-    if isinstance(value, v1.ResponseFormat):
-        return value
-    if not isinstance(value, ResponseFormat):
+    if isinstance(value, ResponseFormat):
+        # Checked before the generated class is needed: a bad value is a bad value at any spec.
+        if value.type == "json_object":
+            return _format_class()(json_object=True)
+        if value.type == "json_schema":
+            if value.json_schema is None:
+                raise InvalidArgumentError("a json_schema response format needs json_schema")
+            schema = _struct(value.json_schema, "custom_response_format.json_schema")
+            return _format_class()(json_schema=_schema_class()(schema=schema))
         raise InvalidArgumentError(
-            f"custom_response_format must be a ResponseFormat, got {type(value).__name__}"
+            f"Yandex response formats are json_object and json_schema, got {value.type!r}"
         )
-    if value.type == "json_object":
-        return v1.ResponseFormat(json_object=True)
-    if value.type == "json_schema":
-        if value.json_schema is None:
-            raise InvalidArgumentError("a json_schema response format needs json_schema")
-        schema = _struct(value.json_schema, "custom_response_format.json_schema")
-        return v1.ResponseFormat(json_schema=v1.JsonSchema(schema=schema))
+    if isinstance(value, _format_class()):
+        return value
     raise InvalidArgumentError(
-        f"Yandex response formats are json_object and json_schema, got {value.type!r}"
+        f"custom_response_format must be a ResponseFormat, got {type(value).__name__}"
     )
+
+
+def submit_request(run_id: str, results: v1.ToolResultList) -> runs.SubmitToRunRequest:
+    """The ``Submit`` RPC's request (the RPC is newer than some cloudapi versions)."""
+    request = cast("type[runs.SubmitToRunRequest]", need(RUNS, "SubmitToRunRequest"))
+    return request(run_id=run_id, tool_result_list=results)
 
 
 def create_request(
@@ -124,6 +144,12 @@ def create_request(
         completion = v1.CompletionOptions(
             temperature=custom_temperature, max_tokens=custom_max_tokens
         )
+    extra = newer_fields(
+        runs.CreateRunRequest,
+        custom_response_format=(
+            None if custom_response_format is None else _response_format(custom_response_format)
+        ),
+    )
     return runs.CreateRunRequest(
         assistant_id=assistant_id,
         thread_id=thread_id,
@@ -137,7 +163,5 @@ def create_request(
         custom_completion_options=completion,
         stream=stream,
         tools=[_tool(t, i) for i, t in enumerate(custom_tools or ())],
-        custom_response_format=(
-            None if custom_response_format is None else _response_format(custom_response_format)
-        ),
+        **extra,
     )
