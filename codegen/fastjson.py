@@ -479,11 +479,10 @@ def module_source(
     return "\n\n\n".join(p for p in parts if p) + "\n"
 
 
-# The well-known classes that get the runtime's writer and reader as their to_dict / from_dict.
+# The well-known classes that get the runtime's writer and reader as their to_dict / from_dict
+# (Timestamp, Duration, FieldMask and the wrappers keep the methods codegen.runtime.wkt gives
+# them; their fields are written and read by the runtime directly).
 _SPECIAL_INSTALLS = {
-    "Timestamp": ("lambda m, c, full: _rt.timestamp(m)", "_rt.timestamp_from({cls}, d)"),
-    "Duration": ("lambda m, c, full: _rt.duration(m)", "_rt.duration_from({cls}, d)"),
-    "FieldMask": ("lambda m, c, full: _rt.field_mask(m)", "_rt.field_mask_from({cls}, d)"),
     "Struct": ("lambda m, c, full: _rt.struct_(m)", "_rt.struct_from(d)"),
     "Value": ("lambda m, c, full: _rt.value(m)", "_rt.value_from(d)"),
     "ListValue": ("lambda m, c, full: _rt.list_value(m)", "_rt.list_value_from(d)"),

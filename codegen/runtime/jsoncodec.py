@@ -147,7 +147,11 @@ def value(v: Any) -> Any:
     lv = v.list_value
     if lv is not None:
         return [value(x) for x in lv.values]
-    return None
+    if v.null_value == 0:
+        return None
+    # Nothing set, or a null of another number: betterproto2 refuses both, and so does runbind
+    # (Google would write null, which reads back as a different message).
+    raise JsonError("Invalid value: a Value with no kind set")
 
 
 def struct_(s: Any) -> dict[str, Any]:
@@ -424,7 +428,11 @@ def bind(pool: Any, special: frozenset[Any], **classes: Any) -> None:
     Wkt.special = special
 
 
-def value_from(v: Any) -> Any:
+MAX_DEPTH = 100
+"""Deepest nesting of Struct / ListValue values read (Google's ``ParseDict`` default)."""
+
+
+def value_from(v: Any, depth: int = 0) -> Any:
     """A ``google.protobuf.Value`` from any JSON value."""
     obj = _new(Wkt.Value)
     obj.null_value = obj.number_value = obj.string_value = None
@@ -440,29 +448,37 @@ def value_from(v: Any) -> Any:
     elif v is None:
         obj.null_value = Wkt.NullValue(0)
     elif isinstance(v, Mapping):
-        obj.struct_value = struct_from(v)
+        obj.struct_value = struct_from(v, depth + 1)
     elif isinstance(v, list | tuple):
-        obj.list_value = list_value_from(v)
+        obj.list_value = list_value_from(v, depth + 1)
     else:
         raise JsonError(f"unexpected type for Value: {t.__name__}")
     return obj
 
 
-def struct_from(v: Any) -> Any:
+def _too_deep() -> JsonError:
+    return JsonError(f"JSON values nested deeper than {MAX_DEPTH}")
+
+
+def struct_from(v: Any, depth: int = 0) -> Any:
     """A ``google.protobuf.Struct`` from a JSON object."""
     _check_object(v, "a Struct")
+    if depth > MAX_DEPTH:
+        raise _too_deep()
     obj = _new(Wkt.Struct)
-    obj.fields = {text(k): value_from(x) for k, x in v.items()}
+    obj.fields = {text(k): value_from(x, depth) for k, x in v.items()}
     obj._unknown_fields = b""
     return obj
 
 
-def list_value_from(v: Any) -> Any:
+def list_value_from(v: Any, depth: int = 0) -> Any:
     """A ``google.protobuf.ListValue`` from a JSON array."""
     if not isinstance(v, list | tuple):
         raise JsonError(f"expected a JSON array for a ListValue, got {type(v).__name__}")
+    if depth > MAX_DEPTH:
+        raise _too_deep()
     obj = _new(Wkt.ListValue)
-    obj.values = [value_from(x) for x in v]
+    obj.values = [value_from(x, depth) for x in v]
     obj._unknown_fields = b""
     return obj
 

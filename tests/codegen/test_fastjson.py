@@ -32,7 +32,7 @@ PACKAGE = "fastjson_fixture"
 
 SYNTHETIC = """
 syntax = "proto3";
-package rbfixture.json;
+package rbjsonfix.json;
 
 import "google/protobuf/any.proto";
 import "google/protobuf/duration.proto";
@@ -124,8 +124,8 @@ class Fixture:
 def fixture(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
     root = tmp_path_factory.mktemp("fastjson")
     spec = root / "spec"
-    (spec / "rbfixture" / "json").mkdir(parents=True)
-    rel = "rbfixture/json/tree.proto"
+    (spec / "rbjsonfix" / "json").mkdir(parents=True)
+    rel = "rbjsonfix/json/tree.proto"
     (spec / rel).write_text(SYNTHETIC, encoding="utf-8")
     parent = root / "build"
     package = parent / PACKAGE
@@ -140,12 +140,12 @@ def fixture(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
     args = [sys.executable, "-m", "grpc_tools.protoc", f"-I{spec}"]
     args += [f"-I{protos._wkt_include_dir()}", f"--python_out={google_out}"]
     subprocess.run([*args, rel], check=True)
-    for folder in (google_out / "rbfixture", google_out / "rbfixture" / "json"):
+    for folder in (google_out / "rbjsonfix", google_out / "rbjsonfix" / "json"):
         (folder / "__init__.py").touch()
     sys.path[:0] = [str(parent), str(google_out)]
     try:
-        ours = importlib.import_module(f"{PACKAGE}.proto.rbfixture.json")
-        google = importlib.import_module("rbfixture.json.tree_pb2")
+        ours = importlib.import_module(f"{PACKAGE}.proto.rbjsonfix.json")
+        google = importlib.import_module("rbjsonfix.json.tree_pb2")
     finally:
         sys.path.remove(str(parent))
         sys.path.remove(str(google_out))
