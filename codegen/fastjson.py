@@ -293,7 +293,8 @@ def _writer(message: _Message, names: _Names) -> str:
     c(f'"""The proto3 JSON object of a {message.name} (c: 0 JSON names, 1 proto names)."""')
     if message.fields:
         c(f"k = K_{message.name}[c]")
-    c("d = {}")
+    c("d: dict[str, Any] = {}")
+    c("v: Any")
     for i, f in enumerate(message.fields):
         c(f"v = m.{f.name}")
         key = f"k[{i}]"
@@ -338,6 +339,8 @@ def _reader(message: _Message, names: _Names) -> str:
     c(f"    raise _rt.not_object({message.name!r}, d)")
     c("g = d.get")
     c("n = 0")
+    c("v: Any")
+    c("w: Any")
     for index in range(len(groups)):
         c(f"o{index} = 0")
     c(f"obj = _new({own})")
@@ -401,8 +404,9 @@ def _tables(message: _Message) -> str:
     proto_names = tuple(f.proto_name for f in message.fields)
     known = sorted(set(json_names) | set(proto_names))
     return (
-        f"K_{message.name} = ({json_names!r}, {proto_names!r})\n"
-        f"KNOWN_{message.name} = frozenset({known!r})"
+        f"K_{message.name}: tuple[tuple[str, ...], tuple[str, ...]] = "
+        f"({json_names!r}, {proto_names!r})\n"
+        f"KNOWN_{message.name}: frozenset[str] = frozenset({known!r})"
     )
 
 
@@ -455,6 +459,7 @@ def module_source(
         installs += _special_installs(specials, names, module)
     imports = [
         "from collections.abc import Mapping as _Mapping",
+        "from typing import Any",
         "",
         f"from {root}.proto import {RUNTIME_MODULE} as _rt",
         f"from {root}.proto import _codec_runtime as _cr",

@@ -129,15 +129,15 @@ def field_mask(mask: Any) -> str:
 
 
 def value(v: Any) -> Any:
-    """A ``google.protobuf.Value`` as the JSON value it holds (unset: null)."""
-    n = v.number_value
-    if n is not None:
-        if not math.isfinite(n):
-            raise JsonError("Value.number_value cannot be NaN or infinite in JSON")
-        return n
+    """A ``google.protobuf.Value`` as the JSON value it holds."""
     s = v.string_value
     if s is not None:
         return s
+    n = v.number_value
+    if n is not None:
+        if n - n:  # NaN or an infinity (finite numbers give 0.0)
+            raise JsonError("Value.number_value cannot be NaN or infinite in JSON")
+        return n
     b = v.bool_value
     if b is not None:
         return b
@@ -155,8 +155,16 @@ def value(v: Any) -> Any:
 
 
 def struct_(s: Any) -> dict[str, Any]:
-    """A ``google.protobuf.Struct`` as a JSON object."""
-    return {k: value(v) for k, v in s.fields.items()}
+    """A ``google.protobuf.Struct`` as a JSON object (strings and numbers inline: most values)."""
+    out = {}
+    for k, v in s.fields.items():
+        x = v.string_value
+        if x is None:
+            x = v.number_value
+            if x is None or x - x:
+                x = value(v)
+        out[k] = x
+    return out
 
 
 def list_value(lv: Any) -> list[Any]:
@@ -435,21 +443,27 @@ MAX_DEPTH = 100
 def value_from(v: Any, depth: int = 0) -> Any:
     """A ``google.protobuf.Value`` from any JSON value."""
     obj = _new(Wkt.Value)
+    # Attributes in the order the binary decoder sets them (one compact layout per class).
     obj.null_value = obj.number_value = obj.string_value = None
     obj.bool_value = obj.struct_value = obj.list_value = None
     obj._unknown_fields = b""
     t = type(v)
     if t is str:
-        obj.string_value = text(v)
+        obj.string_value = v if v.isascii() else text(v)
+    elif t is float:
+        obj.number_value = v
+    elif t is int:
+        try:
+            obj.number_value = float(v)
+        except OverflowError:
+            raise JsonError(f"number too large for a Value: {v}") from None
     elif t is bool:
         obj.bool_value = v
-    elif t is float or t is int:
-        obj.number_value = float(v)
     elif v is None:
         obj.null_value = Wkt.NullValue(0)
-    elif isinstance(v, Mapping):
+    elif t is dict or isinstance(v, Mapping):
         obj.struct_value = struct_from(v, depth + 1)
-    elif isinstance(v, list | tuple):
+    elif t is list or isinstance(v, list | tuple):
         obj.list_value = list_value_from(v, depth + 1)
     else:
         raise JsonError(f"unexpected type for Value: {t.__name__}")
@@ -461,19 +475,33 @@ def _too_deep() -> JsonError:
 
 
 def struct_from(v: Any, depth: int = 0) -> Any:
-    """A ``google.protobuf.Struct`` from a JSON object."""
-    _check_object(v, "a Struct")
+    """A ``google.protobuf.Struct`` from a JSON object (string values made inline)."""
+    if type(v) is not dict:
+        _check_object(v, "a Struct")
     if depth > MAX_DEPTH:
         raise _too_deep()
-    obj = _new(Wkt.Struct)
-    obj.fields = {text(k): value_from(x, depth) for k, x in v.items()}
+    new, cls = _new, Wkt.Value
+    fields = {}
+    for k, x in v.items():
+        key = k if type(k) is str and k.isascii() else text(k)
+        if type(x) is str and x.isascii():
+            o = new(cls)
+            o.null_value = o.number_value = None
+            o.string_value = x
+            o.bool_value = o.struct_value = o.list_value = None
+            o._unknown_fields = b""
+            fields[key] = o
+        else:
+            fields[key] = value_from(x, depth)
+    obj = new(Wkt.Struct)
+    obj.fields = fields
     obj._unknown_fields = b""
     return obj
 
 
 def list_value_from(v: Any, depth: int = 0) -> Any:
     """A ``google.protobuf.ListValue`` from a JSON array."""
-    if not isinstance(v, list | tuple):
+    if type(v) is not list and not isinstance(v, list | tuple):
         raise JsonError(f"expected a JSON array for a ListValue, got {type(v).__name__}")
     if depth > MAX_DEPTH:
         raise _too_deep()
