@@ -245,7 +245,7 @@ _FLOAT_MAX = 3.4028234663852886e38
 
 def float64(v: Any) -> float:
     """A double: a number, or a string of one, ``"NaN"``, ``"Infinity"``, ``"-Infinity"``."""
-    if isinstance(v, bool) or not isinstance(v, int | float | str):
+    if not isinstance(v, int | float | str):  # a bool is taken as 0.0 / 1.0, as Google does
         raise JsonError(f"couldn't parse float: {v!r}")
     if isinstance(v, float):
         if math.isnan(v):
