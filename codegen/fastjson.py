@@ -374,7 +374,13 @@ def _reader(message: _Message, names: _Names) -> str:
             item = _in(f.value, "x", names)
             c("if type(v) is not dict and not isinstance(v, _Mapping):")
             c(f"    raise _rt.not_object({f.proto_name!r}, v)")
-            c(f"obj.{f.name} = {{{_key_in(f.key_kind)}: {item} for a, x in v.items()}}")
+            if f.value.kind == "enum":  # an unknown name leaves the entry out when ignoring
+                e = names.enum(f.value)
+                pairs = f"(({_key_in(f.key_kind)}, _rt.enum_or(x, {e}_V, {e}, ign, M)) "
+                pairs += "for a, x in v.items())"
+                c(f"obj.{f.name} = {{a: x for a, x in {pairs} if x is not M}}")
+            else:
+                c(f"obj.{f.name} = {{{_key_in(f.key_kind)}: {item} for a, x in v.items()}}")
         elif f.repeated:
             c("if type(v) is not list and not isinstance(v, (list, tuple)):")
             c(f"    raise _rt.not_list({f.proto_name!r}, v)")

@@ -316,8 +316,10 @@ def enum(v: Any, names: Mapping[Any, Any], table: Mapping[int, Any]) -> Any:
         return member
     try:
         number = int(v)
-    except (TypeError, ValueError):
+    except ValueError:  # a name this schema does not know
         raise Unknown(f"invalid enum value {v!r}") from None
+    except TypeError:  # not a name nor a number at all: refused even when ignoring unknowns
+        raise JsonError(f"invalid enum value {v!r}") from None
     return table[int32(number)]
 
 

@@ -425,3 +425,63 @@ def test_every_message_class_has_json_codecs(fixture: Fixture) -> None:
         assert "_fast_from_dict" in cls.__dict__
     text = (Path(fixture.ours.__file__ or "").parent / "_json.py").read_text(encoding="utf-8")
     assert "# source: fixture@0 tree.proto" in text
+
+
+# --------------------------------------------------------------------------- input fuzz
+
+JSON_ANY: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=6)
+    | st.sampled_from(
+        ["NaN", "-Infinity", "1e3", "-0", "LIGHT", "9", "AAE=", "_-8", "1.5s", "a_b,cD", "true"]
+    )
+    | st.sampled_from(["2026-01-01T00:00:00.5+01:00", "1970-01-01t00:00:00z", "0.000000001s"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_values_in_every_field_are_read_as_parse_dict_reads_them(
+    fixture: Fixture, data: st.DataObject
+) -> None:
+    """Every field of a Google-written Tree given a random JSON value: Google and ours accept
+    and refuse alike, and read the same message (but where a message is expected, Google also
+    takes a string or an array, iterating over it; ours takes only a JSON object)."""
+    g = data.draw(trees(fixture))
+    value = json_format.MessageToDict(g, preserving_proto_field_name=data.draw(st.booleans()))
+    names = [f.json_name for f in fixture.google.Tree.DESCRIPTOR.fields]
+    for name in data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3)):
+        value[name] = data.draw(JSON_ANY)
+    ignore = data.draw(st.booleans())
+    try:
+        expected: Any = json_format.ParseDict(
+            json.loads(json.dumps(value)), fixture.google.Tree(), ignore_unknown_fields=ignore
+        )
+    except json_format.ParseError:
+        expected = None
+    refusal = ""
+    try:
+        got: Any = fixture.ours.Tree.from_dict(value, ignore_unknown_fields=ignore)
+    except ValueError as exc:
+        got, refusal = None, str(exc)
+    if expected is None:
+        assert got is None, f"Google refuses, ours accepts: {value!r}"
+    elif not refusal.startswith("expected a JSON object for "):
+        assert got is not None, f"Google accepts, ours refuses ({refusal}): {value!r}"
+        assert _same_message(fixture, got, expected)
+
+
+def test_unknown_enum_names_in_maps_are_left_out_when_ignoring(fixture: Fixture) -> None:
+    value = {"mShade": {"true": "NOPE", "false": "DARK"}}
+    g = json_format.ParseDict(value, fixture.google.Tree(), ignore_unknown_fields=True)
+    ours = fixture.ours.Tree.from_dict(value, ignore_unknown_fields=True)
+    assert _same_message(fixture, ours, g)
+    assert ours.to_dict() == {"mShade": {"false": "DARK"}}
+    errors = importlib.import_module(f"{PACKAGE}.proto._json_runtime")
+    with pytest.raises(errors.JsonError):
+        fixture.ours.Tree.from_dict(value)
