@@ -591,8 +591,9 @@ print(write(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[4])))
 
 
 def generate(parent: Path, package: str, project_root: Path, descriptor_set: Path) -> None:
-    """Run :func:`write` in a fresh interpreter (it must import the new package, not ours)."""
-    argv = [sys.executable, "-I", "-c", _SCRIPT, str(parent), package, str(project_root)]
+    """Run :func:`write` in a fresh interpreter (it must import the new package, not ours);
+    ``-P`` keeps ``PYTHONPATH``, through which a pip build environment has its packages."""
+    argv = [sys.executable, "-P", "-c", _SCRIPT, str(parent), package, str(project_root)]
     argv.append(str(descriptor_set))
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
