@@ -94,20 +94,27 @@ def tests(session: nox.Session) -> None:
     to its floor."""
     _install(session, "dev")
     _generate(session)
-    env = {
-        **ENV,
-        "RUNBIND_BUF": _buf(session),
-        "RUNBIND_PYRIGHT": _pyright(session),
-        "RUNBIND_OFFICIAL_YANDEX_PYTHON": _extra_venv(session, "official-yandex"),
-    }
+    env = {**_test_env(session), "RUNBIND_PYRIGHT": _pyright(session)}
     session.run("coverage", "erase")
-    # On every core (up to four; `-n 0` in the arguments: one process), then the tests whose
-    # bounds are wall-clock times alone. Exit code 5: a selection with no test in one phase.
-    parallel = ["-n", "auto", "--maxprocesses", "4", "-m", "not serial", *session.posargs]
-    for args in (parallel, ["-m", "serial", *session.posargs]):
-        session.run("coverage", "run", "-m", "pytest", *args, env=env, success_codes=[0, 5])
+    _pytest(session, ["coverage", "run", "-m", "pytest"], env)
     session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
+
+
+def _test_env(session: nox.Session) -> dict[str, str]:
+    """What every run of the suite gives the tests: the determinism rules, buf, and the venv of
+    the official Yandex clients."""
+    official = _extra_venv(session, "official-yandex")
+    return {**ENV, "RUNBIND_BUF": _buf(session), "RUNBIND_OFFICIAL_YANDEX_PYTHON": official}
+
+
+def _pytest(session: nox.Session, pytest: list[str], env: dict[str, str]) -> None:
+    """The suite in two phases: on every core (up to four; ``-n 0`` in the arguments: one
+    process), then the tests whose bounds are wall-clock times alone. Exit code 5: a selection
+    with no test in one phase."""
+    parallel = ["-n", "auto", "--maxprocesses", "4", "-m", "not serial", *session.posargs]
+    for args in (parallel, ["-m", "serial", *session.posargs]):
+        session.run(*pytest, *args, env=env, success_codes=[0, 5])
 
 
 @nox.session
@@ -140,6 +147,8 @@ def verifytypes(session: nox.Session) -> None:
     out = session.run(
         *args, "--outputjson", silent=True, stderr=None, success_codes=codes, external=True
     )
+    if out is None:  # --install-only: nothing ran
+        return
     report = json.loads(str(out))["typeCompleteness"]
     for symbol in report["symbols"]:
         if symbol["isExported"] and not symbol["isTypeKnown"]:
@@ -300,12 +309,17 @@ def release(session: nox.Session) -> None:
     session.run("python", "-m", "codegen", "release", session.posargs[0], env=ENV)
 
 
+PYTHONS = ("3.11", "3.12", "3.13")
+"""Every CPython 3.11+ on the machine, each run by a session below; the classifiers name exactly
+these (tests/test_wheel.py)."""
+
+
 def _ranges(session: nox.Session, resolution: str) -> None:
     """The suite at one end of the dependency ranges: ``resolution`` is uv's ``lowest-direct``
     or ``highest``. A runtime dependency the dev group pins exactly (httpx) is overridden by the
     range pyproject declares, so that the test pin does not hold it; the others resolve with
     every tool's own bounds (overriding all of them forced typing_extensions 4.12.0 on a pytest
-    plugin that needs a newer one)."""
+    plugin that needs a newer one). The resolved versions are printed first."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     ranges = [*pyproject["project"]["dependencies"]]
     for extra in sorted(EXTRAS):
@@ -324,16 +338,27 @@ def _ranges(session: nox.Session, resolution: str) -> None:
     show = f"import importlib.metadata as m; print({{n: m.version(n) for n in ({names},)}})"
     session.run("python", "-c", show)
     _generate(session)
-    session.run("pytest", *session.posargs, env={**ENV, "RUNBIND_BUF": _buf(session)})
+    _pytest(session, ["pytest"], _test_env(session))
 
 
-@nox.session(venv_backend="uv")
+@nox.session(venv_backend="uv", python=PYTHONS[0])
 def tests_lowest(session: nox.Session) -> None:
-    """The suite with every direct dependency at the lowest version its range allows."""
+    """The suite with every direct dependency at the lowest version its range allows, on the
+    lowest Python."""
     _ranges(session, "lowest-direct")
 
 
-@nox.session(venv_backend="uv")
+@nox.session(venv_backend="uv", python=PYTHONS[-1])
 def tests_highest(session: nox.Session) -> None:
-    """The suite with every dependency at the highest version its range allows."""
+    """The suite with every dependency at the highest version its range allows, on the highest
+    Python."""
     _ranges(session, "highest")
+
+
+@nox.session(python=PYTHONS[1:])
+def tests_python(session: nox.Session) -> None:
+    """The suite with the dev group's pins on another Python (``nox -s tests_python-3.12``); the
+    tests session runs it on 3.11."""
+    _install(session, "dev")
+    _generate(session)
+    _pytest(session, ["pytest"], _test_env(session))

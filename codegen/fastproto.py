@@ -802,8 +802,9 @@ print(write(__import__("pathlib").Path(sys.argv[1]), sys.argv[2]))
 
 
 def generate(parent: Path, package: str, project_root: Path) -> None:
-    """Run :func:`write` in a fresh interpreter (it must import the new package, not ours)."""
-    argv = [sys.executable, "-I", "-c", _SCRIPT, str(parent), package, str(project_root)]
+    """Run :func:`write` in a fresh interpreter (it must import the new package, not ours);
+    ``-P`` keeps ``PYTHONPATH``, through which a pip build environment has its packages."""
+    argv = [sys.executable, "-P", "-c", _SCRIPT, str(parent), package, str(project_root)]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()

@@ -165,8 +165,12 @@ for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
 
 
 def _import_check(parent: Path) -> None:
-    """Import every generated module in a fresh interpreter before anything is swapped."""
-    argv = [sys.executable, "-I", "-c", _IMPORT_CHECK, str(parent), PACKAGE]
+    """Import every generated module in a fresh interpreter before anything is swapped.
+
+    ``-P`` (no current folder on the path), not ``-I``: a pip build environment reaches its
+    packages through ``PYTHONPATH``, which ``-I`` would drop (``pip install git+…`` failed so).
+    """
+    argv = [sys.executable, "-P", "-c", _IMPORT_CHECK, str(parent), PACKAGE]
     _run(argv, "import check of the generated package")
 
 
