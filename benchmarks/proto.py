@@ -150,21 +150,48 @@ def _tools_only(
         ),
         compare(
             "proto",
-            "Run object -> proto3 JSON [tools]",
+            "proto3 JSON to: Run object -> JSON text [tools]",
             settings,
             Contender("run.to_json()", ours_obj.to_json),
             Contender(
                 "json_format.MessageToJson",
                 lambda: json_format.MessageToJson(google_obj, indent=None),
             ),
+            note="generated per-message writers (codegen/fastjson.py)",
         ),
         compare(
             "proto",
-            "proto3 JSON -> Run object [tools]",
+            "proto3 JSON from: JSON text -> Run object [tools]",
             settings,
             Contender("Run.from_json", lambda: Run.from_json(text)),
             Contender("json_format.Parse", lambda: json_format.Parse(text, google())),
             note=f"{len(text)} chars of JSON",
+        ),
+        *_json_dict_rows(settings, ours_obj, google_obj, google),
+    ]
+
+
+def _json_dict_rows(
+    settings: Settings, ours_obj: Run, google_obj: GoogleMessage, google: type[GoogleMessage]
+) -> list[Row]:
+    """proto3 JSON to and from Python dicts (no text): the generated codecs alone."""
+    as_dict = json_format.MessageToDict(google_obj)
+    _check("to_dict", ours_obj.to_dict(), as_dict)
+    _check("from_dict", Run.from_dict(as_dict), ours_obj)
+    return [
+        compare(
+            "proto",
+            "proto3 JSON to: Run object -> dict [tools]",
+            settings,
+            Contender("run.to_dict()", ours_obj.to_dict),
+            Contender("json_format.MessageToDict", lambda: json_format.MessageToDict(google_obj)),
+        ),
+        compare(
+            "proto",
+            "proto3 JSON from: dict -> Run object [tools]",
+            settings,
+            Contender("Run.from_dict", lambda: Run.from_dict(as_dict)),
+            Contender("json_format.ParseDict", lambda: json_format.ParseDict(as_dict, google())),
         ),
     ]
 

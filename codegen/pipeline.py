@@ -221,12 +221,17 @@ Generator = Callable[[Source, Path, Path, Path], list[str]]
 
 def _proto(source: Source, spec_dir: Path, dest: Path, root: Path) -> list[str]:
     # Imported here: keeps the no-op path free of generator imports.
-    from codegen import fastproto, protos  # noqa: PLC0415
+    from codegen import fastjson, fastproto, protos  # noqa: PLC0415
 
     roots = protos.proto_files(spec_dir, source.include)
     protos.generate(spec_dir, roots, dest, source_label=source.label)
-    # The fast codecs are derived from the betterproto2 output, so they come second.
+    # The fast codecs are derived from the betterproto2 output, so they come second; the JSON
+    # codecs also read the descriptors (json_name, enum value names) protoc writes.
     fastproto.generate(dest.parent.parent, dest.parent.name, PROJECT_ROOT)
+    with tempfile.TemporaryDirectory(prefix="runbind-json-") as tmp:
+        descriptors = Path(tmp) / "set.pb"
+        protos.descriptor_set(spec_dir, roots, descriptors)
+        fastjson.generate(dest.parent.parent, dest.parent.name, PROJECT_ROOT, descriptors)
     return protos.surface(spec_dir, roots)
 
 
