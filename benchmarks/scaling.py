@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import json
-import math
 import time
-import tracemalloc
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,19 +38,16 @@ from runbind_generated.proto.yandex.cloud.ai.assistants.v1.threads import Conten
 import runbind
 
 from . import _google, _walk
+from ._growth import annotate, peak_mib
 from ._payloads import CALLS, openai_run_json, yandex_run
 from ._results import Row, Series
 from ._timing import Contender, Settings, compare
 from .stream import child_server
 
-__all__ = ["SUPER_LINEAR", "annotate", "growth", "peak_mib", "rows"]
+__all__ = ["rows"]
 
 KB = 1000
 MB = 1000 * KB
-SUPER_LINEAR = 10**1.15
-"""Time growth per 10x above which a row is flagged (an exponent above 1.15: noise allowed)."""
-NOT_FLAT = 1.5
-"""Memory growth per 10x above which a row that should be flat is flagged."""
 _TIMEOUT = 300.0
 _KEY = "sk-bench"
 
@@ -75,26 +69,6 @@ EVENTS = Sizes((1_000, 10_000, 100_000), (100, 300, 1_000))
 RUNS = Sizes((100, 1_000, 10_000), (100, 300, 1_000))
 
 
-def peak_mib(call: Callable[[], object]) -> float:
-    """The peak of Python memory allocated while ``call`` runs (its result included), in MiB."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        start, _ = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        call()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return max(peak - start, 1) / (1 << 20)
-
-
-def growth(before: tuple[int, float], after: tuple[int, float]) -> float:
-    """How much ``after``'s value is of ``before``'s, per 10x of size (sizes first)."""
-    (s0, v0), (s1, v1) = before, after
-    return float((v1 / v0) ** (1 / math.log10(s1 / s0)))
-
-
 def _size_label(size: int, unit: str) -> str:
     if unit == "B":
         return f"{size / MB:g} MB of text" if size >= MB else f"{size / KB:g} KB of text"
@@ -111,31 +85,6 @@ def _scaled(row: Row, family: str, size: int, unit: str, peak: float, *, flat_me
         "flat_memory": flat_memory,
     }
     return row
-
-
-def annotate(rows: list[Row]) -> None:
-    """Each scaling row's growth against the row of its family one size down, and its flags."""
-    last: dict[str, Row] = {}
-    for row in rows:
-        scale = row.scale
-        if scale is None:
-            continue
-        before = last.get(scale["family"])
-        last[scale["family"]] = row
-        flags: list[str] = []
-        scale["time_growth"] = scale["memory_growth"] = None
-        if before is not None and before.scale is not None:
-            size0, size1 = before.scale["size"], scale["size"]
-            time_growth = growth((size0, before.ours.min), (size1, row.ours.min))
-            mem_growth = growth((size0, before.scale["peak_mib"]), (size1, scale["peak_mib"]))
-            scale["time_growth"], scale["memory_growth"] = time_growth, mem_growth
-            if time_growth > SUPER_LINEAR:
-                flags.append("SUPER-LINEAR TIME")
-            if scale["flat_memory"] and mem_growth > NOT_FLAT:
-                flags.append("MEMORY NOT FLAT")
-            elif mem_growth > SUPER_LINEAR:
-                flags.append("SUPER-LINEAR MEMORY")
-        scale["flags"] = flags
 
 
 # -- Yandex Run --------------------------------------------------------------------------------
