@@ -35,7 +35,7 @@ SUMMARY = (
     "Run object -> proto3 JSON [tools]",
     "proto3 JSON -> Run object [tools]",
     "OpenAI JSON -> runbind.Run.from_openai",
-    "cold import runbind",
+    "cold import",
     "Listen, AsyncRuns.listen",
     "Responses stream, AsyncResponses.listen",
 )
@@ -56,11 +56,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _rows(rows: Sequence[Json], *, summary: bool) -> list[str]:
+def _rows(rows: Sequence[Json]) -> list[str]:
     lines = ["| row | ours (min) | anchor (min) | ratio min / median |", "|---|---|---|---|"]
     for row in rows:
         ours = f"`{row['ours']['label']}` {_value(row, row['ours']['min'])}"
-        anchors = row["anchors"][:1] if summary else row["anchors"]
+        anchors = row["anchors"]
         if not anchors:
             lines.append(f"| {_cell(row['name'])} | {_cell(ours)} | | |")
         for index, anchor in enumerate(anchors):
@@ -125,8 +125,8 @@ def render(doc: Json) -> dict[str, str]:
     head = _provenance(doc)
     chosen = [by_name[name] for name in SUMMARY if name in by_name]
     return {
-        "summary": "\n".join([head, "", *_rows(chosen, summary=True)]),
-        "table": "\n".join([head, "", *_rows(plain, summary=False)]),
+        "summary": "\n".join([head, "", *_rows(chosen)]),
+        "table": "\n".join([head, "", *_rows(plain)]),
         "scaling": "\n".join(
             [head, "", *(_scaling(scaled) if scaled else ["*(no scaling rows in this run)*"])]
         ),
