@@ -116,6 +116,7 @@ class _Field:
     key_kind: str = ""
     value_kind: str = ""
     value_cls: _Ref | None = None
+    wrapped_kind: str = ""  # an unwrapped wrapper field: the kind of the wrapper's value
 
 
 @dataclass
@@ -157,6 +158,7 @@ def _describe(cls: Any) -> _Message:
                 raise GenerationError(f"{cls.__name__}.{name}: a wrapped oneof member")
             f.unwrap = True
             f.cls = _ref(fmeta.unwrap())
+            f.wrapped_kind = fmeta.unwrap()._betterproto.meta_by_field_name["value"].proto_type
         elif f.kind in ("message", "enum"):
             f.cls = _ref(meta.cls_by_field[name])
         if fmeta.group is not None:
@@ -704,9 +706,19 @@ def _encode_field(c: _Code, f: _Field, names: _Names) -> None:
     c(f"if {present}:")
     c.indent()
     if f.unwrap:
-        assert f.cls is not None
-        c(f"b = bytes({names.cls(f.cls)}.from_wrapped(v))")
-        _encode_value(c, "bytes", "b", "out", names, None, "b", _tag_bytes(f.number, wire))
+        # The wrapper written in place (no wrapper object): its value, field 1, unless it is
+        # the default (-0.0 is not), behind a patched length.
+        c(f"out += {_tag_bytes(f.number, wire) + _PLACEHOLDER!r}")
+        c("p = len(out)")
+        inner = "v"
+        if f.wrapped_kind in ("float", "double"):
+            inner = "v or _rt.copysign(1.0, v) < 0"
+        c(f"if {inner}:")
+        c.indent()
+        tag = _tag_bytes(1, _wire_of(f.wrapped_kind))
+        _encode_value(c, f.wrapped_kind, "v", "out", names, None, "b", tag)
+        c.dedent()
+        _write_length(c, "out", "p")
     else:
         _encode_value(c, f.kind, "v", "out", names, f.cls, "b", _tag_bytes(f.number, wire))
     c.dedent()
