@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -228,6 +229,13 @@ def bench(session: nox.Session) -> None:
     _generate(session)
     env = {**ENV, "RUNBIND_BENCH_YANDEX_SDK_PYTHON": _extra_venv(session, "bench-yandex-sdk")}
     session.run("python", "-m", "benchmarks", *session.posargs, env=env)
+
+
+@nox.session(venv_backend="none")
+def bench_table(session: nox.Session) -> None:
+    """Rewrite the performance tables of README.md and docs/performance.md from
+    .bench/results.json (``-- --check`` only compares); standard library only, no venv."""
+    session.run(sys.executable, "-m", "benchmarks.table", *session.posargs, external=True)
 
 
 ATHERIS = "atheris==3.0.0"

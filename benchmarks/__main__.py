@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ._report import document, table
+from ._report import document, scaling_table, table
 from ._results import Row
 from ._timing import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = ("proto", "openai", "coldstart", "regen", "stream")  # stream last: it imports grpcio
+GROUPS = ("proto", "openai", "coldstart", "regen", "stream", "scaling")  # stream, scaling: grpcio
 SDK_ENV = "RUNBIND_BENCH_YANDEX_SDK_PYTHON"
 
 
@@ -48,7 +48,15 @@ def _sdk_versions(python: str | None) -> dict[str, str]:
 
 
 def _runners(args: argparse.Namespace, settings: Settings) -> dict[str, Callable[[], list[Row]]]:
-    from . import coldstart, openai_models, proto, regen, responses_stream, stream  # noqa: PLC0415
+    from . import (  # noqa: PLC0415
+        coldstart,
+        openai_models,
+        proto,
+        regen,
+        responses_stream,
+        scaling,
+        stream,
+    )
 
     return {
         "proto": lambda: proto.rows(settings),
@@ -61,6 +69,7 @@ def _runners(args: argparse.Namespace, settings: Settings) -> dict[str, Callable
                 settings, events=2_000 if settings.quick else responses_stream.EVENTS
             )
         ),
+        "scaling": lambda: scaling.rows(settings),
     }
 
 
@@ -83,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += runners[group]()
         print(f"bench: {group} done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     print(table(rows, rounds))
+    scaled = scaling_table(rows)
+    if scaled:
+        print(f"\n{scaled}")
     config = {"quick": args.quick, "rounds": rounds, "round_time": settings.round_time}
     doc = document(
         rows,

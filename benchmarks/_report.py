@@ -12,7 +12,7 @@ from typing import Any
 
 from ._results import Row, Series
 
-__all__ = ["document", "table"]
+__all__ = ["document", "scaling_table", "table"]
 
 VERSIONED = (
     "runbind",
@@ -87,6 +87,60 @@ def table(rows: Sequence[Row], rounds: int) -> str:
             text.append("  ".join("-" * w for w in widths))
     notes = [f"- {row.name}: {row.note}" for row in rows if row.note]
     return "\n".join([*text, "", "notes:", *notes] if notes else text)
+
+
+def _per_item(row: Row) -> str:
+    scale = row.scale or {}
+    size, unit = scale["size"], scale["size_unit"]
+    if unit == "B":
+        return f"{_time(row.ours.min / (size / 1000))}/KB"
+    return f"{_time(row.ours.min / size)}/{unit.split()[-1].removesuffix('s')}"
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}x"
+
+
+def scaling_table(rows: Sequence[Row]) -> str:
+    """The scaling rows: time (min) and per item, peak memory, growth per 10x of size against
+    the row one size down (time 10x = linear, memory 1x = flat), flags, ratio to the anchor."""
+    head = ("scaling row", "time", "per item", "peak", "time/10x", "mem/10x", "vs anchor", "flags")
+    lines: list[tuple[str, ...]] = [head]
+    for row in rows:
+        if row.scale is None:
+            continue
+        scale = row.scale
+        anchor = ""
+        if row.anchors:
+            anchor = f"{row.ratios(row.anchors[0])[0]:.2f} {row.anchors[0].label}"
+        lines.append(
+            (
+                row.name,
+                _time(row.ours.min),
+                _per_item(row),
+                f"{scale['peak_mib']:.2f} MiB",
+                _ratio(scale.get("time_growth")),
+                _ratio(scale.get("memory_growth")),
+                anchor,
+                ", ".join(scale.get("flags", [])),
+            )
+        )
+    if len(lines) == 1:
+        return ""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    text = [
+        "scaling: growth per 10x of size against the size before (time 10x = linear, "
+        "memory 1x = flat); peak = tracemalloc peak of one op (ours)"
+    ]
+    for number, line in enumerate(lines):
+        cells = [
+            cell.ljust(w) if i in (0, 6, 7) else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+        ]
+        text.append("  ".join(cells).rstrip())
+        if number == 0:
+            text.append("  ".join("-" * w for w in widths))
+    return "\n".join(text)
 
 
 def _versions(extra: dict[str, str]) -> dict[str, str]:

@@ -48,6 +48,8 @@ class Row:
     unit: str = "s"  # "s" per operation, or "MiB"
     per: str = "op"  # what one operation is: op, event, process, regeneration
     note: str = ""
+    scale: dict[str, Any] | None = None
+    """For a scaling row: family, size, size label, peak MiB (tracemalloc), growth per 10x."""
 
     def ratios(self, anchor: Series) -> tuple[float, float]:
         """(anchor min / ours min, anchor median / ours median)."""
@@ -71,4 +73,4 @@ class Row:
             "note": self.note,
             "ours": self.ours.as_json() | {"ops_per_s": self.ops_per_s(self.ours)},
             "anchors": anchors,
-        }
+        } | ({"scale": self.scale} if self.scale is not None else {})

@@ -116,6 +116,7 @@ class _Field:
     key_kind: str = ""
     value_kind: str = ""
     value_cls: _Ref | None = None
+    wrapped_kind: str = ""  # an unwrapped wrapper field: the kind of the wrapper's value
 
 
 @dataclass
@@ -157,6 +158,7 @@ def _describe(cls: Any) -> _Message:
                 raise GenerationError(f"{cls.__name__}.{name}: a wrapped oneof member")
             f.unwrap = True
             f.cls = _ref(fmeta.unwrap())
+            f.wrapped_kind = fmeta.unwrap()._betterproto.meta_by_field_name["value"].proto_type
         elif f.kind in ("message", "enum"):
             f.cls = _ref(meta.cls_by_field[name])
         if fmeta.group is not None:
@@ -189,6 +191,9 @@ class _Names:
 
     def encoder(self, ref: _Ref) -> str:
         return f"{self.codec(ref)}encode_{ref.name}"
+
+    def writer(self, ref: _Ref) -> str:
+        return f"{self.codec(ref)}write_{ref.name}"
 
     def cls(self, ref: _Ref) -> str:
         return self.classes.setdefault((ref.module, ref.name), f"_C{len(self.classes)}")
@@ -594,10 +599,36 @@ def _decoder(message: _Message, names: _Names) -> str:
     return c.text()
 
 
+_PLACEHOLDER = b"\x00"
+"""A sub-message's one-byte length, written before it and patched once it is written."""
+
+
+def _write_length(c: _Code, out: str, at: str) -> None:
+    """Patch the one-byte length placeholder at ``at - 1`` with the length of ``out[at:]``."""
+    c(f"n = len({out}) - {at}")
+    c("if n < 128:")
+    c(f"    {out}[{at} - 1] = n")
+    c("else:")
+    c(f"    {out}[{at} - 1 : {at}] = _rt.varint_bytes(n)")
+
+
 def _encode_value(
-    c: _Code, kind: str, value: str, out: str, names: _Names, ref: _Ref | None, tmp: str
+    c: _Code,
+    kind: str,
+    value: str,
+    out: str,
+    names: _Names,
+    ref: _Ref | None,
+    tmp: str,
+    tag: bytes = b"",
 ) -> None:
-    """Append the payload (and for length-delimited kinds the length) of ``value``."""
+    """Append ``tag`` and the payload of ``value`` (for length-delimited kinds, its length
+    first) to ``out``. A sub-message with a generated encoder is written into ``out`` itself
+    behind a one-byte length placeholder that is patched afterwards (grown in place in the rare
+    case of 128 bytes or more), not into a buffer of its own that is then copied."""
+    if tag:
+        placeholder = kind == "message" and ref is not None and not ref.own_bytes
+        c(f"{out} += {tag + _PLACEHOLDER if placeholder else tag!r}")
     if kind in ("int32", "int64", "uint32", "uint64", "enum", "bool"):
         c(f"if 0 <= {value} < 128:")
         c(f"    {out}.append({value})")
@@ -608,6 +639,11 @@ def _encode_value(
         c(f"{out} += _rt.varint_bytes(z)")
     elif kind in _FIXED_KINDS:
         c(f"{out} += _rt.P_{_FIXED_KINDS[kind][0]}({value})")
+    elif kind == "message" and ref is not None and not ref.own_bytes:
+        assert tag, "a sub-message is always written behind its tag"
+        c(f"p = len({out})")
+        c(f"{names.writer(ref)}({value}, {out})")
+        _write_length(c, out, "p")
     else:
         if kind == "string":
             c(f"{tmp} = {value}.encode()")
@@ -615,10 +651,7 @@ def _encode_value(
             c(f"{tmp} = {value}")
         else:
             assert ref is not None
-            if ref.own_bytes:
-                c(f"{tmp} = bytes({value})")
-            else:
-                c(f"{tmp} = {names.encoder(ref)}({value})")
+            c(f"{tmp} = bytes({value})")
         c(f"n = len({tmp})")
         c("if n < 128:")
         c(f"    {out}.append(n)")
@@ -634,13 +667,13 @@ def _encode_field(c: _Code, f: _Field, names: _Names) -> None:
         c.indent()
         c("for k, x in v.items():")
         c.indent()
-        c("ent = bytearray()")
-        c(f"ent += {_tag_bytes(1, _wire_of(f.key_kind))!r}")
-        _encode_value(c, f.key_kind, "k", "ent", names, None, "b")
-        c(f"ent += {_tag_bytes(2, _wire_of(f.value_kind))!r}")
-        _encode_value(c, f.value_kind, "x", "ent", names, f.value_cls, "b")
-        c(f"out += {_tag_bytes(f.number, 2)!r}")
-        _encode_value(c, "bytes", "ent", "out", names, None, "b")
+        c(f"out += {_tag_bytes(f.number, 2) + _PLACEHOLDER!r}")  # the entry; length patched
+        c("pe = len(out)")
+        key_tag = _tag_bytes(1, _wire_of(f.key_kind))
+        _encode_value(c, f.key_kind, "k", "out", names, None, "b", key_tag)
+        value_tag = _tag_bytes(2, _wire_of(f.value_kind))
+        _encode_value(c, f.value_kind, "x", "out", names, f.value_cls, "b", value_tag)
+        _write_length(c, "out", "pe")
         c.dedent()
         c.dedent()
         return
@@ -657,13 +690,11 @@ def _encode_field(c: _Code, f: _Field, names: _Names) -> None:
                 c.indent()
                 _encode_value(c, f.kind, "x", "pk", names, None, "b")
                 c.dedent()
-            c(f"out += {_tag_bytes(f.number, 2)!r}")
-            _encode_value(c, "bytes", "pk", "out", names, None, "b")
+            _encode_value(c, "bytes", "pk", "out", names, None, "b", _tag_bytes(f.number, 2))
         else:
             c("for x in v:")
             c.indent()
-            c(f"out += {_tag_bytes(f.number, wire)!r}")
-            _encode_value(c, f.kind, "x", "out", names, f.cls, "b")
+            _encode_value(c, f.kind, "x", "out", names, f.cls, "b", _tag_bytes(f.number, wire))
             c.dedent()
         c.dedent()
         return
@@ -674,26 +705,45 @@ def _encode_field(c: _Code, f: _Field, names: _Names) -> None:
         present = "v or (v is not None and _rt.copysign(1.0, v) < 0)"
     c(f"if {present}:")
     c.indent()
-    c(f"out += {_tag_bytes(f.number, wire)!r}")
     if f.unwrap:
-        assert f.cls is not None
-        c(f"b = bytes({names.cls(f.cls)}.from_wrapped(v))")
-        _encode_value(c, "bytes", "b", "out", names, None, "b")
+        # The wrapper written in place (no wrapper object): its value, field 1, unless it is
+        # the default (-0.0 is not), behind a patched length.
+        c(f"out += {_tag_bytes(f.number, wire) + _PLACEHOLDER!r}")
+        c("p = len(out)")
+        inner = "v"
+        if f.wrapped_kind in ("float", "double"):
+            inner = "v or _rt.copysign(1.0, v) < 0"
+        c(f"if {inner}:")
+        c.indent()
+        tag = _tag_bytes(1, _wire_of(f.wrapped_kind))
+        _encode_value(c, f.wrapped_kind, "v", "out", names, None, "b", tag)
+        c.dedent()
+        _write_length(c, "out", "p")
     else:
-        _encode_value(c, f.kind, "v", "out", names, f.cls, "b")
+        _encode_value(c, f.kind, "v", "out", names, f.cls, "b", _tag_bytes(f.number, wire))
     c.dedent()
 
 
 def _encoder(message: _Message, names: _Names) -> str:
+    """``write_X(m, out)``, which appends the message's bytes to ``out`` (sub-messages in
+    place), and ``encode_X(m)``, its bytes in a new buffer."""
     c = _Code()
-    c(f"def encode_{message.name}(m):")
+    c(f"def write_{message.name}(m, out):")
     c.indent()
-    c(f'"""The wire bytes of a {message.name} (what betterproto2 writes)."""')
-    c("out = bytearray()")
+    c(f'"""Append the wire bytes of a {message.name} to ``out`` (what betterproto2 writes)."""')
     for f in message.fields:
         _encode_field(c, f, names)
-    c("out += m._unknown_fields")
-    c("return out")
+    c("v = m._unknown_fields")
+    c("if v:")
+    c("    out += v")
+    c.dedent()
+    c("")
+    c("")
+    c(f"def encode_{message.name}(m):")
+    c(f'    """The wire bytes of a {message.name} (what betterproto2 writes)."""')
+    c("    out = bytearray()")
+    c(f"    write_{message.name}(m, out)")
+    c("    return out")
     return c.text()
 
 

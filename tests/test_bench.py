@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ pytest.importorskip("openai", reason="the bench extra is not installed")
 pytest.importorskip("grpc", reason="the bench extra is not installed")
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = ("proto", "openai", "coldstart", "stream")
+GROUPS = ("proto", "openai", "coldstart", "stream", "scaling")
 ROUNDS = 2
 
 
@@ -53,3 +54,29 @@ def test_quick_run_prints_ratios_and_writes_the_document(tmp_path: Path) -> None
     for group in GROUPS:
         assert any(row["anchors"] for row in rows if row["group"] == group), group
     assert "> 1 means runbind is faster" in proc.stdout
+    _check_scaling([row for row in rows if row["group"] == "scaling"], proc.stdout)
+
+
+def _check_scaling(rows: list[dict[str, Any]], stdout: str) -> None:
+    """Every scaling family has three sizes, growing, each with a peak and (after the first)
+    its growth per 10x; the printed scaling table lists every row."""
+    families: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        scale = row["scale"]
+        assert isinstance(scale, dict), row["name"]
+        assert scale["peak_mib"] > 0, row["name"]
+        families.setdefault(scale["family"], []).append(scale)
+        assert f"{row['name']} " in stdout.split("scaling row", 1)[1], row["name"]
+    for wanted in ("yandex tool calls", "yandex text", "openai tool calls", "openai text"):
+        assert any(name.startswith(wanted) for name in families), wanted
+    for wanted in ("yandex listen", "responses listen", "yandex list", "openai list"):
+        assert wanted in families, wanted
+    for name, scales in families.items():
+        sizes = [scale["size"] for scale in scales]
+        assert len(sizes) == 3, name
+        assert sizes == sorted(set(sizes)), name
+        assert scales[0]["time_growth"] is None, name
+        for scale in scales[1:]:
+            for key in ("time_growth", "memory_growth"):
+                assert math.isfinite(scale[key]), (name, key)
+                assert scale[key] > 0, (name, key)
