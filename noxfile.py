@@ -432,10 +432,11 @@ def _ranges(session: nox.Session, resolution: str) -> None:
     _pytest(session, ["pytest"], _test_env(session))
 
 
-@nox.session(venv_backend="uv", python=PYTHONS[0])
+@nox.session(venv_backend="uv", python=PYTHONS[1])
 def tests_lowest(session: nox.Session) -> None:
     """The suite with every direct dependency at the lowest version its range allows, on the
-    lowest Python."""
+    second Python: with ``tests`` on the first and ``tests_highest`` on the last, CI runs every
+    Python in PYTHONS and both ends of the ranges in three runs of the suite."""
     _ranges(session, "lowest-direct")
 
 
