@@ -127,3 +127,19 @@ def test_missing_markers_and_quick_results_are_refused(tmp_path: Path) -> None:
     results.write_text(json.dumps(_doc(quick=True)), encoding="utf-8")
     with pytest.raises(SystemExit):
         table.main(["--results", str(results), "--root", str(_project(tmp_path))])
+
+
+def test_a_full_run_without_a_summary_row_is_refused() -> None:
+    """A renamed row must not drop out of the README's summary silently."""
+    doc = _doc()
+    doc["settings"]["groups"] = ["proto", "openai", "coldstart", "regen", "stream", "scaling"]
+    with pytest.raises(ValueError, match="summary row"):
+        table.render(doc)
+    assert "Run object -> bytes" in table.render(_doc())["summary"]  # one group: its rows only
+
+
+def test_the_last_full_run_renders() -> None:
+    """The committed README names only rows a full run makes (its summary is one of them)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in table.SUMMARY:
+        assert f"| {name} |" in readme, name
