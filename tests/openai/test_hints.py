@@ -22,6 +22,8 @@ from tests._hints import ODD_HINTS
 from tests._misbehaving import Server, http_answers, http_response
 from tests.openai.test_adapter import run_payload
 
+pytestmark = pytest.mark.serial  # its bounds are wall-clock times (a hint's wait): run alone
+
 FAST = RetryPolicy(attempts=3, initial=0.01, maximum=0.02)
 JSON = (("content-type", "application/json"),)
 Headers = tuple[tuple[str, str], ...]

@@ -31,6 +31,8 @@ from tests import _leaks as leaks
 from tests._hints import ASCII_HINTS, NON_ASCII
 from tests._misbehaving import LIFETIME, Server, h2_script
 
+pytestmark = pytest.mark.serial  # its bounds are wall-clock times (a hint's wait): run alone
+
 FAST = RetryPolicy(attempts=3, initial=0.01, maximum=0.02)
 GET = "/yandex.cloud.ai.assistants.v1.runs.RunService/Get"
 Metadata = tuple[tuple[str, str], ...]
