@@ -192,12 +192,16 @@ class Plan:
     ``count`` bytes have passed; the cut falls right after). Then ``"reset"`` sends a TCP RST,
     ``"stall"`` forwards nothing more (the connection stays open until the client leaves).
     ``drip`` (bytes, seconds) forwards the answer in pieces of that size, one per interval.
+    ``delay`` holds the connection's first bytes back that many seconds, both ways, then lets
+    them through at once (a loaded machine: the server's HTTP/2 settings arrive late, and the
+    client's first requests in one burst).
     """
 
     action: Literal["pass", "reset", "stall"] = "pass"
     count: int = 0
     marker: bytes | None = None
     drip: tuple[int, float] | None = None
+    delay: float = 0.0
 
 
 class Proxy:
@@ -225,7 +229,7 @@ class Proxy:
         index = len(self.answered)
         self.answered.append(0)
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._port)
-        asked = asyncio.create_task(_pipe(reader, up_writer))  # ends when the client leaves
+        asked = asyncio.create_task(_pipe(reader, up_writer, plan.delay))  # until the client leaves
         try:
             await self._answer(plan, index, up_reader, writer, asked)
         finally:
@@ -244,6 +248,8 @@ class Proxy:
     ) -> None:
         seen = bytearray()
         passed = 0
+        if plan.delay:
+            await asyncio.sleep(plan.delay)
         while data := await up.read(65536):
             if plan.action != "pass":
                 seen += data
@@ -283,7 +289,11 @@ def _cut_at(plan: Plan, seen: bytes, passed: int) -> int | None:
     return max(at + len(plan.marker), passed) if plan.count else passed
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float = 0.0
+) -> None:
+    if delay:
+        await asyncio.sleep(delay)
     with contextlib.suppress(ConnectionError, ssl.SSLError):
         while data := await reader.read(65536):
             writer.write(data)

@@ -67,15 +67,19 @@ def test_deadline_sleep_refuses_what_does_not_fit() -> None:
 class Flaky:
     """Fails ``failures`` times with a Transient, then answers."""
 
-    def __init__(self, failures: int, retry_after: float | None = None) -> None:
+    def __init__(
+        self, failures: int, retry_after: float | None = None, *, unprocessed: bool = False
+    ) -> None:
         self.failures = failures
         self.retry_after = retry_after
+        self.unprocessed = unprocessed
         self.calls = 0
 
     async def __call__(self, deadline: Deadline) -> str:
         self.calls += 1
         if self.calls <= self.failures:
-            raise Transient(ApiError("test", "UNAVAILABLE", f"try {self.calls}"), self.retry_after)
+            error = ApiError("test", "UNAVAILABLE", f"try {self.calls}")
+            raise Transient(error, self.retry_after, unprocessed=self.unprocessed)
         return "ok"
 
 
@@ -97,6 +101,19 @@ def test_call_without_retry_tries_once() -> None:
     with pytest.raises(ApiError, match="try 1"):
         asyncio.run(call(flaky, Deadline(5), FAST, retry=False))
     assert flaky.calls == 1
+
+
+def test_call_without_retry_sends_an_unprocessed_attempt_again() -> None:
+    flaky = Flaky(2, unprocessed=True)
+    assert asyncio.run(call(flaky, Deadline(5), FAST, retry=False)) == "ok"
+    assert flaky.calls == 3
+
+
+def test_call_sends_unprocessed_attempts_again_only_within_the_policy() -> None:
+    flaky = Flaky(10, unprocessed=True)
+    with pytest.raises(ApiError, match="try 4"):
+        asyncio.run(call(flaky, Deadline(5), FAST, retry=False))
+    assert flaky.calls == FAST.attempts
 
 
 def test_call_does_not_wait_for_a_retry_after_beyond_the_deadline() -> None:

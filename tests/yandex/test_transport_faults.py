@@ -11,7 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
+import h2.config
 import h2.connection
+import h2.errors
+import h2.events
 import pytest
 
 from runbind import (
@@ -39,7 +42,7 @@ from tests._misbehaving import (
     tls_contexts,
 )
 
-from .conftest import make
+from .conftest import make, make_many
 from .test_faults import EVENTS, SCRIPT, TEXT, Key, key, keys
 
 # Wall-clock bounds on retries, backoff and load: timed without the coverage tracer.
@@ -373,6 +376,131 @@ def test_a_compressed_message_nobody_asked_for_is_a_decode_error(
                 attempt(runs, call, timeout=5)
             runs.close()
         assert "compressed flag 1" in str(caught.value)
+        assert server.accepted == 1
+
+
+# --------------------------------------------------------------------------- refused streams
+
+
+def test_many_creates_at_once_on_a_new_connection_keep_to_the_servers_stream_limit(
+    emulator: Emulator, proxy: tuple[Proxy, Server]
+) -> None:
+    """150 creates start together on a new connection whose server settings come late (a
+    loaded machine). Sent at once, the 101st stream broke the server's limit of 100 and h2 closed
+    the whole connection (every create failed, some after the run was made); the client waits
+    for the settings and queues the calls past the limit instead: one connection, each run made
+    exactly once."""
+    forward, server = proxy
+    count = 150
+    assistant, threads = make_many(emulator, "echo chunks=1", count, folder="refused")
+    forward.plan(Plan(delay=0.3))
+    accepted = server.accepted
+
+    async def scenario() -> list[Run]:
+        async with AsyncRuns(endpoint=endpoint(server.port), retry=FAST) as runs:
+            made = [runs.create(assistant, thread, timeout=10) for thread in threads]
+            return list(await asyncio.gather(*made))
+
+    made = asyncio.run(scenario())
+    assert [run.thread_id for run in made] == threads
+    created = [run for run in emulator.yandex_store.runs.values() if run.assistant_id == assistant]
+    assert sorted(run.id for run in created) == sorted(run.id for run in made)
+    assert len(created) == count
+    assert server.accepted == accepted + 1
+
+
+class Refusing:
+    """An HTTP/2 server that refuses every stream with REFUSED_STREAM and keeps the connection
+    (as a server over its stream limit does); ``refused`` counts the streams."""
+
+    def __init__(self) -> None:
+        self.refused = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        connection = h2.connection.H2Connection(config=config)
+        connection.initiate_connection()
+        writer.write(connection.data_to_send())
+        while data := await reader.read(65536):
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    self.refused += 1
+                    refused = h2.errors.ErrorCodes.REFUSED_STREAM
+                    connection.reset_stream(event.stream_id, error_code=refused)
+            writer.write(connection.data_to_send())
+            await writer.drain()
+
+
+def send(runs: Flavour, call: str) -> Run:
+    """A ``create`` or a ``submit`` of one tool result: the calls that are not idempotent."""
+    if call == "create":
+        return runs.create("fvtasst0", "fvtthread0", timeout=5)
+    return runs.submit("fvtrun0", [{"name": "f", "content": "x"}], timeout=5)
+
+
+@pytest.mark.parametrize("call", ["create", "submit"])
+def test_a_server_refusing_every_stream_ends_in_unavailable_after_the_retry_budget(
+    connect: Connect, emulator: Emulator, call: str
+) -> None:
+    """Refused streams are sent again even without an idempotency key, but only as often as
+    the retry policy allows; the error says the server refused them."""
+    refusing = Refusing()
+    with Server(refusing) as server:
+        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+        with no_leaks(runs):
+            with pytest.raises(ApiError) as caught:
+                send(runs, call)
+            runs.close()
+        assert caught.value.code == "UNAVAILABLE"
+        assert "REFUSED_STREAM" in str(caught.value)
+        assert refusing.refused == FAST.attempts
+        assert server.accepted == 1
+
+
+async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accept, then close at once: no HTTP/2 settings, no answer."""
+
+
+def test_a_create_is_sent_again_when_the_connection_ends_before_the_servers_settings(
+    connect: Connect, emulator: Emulator
+) -> None:
+    """No request goes out before the server's settings, so a connection that ends first has
+    carried none: even a create without an idempotency key is tried again, within the policy."""
+    with Server(hang_up) as server:
+        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+        with no_leaks(runs):
+            with pytest.raises(ApiError) as caught:
+                runs.create("fvtasst0", "fvtthread0", timeout=5)
+            runs.close()
+    assert caught.value.code == "UNAVAILABLE"
+    assert "the connection ended before the server's settings" in str(caught.value)
+    assert server.accepted == FAST.attempts
+
+
+@pytest.mark.parametrize("code", ["CANCEL", "INTERNAL_ERROR", "NO_ERROR"])
+def test_a_create_reset_otherwise_is_not_sent_again_without_an_idempotency_key(
+    connect: Connect, emulator: Emulator, code: str
+) -> None:
+    """Any other reset may come after the server acted on the request: a create is not sent
+    twice unless the caller's idempotency key makes that safe."""
+    error_code = h2.errors.ErrorCodes[code]
+
+    async def reset_with(
+        connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+    ) -> None:
+        connection.reset_stream(stream_id, error_code=error_code)
+        writer.write(connection.data_to_send())
+        await writer.drain()
+        await asyncio.sleep(0.05)
+
+    with Server(h2_script(reset_with)) as server:
+        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+        with no_leaks(runs):
+            with pytest.raises(ApiError) as caught:
+                runs.create("fvtasst0", "fvtthread0", timeout=5)
+            runs.close()
+        assert caught.value.code == "UNAVAILABLE"
+        assert "REFUSED_STREAM" not in str(caught.value)
         assert server.accepted == 1
 
 

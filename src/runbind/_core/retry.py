@@ -35,7 +35,8 @@ class RetryPolicy:
     its step and the whole step, so retries spread out yet never come at once). A server's
     ``Retry-After`` is honoured when it fits in the call's deadline. Reads are retried;
     ``create``, ``submit_tool_results`` and ``cancel`` only when the caller passes an
-    idempotency key.
+    idempotency key, or when the server refused the request unprocessed (HTTP/2
+    ``REFUSED_STREAM``, as a gRPC server over its stream limit answers).
     """
 
     attempts: int = 5
@@ -90,12 +91,19 @@ class Deadline:
 
 
 class Transient(Exception):
-    """Internal: an attempt failed for a passing reason; ``error`` is raised if retries run out."""
+    """Internal: an attempt failed for a passing reason; ``error`` is raised if retries run out.
 
-    def __init__(self, error: ApiError, retry_after: float | None = None) -> None:
+    ``unprocessed`` says the server refused the request before acting on it (HTTP/2
+    ``REFUSED_STREAM``), so even a call that is not idempotent may be sent again.
+    """
+
+    def __init__(
+        self, error: ApiError, retry_after: float | None = None, *, unprocessed: bool = False
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+        self.unprocessed = unprocessed
 
 
 async def call(
@@ -107,8 +115,9 @@ async def call(
     what: str = "call",
     log: logging.Logger | None = None,
 ) -> _T:
-    """``attempt(deadline)``, retried on :class:`Transient` while ``retry``, the policy and the
-    deadline allow; the last transient error is raised as its :class:`ApiError`.
+    """``attempt(deadline)``, retried on :class:`Transient` while ``retry`` (or the server did
+    not process the attempt), the policy and the deadline allow; the last transient error is
+    raised as its :class:`ApiError`.
 
     Each retry is logged at INFO on ``log`` (``what`` names the call: ``"openai get"``).
     """
@@ -118,7 +127,7 @@ async def call(
         try:
             return await attempt(deadline)
         except Transient as exc:
-            if not retry or tries >= policy.attempts:
+            if not (retry or exc.unprocessed) or tries >= policy.attempts:
                 raise exc.error from None
             wait = policy.backoff(tries, exc.retry_after)
             if wait >= deadline.remaining():

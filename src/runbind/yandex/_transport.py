@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from contextvars import ContextVar
 from typing import Any, cast
 
 import h2.exceptions
-from grpclib.client import Channel
+from grpclib.client import Channel, Handler
 from grpclib.const import Status
 from grpclib.encoding.proto import ProtoCodec
 from grpclib.events import RecvInitialMetadata, RecvTrailingMetadata, listen
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+from grpclib.protocol import H2Protocol
+from h2.errors import ErrorCodes
+from h2.events import RemoteSettingsChanged
 
 from .._core import offload
 from .._core.credentials import Secret, SecretHeaders, clip, safe_headers
@@ -162,16 +166,61 @@ def auth_metadata(api_key: Secret | None, iam_token: Secret | None) -> SecretHea
     return SecretHeaders()
 
 
-class SecureChannel(Channel):
-    """grpclib's channel with h2's outbound header normalisation on.
+class _LostBeforeSending(ConnectionError):
+    """The connection ended before a request was sent on it: the request may be sent again."""
 
-    grpclib turns it off, and with it h2's rule that sends ``authorization`` as a never-indexed
-    HPACK field; hpack then keeps the credential in its dynamic table and logs it at DEBUG.
+
+class _SettledProtocol(H2Protocol):
+    """grpclib's client side of a connection, which notes when the server's first SETTINGS
+    frame has arrived (or the connection is gone) in :attr:`settled`."""
+
+    settled: asyncio.Event
+    lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.settled = asyncio.Event()
+        super().connection_made(transport)
+        process = self.processor.process
+
+        def noting(event: object) -> None:
+            if isinstance(event, RemoteSettingsChanged):
+                self.settled.set()
+            process(event)  # type: ignore[arg-type]
+
+        self.processor.process = noting  # type: ignore[method-assign]
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost = True
+        self.settled.set()  # the calls waiting on it fail as the connection does
+        super().connection_lost(exc)
+
+
+class SecureChannel(Channel):
+    """grpclib's channel with h2's outbound header normalisation on, which opens no stream
+    before the server's settings are known.
+
+    grpclib turns normalisation off, and with it h2's rule that sends ``authorization`` as a
+    never-indexed HPACK field; hpack then keeps the credential in its dynamic table and logs it
+    at DEBUG. And grpclib sends requests as soon as the connection is up: past the server's
+    stream limit (which h2 servers treat as a connection error) when many calls start at once
+    and the server's SETTINGS come late. Waiting for them, as grpc-go does, lets grpclib queue
+    those calls instead (within each call's deadline).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         adopt(self)
+
+    def _protocol_factory(self) -> H2Protocol:
+        return _SettledProtocol(Handler(), self._config, self._h2_config)
+
+    async def __connect__(self) -> H2Protocol:
+        protocol = await super().__connect__()
+        if isinstance(protocol, _SettledProtocol) and not protocol.settled.is_set():
+            await protocol.settled.wait()
+            if protocol.lost:
+                raise _LostBeforeSending("the connection ended before the server's settings")
+        return protocol
 
     def request(self, *args: Any, **kwargs: Any) -> Any:
         """grpclib's call, its replies read by a :class:`_Reader` (prefix checked, large decoded
@@ -353,15 +402,37 @@ def translate(exc: Exception, what: str, *secrets: Secret | None) -> Exception:
         # expected"): the peer cut the message short, as a lost connection does.
         reason = f"connection failed (message cut short: {exc})"
         return Transient(APIConnectionError("yandex", Status.UNAVAILABLE.name, reason))
+    if isinstance(exc, _LostBeforeSending):
+        error = APIConnectionError("yandex", Status.UNAVAILABLE.name, f"connection failed ({exc})")
+        return Transient(error, unprocessed=True)
     if isinstance(
         exc, StreamTerminatedError | ProtocolError | OSError | EOFError | h2.exceptions.H2Error
     ):
         tls = tls_failure(exc)
         if tls is not None and tls[1]:
             return APIConnectionError("yandex", Status.UNAVAILABLE.name, tls[0])
+        if tls is None and _refused(exc):
+            reason = "the server refused the stream unprocessed (REFUSED_STREAM)"
+            error = APIConnectionError("yandex", Status.UNAVAILABLE.name, reason)
+            return Transient(error, unprocessed=True)
         reason = tls[0] if tls is not None else f"connection failed ({type(exc).__name__})"
         return Transient(APIConnectionError("yandex", Status.UNAVAILABLE.name, reason))
     return exc
+
+
+_REFUSED = re.compile(
+    rf"Stream reset by remote party, error_code: "
+    rf"(?:{int(ErrorCodes.REFUSED_STREAM)}|ErrorCodes\.REFUSED_STREAM)"
+)
+"""grpclib's reason for a stream the server reset with ``REFUSED_STREAM`` (RFC 9113 §8.7: the
+request was not processed, so it may be sent again); grpclib keeps only this text."""
+
+
+def _refused(exc: Exception) -> bool:
+    """Whether ``exc`` is grpclib's end of a stream the server refused unprocessed."""
+    return isinstance(exc, StreamTerminatedError) and any(
+        isinstance(arg, str) and _REFUSED.fullmatch(arg) is not None for arg in exc.args
+    )
 
 
 def _raised_in_grpclib(exc: BaseException) -> bool:
