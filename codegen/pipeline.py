@@ -28,6 +28,7 @@ from codegen._stages import reached
 from codegen.errors import CodegenError, GenerationError
 from codegen.fetch import UPSTREAM_DIR, fetch
 from codegen.lock import LOCK_PATH, PROJECT_ROOT, Lock, Source, load
+from codegen.toolenv import tool_env
 
 GENERATED_DIR = PROJECT_ROOT / "generated"
 PACKAGE = "runbind_generated"
@@ -139,7 +140,9 @@ def _package_init(lock: Lock) -> str:
 
 
 def _run(argv: list[str], what: str, cwd: Path | None = None) -> None:
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False)
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, cwd=cwd, env=tool_env(), check=False
+    )
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()
         reason = tail[-1] if tail else f"exit code {proc.returncode}"

@@ -64,6 +64,7 @@ from codegen.errors import GenerationError
 from codegen.headers import python_header
 from codegen.patch import replace_all, replace_once, sub_once
 from codegen.runtime import wkt
+from codegen.toolenv import tool_env
 
 PLUGIN_NAME = "protoc-gen-python_betterproto2"
 PLUGIN_OPTIONS = "client_generation=async,server_generation=async"
@@ -189,7 +190,7 @@ def _run_protoc(spec_root: Path, roots: Sequence[str], extra_args: Sequence[str]
     args += [_virtual_name(spec_root, rel) for rel in sorted(roots)]
     # The plugin runs ``ruff`` by name: put this interpreter's scripts (the pinned tools) first.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = dict(os.environ, PYTHONHASHSEED="0", TZ="UTC", LC_ALL="C", PATH=path)
+    env = tool_env(PYTHONHASHSEED="0", TZ="UTC", LC_ALL="C", PATH=path)
     proc = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise GenerationError("protoc failed: " + _condense(proc.stderr, spec_root))

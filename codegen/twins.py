@@ -20,6 +20,7 @@ from pathlib import Path
 
 from codegen.errors import GenerationError
 from codegen.lock import PROJECT_ROOT
+from codegen.toolenv import tool_env
 
 PACKAGE = "runbind"
 TRANSPARENT = {("runbind._core.credentials", "guarded")}
@@ -733,7 +734,9 @@ def _ruff(args: list[str], text: str, filename: str, root: Path) -> str:
     """``text`` through the pinned ruff with fixed settings, independent of any user config."""
     flags = ["--isolated", "--no-cache", "--line-length", "100", "--target-version", "py311"]
     argv = [sys.executable, "-m", "ruff", *args, *flags, "--stdin-filename", filename, "-"]
-    proc = subprocess.run(argv, input=text, capture_output=True, text=True, cwd=root, check=False)
+    proc = subprocess.run(
+        argv, input=text, capture_output=True, text=True, cwd=root, env=tool_env(), check=False
+    )
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()
         raise _fail(f"ruff {args[0]} failed on {filename}: {tail[-1] if tail else proc.returncode}")

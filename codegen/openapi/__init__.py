@@ -96,6 +96,7 @@ from typing import Any
 
 from codegen.errors import GenerationError
 from codegen.headers import python_header
+from codegen.toolenv import tool_env
 
 from ._emit import BASE_MODULE, init_module, postprocess, run_dmcg
 from ._nulls import MODULE as NULLABILITY_MODULE
@@ -235,7 +236,7 @@ def _tidy_imports(files: list[Path]) -> None:
     argv = [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache"]
     argv += ["--no-respect-gitignore", "--target-version", "py311", "--line-length", "100"]
     argv += ["--select", "I,F401,F811", "--fix", *map(str, files)]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, env=tool_env(), check=False)
     if proc.returncode != 0:
         lines = (proc.stdout + proc.stderr).strip().splitlines()
         raise GenerationError(f"openapi: ruff import fix failed: {lines[0] if lines else '?'}")

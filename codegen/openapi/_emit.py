@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -13,6 +12,7 @@ from typing import Any
 
 from codegen.errors import GenerationError
 from codegen.patch import replace_once
+from codegen.toolenv import tool_env
 
 from ._shape import ALLOWED_TRAILING_DIGITS, NUMBERED, Shaped, Union
 
@@ -163,7 +163,7 @@ def run_dmcg(doc: dict[str, Any]) -> str:
         spec = Path(tmp) / "openapi.json"
         out = Path(tmp) / "models.py"
         spec.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-        env = {**os.environ, "PYTHONHASHSEED": "0", "TZ": "UTC", "LC_ALL": "C"}
+        env = tool_env(PYTHONHASHSEED="0", TZ="UTC", LC_ALL="C")
         argv = [sys.executable, "-m", "datamodel_code_generator", *DMCG_OPTIONS]
         argv += ["--input", spec.name, "--output", out.name]
         proc = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True, check=False)
