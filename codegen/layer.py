@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.lock import PROJECT_ROOT
+from codegen.toolenv import tool_env
 
 __all__ = [
     "LAYER_TESTS",
@@ -233,7 +234,9 @@ def prove(
     The subprocess sees ``generated`` first on ``PYTHONPATH``, then ``project/src`` and
     ``project`` (the tests package); the project's own ``generated/`` is not on it.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_CORE"))}
+    # Nothing of a test run that started the bump (pytest's state, a coverage tracer) carries
+    # over: the proof is a run of its own.
+    env = {k: v for k, v in tool_env().items() if not k.startswith(("PYTEST_", "COV_CORE"))}
     env["PYTHONPATH"] = os.pathsep.join(
         str(p) for p in (generated.resolve(), project / "src", project)
     )

@@ -6,6 +6,8 @@ The slice is defined by the two constants below, and nowhere else.
 from __future__ import annotations
 
 import copy
+import hashlib
+import pickle
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -83,18 +85,30 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+_PARSED: dict[bytes, bytes] = {}
+"""Checked trees by the SHA-256 of their file's bytes, pickled (a copy to hand out each time):
+a bump or a ``check`` builds from the same spec more than once, and parsing it takes 2 s."""
+_PARSED_MAX = 8
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML (or JSON) file; a missing or malformed file is a GenerationError.
 
     Besides syntax, the loaded document must be UTF-8 text and a finite tree of bounded depth
     and size (:func:`_check_tree`): YAML anchors can build self-containing or exponentially
-    shared structures, which would make the later steps recurse forever or blow up.
+    shared structures, which would make the later steps recurse forever or blow up. The same
+    bytes again give a fresh copy of the tree parsed before (the callers change what they get).
     """
     try:
-        with path.open("rb") as handle:
-            data = yaml.load(handle, Loader=_Loader)
+        raw = path.read_bytes()
     except OSError as exc:
         raise GenerationError(f"openapi: cannot read {path.name}: {exc.strerror}") from None
+    key = hashlib.sha256(raw).digest()
+    kept = _PARSED.get(key)
+    if kept is not None:
+        return pickle.loads(kept)  # our own bytes, made below in this process
+    try:
+        data = yaml.load(raw, Loader=_Loader)
     except yaml.reader.ReaderError as exc:
         raise GenerationError(
             f"openapi: {path.name} is not UTF-8 text: {exc.reason} at byte {exc.position}"
@@ -106,6 +120,9 @@ def load_yaml(path: Path) -> Any:
     except RecursionError:
         raise GenerationError(f"openapi: {path.name} nests too deeply to load") from None
     _check_tree(data, path.name)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[key] = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
     return data
 
 

@@ -507,6 +507,24 @@ def test_shared_yaml_aliases_that_form_no_cycle_load(tmp_path: Path) -> None:
     assert doc["c"]["d"] is doc["a"]
 
 
+def test_the_same_bytes_loaded_again_give_a_fresh_copy_of_the_same_tree(tmp_path: Path) -> None:
+    """A repeated load comes from the parse cache: equal, sharing kept, never the object a
+    caller already changed; other bytes at the same path are parsed anew."""
+    from codegen.openapi import _spec  # noqa: PLC0415
+
+    path = tmp_path / "cached.yaml"
+    path.write_text("a: &a {k: [1, 2]}\nb: [*a, *a]\n", encoding="utf-8")
+    first = _spec.load_yaml(path)
+    first["a"]["k"].append(3)
+    second = _spec.load_yaml(path)
+    assert second == {"a": {"k": [1, 2]}, "b": [{"k": [1, 2]}, {"k": [1, 2]}]}
+    assert second["b"][0] is second["a"]
+    second["a"]["k"].append(4)
+    assert _spec.load_yaml(path)["a"]["k"] == [1, 2]
+    path.write_text("a: {k: [5]}\n", encoding="utf-8")
+    assert _spec.load_yaml(path) == {"a": {"k": [5]}}
+
+
 def test_a_long_chain_of_refs_is_checked_without_recursion() -> None:
     """The cycle check is iterative: a 20 000-link chain neither recurses nor passes a loop."""
     from codegen.openapi import _spec  # noqa: PLC0415
