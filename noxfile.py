@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 import nox
@@ -95,12 +96,12 @@ def typecheck(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Lint, typecheck, verifytypes and the docs build first (required sessions), then generate
     and run pytest under coverage.py: the branch coverage of src/ and codegen/ is printed and held
-    to its floor."""
+    to its floor. The packaging tests run in ``tests_highest`` (:data:`PACKAGING_TESTS`)."""
     _install(session, "dev")
     _generate(session)
     env = {**_test_env(session), "RUNBIND_PYRIGHT": _pyright(session)}
     session.run("coverage", "erase")
-    _pytest(session, ["coverage", "run", "-m", "pytest"], env)
+    _pytest(session, ["coverage", "run", "-m", "pytest", *_ignore(*PACKAGING_TESTS)], env)
     session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
 
@@ -404,22 +405,29 @@ def _pyenv_pythons() -> None:
 _pyenv_pythons()
 
 
+PACKAGING_TESTS = ("tests/test_install.py", "tests/test_publish.py", "tests/test_wheel.py")
+"""Builds of the wheel and sdist and installs into clean venvs (from a checkout, a git tag, the
+sdist, a package index): minutes of pip that measure no line of src/ or codegen/. ``tests``
+leaves them to ``tests_highest``, whose question they share: a clean venv resolves the newest
+versions the ranges allow."""
+
 RANGES_SKIP = (
     "tests/codegen/test_bump.py",
     "tests/codegen/test_eol.py",
     "tests/codegen/test_layer.py",
     "tests/codegen/test_release.py",
     "tests/test_bench.py",
-    "tests/test_install.py",
-    "tests/test_publish.py",
 )
 """What the range sessions leave to ``tests``: the bump and release machinery (a maintainer's
-tool, on the generators the dev group pins the same at both ends), the bench harness, and the
-install tests, whose clean venvs resolve their own dependencies whatever the session's
-resolution. Generation itself still runs on each range session's Python (``_generate``)."""
+tool, on the generators the dev group pins the same at both ends) and the bench harness.
+Generation itself still runs on each range session's Python (``_generate``)."""
 
 
-def _ranges(session: nox.Session, resolution: str) -> None:
+def _ignore(*paths: str) -> list[str]:
+    return [f"--ignore={path}" for path in paths]
+
+
+def _ranges(session: nox.Session, resolution: str, skip: Sequence[str]) -> None:
     """The suite at one end of the dependency ranges: ``resolution`` is uv's ``lowest-direct``
     or ``highest``. A runtime dependency the dev group pins exactly (httpx) is overridden by the
     range pyproject declares, so that the test pin does not hold it; the others resolve with
@@ -445,8 +453,7 @@ def _ranges(session: nox.Session, resolution: str) -> None:
     show = f"import importlib.metadata as m; print({{n: m.version(n) for n in ({names},)}})"
     session.run("python", "-c", show)
     _generate(session)
-    skip = [f"--ignore={path}" for path in RANGES_SKIP]
-    _pytest(session, ["pytest", *skip], _test_env(session))
+    _pytest(session, ["pytest", *_ignore(*skip)], _test_env(session))
 
 
 @nox.session(venv_backend="uv", python=PYTHONS[1])
@@ -454,14 +461,14 @@ def tests_lowest(session: nox.Session) -> None:
     """The suite with every direct dependency at the lowest version its range allows, on the
     second Python: with ``tests`` on the first and ``tests_highest`` on the last, CI runs every
     Python in PYTHONS and both ends of the ranges in three runs of the suite."""
-    _ranges(session, "lowest-direct")
+    _ranges(session, "lowest-direct", (*RANGES_SKIP, *PACKAGING_TESTS))
 
 
 @nox.session(venv_backend="uv", python=PYTHONS[-1])
 def tests_highest(session: nox.Session) -> None:
     """The suite with every dependency at the highest version its range allows, on the highest
-    Python."""
-    _ranges(session, "highest")
+    Python, with the packaging tests (:data:`PACKAGING_TESTS`)."""
+    _ranges(session, "highest", RANGES_SKIP)
 
 
 @nox.session(python=PYTHONS[1:])
