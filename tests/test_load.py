@@ -48,7 +48,9 @@ PER_PROTOCOL = 200
 """Concurrent runs per protocol in every round."""
 
 WALL = 90.0
-"""Seconds a whole test may take (generous: a round takes a few seconds on two cores)."""
+"""Seconds a test of one round may take (a test of two rounds, twice that). On two cores a Yandex
+round takes about 2 s and an OpenAI round 20-30 s: httpcore's pool spends most of that assigning
+queued requests to connections, a pass quadratic in the queue (encode/httpcore#1035)."""
 
 TIMEOUT = 60.0
 """Seconds any one client call or stream may take; a hang fails the round instead."""
@@ -499,7 +501,7 @@ def test_both_protocols_at_once_twice_leave_no_memory_behind() -> None:
     assert sum(grown.values()) < MAX_NEW_OBJECTS, grown.most_common(10)
     assert retained < CACHES, f"{retained} bytes retained:\n{top}"
     print(f"load: {runs} runs, {checked} events, peak {peak} B, retained {retained} B")
-    assert time.monotonic() - began < WALL
+    assert time.monotonic() - began < 2 * WALL  # two rounds: the warm-up and the measured one
 
 
 def test_a_message_reports_one_completion_time_even_when_the_clock_ticks_in_between(
