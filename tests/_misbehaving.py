@@ -34,6 +34,7 @@ __all__ = [
     "closed_port",
     "grpc_frame",
     "grpc_reply",
+    "h2_every",
     "h2_script",
     "http_answers",
     "reset",
@@ -376,6 +377,26 @@ def h2_script(act: H2Act, *, hold: bool = False) -> Handler:
                     if hold:
                         await until_eof(reader)
                     return
+            writer.write(connection.data_to_send())
+            await writer.drain()
+
+    return handle
+
+
+def h2_every(act: H2Act) -> Handler:
+    """An HTTP/2 server side that answers every request with ``act`` until the client leaves
+    (``h2_script`` answers the first one only; a retried call needs more)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        connection = h2.connection.H2Connection(config=config)
+        connection.initiate_connection()
+        writer.write(connection.data_to_send())
+        while data := await reader.read(65536):
+            for event in connection.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    writer.write(connection.data_to_send())
+                    await act(connection, event.stream_id, writer)
             writer.write(connection.data_to_send())
             await writer.drain()
 

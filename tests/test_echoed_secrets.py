@@ -25,7 +25,7 @@ import pytest
 from runbind_generated.proto.yandex.cloud.ai.assistants.v1 import runs as yandex_runs
 
 from runbind import ApiError, DecodeError, RetryPolicy, RunTimeoutError, openai, yandex
-from tests._misbehaving import Server, http_answers
+from tests._misbehaving import Server, h2_every, http_answers
 
 OPENAI_KEY = "sk-CANARYq7Zx2Lp9Rt4Vm6Nb8Hc3Jd5Kf1Gs0Ya8Ueo"  # 44 characters, as OpenAI's
 YANDEX_KEY = "AQVNCANARYw3Ee5Rr7Tt9Yy1Uu3Ii5Oo7Pp9Aa1Ss3Dd"
@@ -527,26 +527,6 @@ YANDEX_SCENARIOS: dict[str, tuple[H2Act, str, type[BaseException] | None]] = {
         ApiError,
     ),
 }
-
-
-def h2_every(act: H2Act) -> Any:
-    """An HTTP/2 server side that answers every request with ``act`` until the client leaves
-    (``h2_script`` answers the first one only; a retried status needs more)."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-        connection = h2.connection.H2Connection(config=config)
-        connection.initiate_connection()
-        writer.write(connection.data_to_send())
-        while data := await reader.read(65536):
-            for event in connection.receive_data(data):
-                if isinstance(event, h2.events.RequestReceived):
-                    writer.write(connection.data_to_send())
-                    await act(connection, event.stream_id, writer)
-            writer.write(connection.data_to_send())
-            await writer.drain()
-
-    return handle
 
 
 def _yandex_call(name: str) -> Callable[[Any], Any]:

@@ -37,6 +37,7 @@ from tests._misbehaving import (
     Proxy,
     Server,
     closed_port,
+    h2_every,
     h2_script,
     silent,
     tls_contexts,
@@ -409,26 +410,12 @@ def test_many_creates_at_once_on_a_new_connection_keep_to_the_servers_stream_lim
     assert server.accepted == accepted + 1
 
 
-class Refusing:
-    """An HTTP/2 server that refuses every stream with REFUSED_STREAM and keeps the connection
-    (as a server over its stream limit does); ``refused`` counts the streams."""
-
-    def __init__(self) -> None:
-        self.refused = 0
-
-    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-        connection = h2.connection.H2Connection(config=config)
-        connection.initiate_connection()
-        writer.write(connection.data_to_send())
-        while data := await reader.read(65536):
-            for event in connection.receive_data(data):
-                if isinstance(event, h2.events.RequestReceived):
-                    self.refused += 1
-                    refused = h2.errors.ErrorCodes.REFUSED_STREAM
-                    connection.reset_stream(event.stream_id, error_code=refused)
-            writer.write(connection.data_to_send())
-            await writer.drain()
+async def refuse(
+    connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+) -> None:
+    """Refuse the stream unprocessed (as a server over its stream limit does), keeping the
+    connection."""
+    connection.reset_stream(stream_id, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
 
 
 def send(runs: Flavour, call: str) -> Run:
@@ -444,8 +431,15 @@ def test_a_server_refusing_every_stream_ends_in_unavailable_after_the_retry_budg
 ) -> None:
     """Refused streams are sent again even without an idempotency key, but only as often as
     the retry policy allows; the error says the server refused them."""
-    refusing = Refusing()
-    with Server(refusing) as server:
+    refused: list[int] = []
+
+    async def counted(
+        connection: h2.connection.H2Connection, stream_id: int, writer: asyncio.StreamWriter
+    ) -> None:
+        refused.append(stream_id)
+        await refuse(connection, stream_id, writer)
+
+    with Server(h2_every(counted)) as server:
         runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
         with no_leaks(runs):
             with pytest.raises(ApiError) as caught:
@@ -453,8 +447,18 @@ def test_a_server_refusing_every_stream_ends_in_unavailable_after_the_retry_budg
             runs.close()
         assert caught.value.code == "UNAVAILABLE"
         assert "REFUSED_STREAM" in str(caught.value)
-        assert refusing.refused == FAST.attempts
+        assert len(refused) == FAST.attempts
         assert server.accepted == 1
+
+
+def failed_create(connect: Connect, emulator: Emulator, server: Server) -> ApiError:
+    """The error of a create without an idempotency key against ``server``, nothing leaked."""
+    runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
+    with no_leaks(runs):
+        with pytest.raises(ApiError) as caught:
+            runs.create("fvtasst0", "fvtthread0", timeout=5)
+        runs.close()
+    return caught.value
 
 
 async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -467,13 +471,9 @@ def test_a_create_is_sent_again_when_the_connection_ends_before_the_servers_sett
     """No request goes out before the server's settings, so a connection that ends first has
     carried none: even a create without an idempotency key is tried again, within the policy."""
     with Server(hang_up) as server:
-        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
-        with no_leaks(runs):
-            with pytest.raises(ApiError) as caught:
-                runs.create("fvtasst0", "fvtthread0", timeout=5)
-            runs.close()
-    assert caught.value.code == "UNAVAILABLE"
-    assert "the connection ended before the server's settings" in str(caught.value)
+        error = failed_create(connect, emulator, server)
+    assert error.code == "UNAVAILABLE"
+    assert "the connection ended before the server's settings" in str(error)
     assert server.accepted == FAST.attempts
 
 
@@ -494,14 +494,10 @@ def test_a_create_reset_otherwise_is_not_sent_again_without_an_idempotency_key(
         await asyncio.sleep(0.05)
 
     with Server(h2_script(reset_with)) as server:
-        runs = connect(emulator, endpoint=endpoint(server.port), retry=FAST)
-        with no_leaks(runs):
-            with pytest.raises(ApiError) as caught:
-                runs.create("fvtasst0", "fvtthread0", timeout=5)
-            runs.close()
-        assert caught.value.code == "UNAVAILABLE"
-        assert "REFUSED_STREAM" not in str(caught.value)
-        assert server.accepted == 1
+        error = failed_create(connect, emulator, server)
+    assert error.code == "UNAVAILABLE"
+    assert "REFUSED_STREAM" not in str(error)
+    assert server.accepted == 1
 
 
 # --------------------------------------------------------------------------- TLS

@@ -35,7 +35,7 @@ from runbind.emulator import Emulator
 from runbind.yandex import AsyncRuns, IamToken, Runs, ServiceAccountKey
 from tests import test_echoed_secrets as echoed
 from tests._flavours import TIMEOUT, Connect
-from tests._misbehaving import Server
+from tests._misbehaving import Server, h2_every
 from tests.yandex.conftest import make
 
 KEY = "the-right-iam-token"
@@ -432,7 +432,7 @@ def test_a_providers_token_is_never_shown_when_echoed(
     for name in ("YC_API_KEY", "YC_IAM_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     act, call, expected = echoed.YANDEX_SCENARIOS[scenario]
-    with Server(echoed.h2_every(act)) as server:
+    with Server(h2_every(act)) as server:
 
         def make() -> Any:
             return AsyncRuns(
