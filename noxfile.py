@@ -383,26 +383,55 @@ PYTHONS = ("3.11", "3.12", "3.13")
 these (tests/test_wheel.py)."""
 
 
-def _pyenv_pythons() -> None:
-    """Make pyenv's shims answer ``python3.12`` and ``python3.13`` too: a shim runs only the
-    versions pyenv has active, so every Python in PYTHONS is activated after the current one
-    (an explicit ``PYENV_VERSION`` is left alone). Without pyenv, PATH decides."""
+def _runs(python: str) -> bool:
+    """Whether ``python`` is on PATH and starts: a pyenv shim is on PATH for every installed
+    version but starts only the active ones (``PYENV_VERSION``, ``.python-version``)."""
+    found = shutil.which(python)
+    if found is None:
+        return False
+    ask = [found, "-c", "pass"]
+    return subprocess.run(ask, capture_output=True, check=False).returncode == 0
+
+
+def _pyenv_root() -> Path:
+    if "PYENV_ROOT" in os.environ:
+        return Path(os.environ["PYENV_ROOT"])
     pyenv = shutil.which("pyenv")
-    if pyenv is None or "PYENV_VERSION" in os.environ:
-        return
-    ask = [pyenv, "versions", "--bare"]
-    have = subprocess.run(ask, capture_output=True, text=True, check=False).stdout.split()
-    ask = [pyenv, "version-name"]
-    current = subprocess.run(ask, capture_output=True, text=True, check=False).stdout.strip()
-    wanted = current.split(":") if current else []
+    if pyenv is not None:
+        ask = [pyenv, "root"]
+        answer = subprocess.run(ask, capture_output=True, text=True, check=False).stdout.strip()
+        if answer:
+            return Path(answer)
+    return Path.home() / ".pyenv"
+
+
+def _find_pythons() -> None:
+    """Put every Python in PYTHONS on PATH as ``python3.X``, whatever pyenv has active: one that
+    does not start is linked from pyenv's newest install of that minor version into
+    ``.nox/pythons``, which goes first on PATH. Nothing is downloaded (uv would try, and fail
+    offline); a Python the machine lacks stays missing, and CI's
+    ``--error-on-missing-interpreters`` fails on it."""
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    links = ROOT / ".nox" / "pythons"
+    versions = _pyenv_root() / "versions"
     for minor in PYTHONS:
-        found = [v for v in have if re.fullmatch(re.escape(minor) + r"\.\d+", v)]
-        if found:
-            wanted.append(max(found, key=lambda v: int(v.rsplit(".", 1)[1])))
-    os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys(wanted))
+        name = f"python{minor}"
+        if (links / name).is_symlink() and not (links / name).exists():
+            (links / name).unlink()  # the install it named is gone
+        if (links / name).exists() or _runs(name) or not versions.is_dir():
+            continue
+        pattern = re.escape(minor) + r"\.\d+"
+        found = [v for v in versions.iterdir() if re.fullmatch(pattern, v.name)]
+        installs = [v / "bin" / name for v in found if (v / "bin" / name).is_file()]
+        if installs:
+            links.mkdir(parents=True, exist_ok=True)
+            newest = max(installs, key=lambda exe: int(exe.parent.parent.name.rsplit(".")[-1]))
+            (links / name).symlink_to(newest)
+    if links.is_dir():
+        os.environ["PATH"] = os.pathsep.join((str(links), os.environ.get("PATH", "")))
 
 
-_pyenv_pythons()
+_find_pythons()
 
 
 PACKAGING_TESTS = ("tests/test_install.py", "tests/test_publish.py", "tests/test_wheel.py")
@@ -423,6 +452,17 @@ tool, on the generators the dev group pins the same at both ends) and the bench 
 Generation itself still runs on each range session's Python (``_generate``)."""
 
 
+def _check_python(session: nox.Session) -> None:
+    """Fail a session whose venv is not on the Python it names: a venv reused from an earlier
+    run (``reuse_venv``) keeps the interpreter it was made with, whatever the session asks."""
+    wanted = str(session.python)
+    ask = "import sys; print('%d.%d' % sys.version_info[:2])"
+    have = str(session.run("python", "-c", ask, silent=True)).strip()
+    if have != wanted:
+        location = session.virtualenv.location
+        session.error(f"{location} is on Python {have}, not {wanted}: delete it and run again")
+
+
 def _ignore(*paths: str) -> list[str]:
     return [f"--ignore={path}" for path in paths]
 
@@ -433,6 +473,7 @@ def _ranges(session: nox.Session, resolution: str, skip: Sequence[str]) -> None:
     range pyproject declares, so that the test pin does not hold it; the others resolve with
     every tool's own bounds (overriding all of them forced typing_extensions 4.12.0 on a pytest
     plugin that needs a newer one). The resolved versions are printed first."""
+    _check_python(session)
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     ranges = [*pyproject["project"]["dependencies"]]
     for extra in sorted(EXTRAS):
@@ -475,6 +516,7 @@ def tests_highest(session: nox.Session) -> None:
 def tests_python(session: nox.Session) -> None:
     """The suite with the dev group's pins on another Python (``nox -s tests_python-3.12``); the
     tests session runs it on 3.11."""
+    _check_python(session)
     _install(session, "dev")
     _generate(session)
     _pytest(session, ["pytest"], _test_env(session))
