@@ -413,15 +413,18 @@ def _find_pythons() -> None:
     ``--error-on-missing-interpreters`` fails on it."""
     os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
     links = ROOT / ".nox" / "pythons"
-    versions = _pyenv_root() / "versions"
+    # pyenv's installs, and the folder nox's own Python was installed in (pyenv's, found even
+    # when pyenv is not on PATH)
+    places = {_pyenv_root() / "versions", Path(sys.base_prefix).resolve().parent}
+    folders = [v for place in places if place.is_dir() for v in place.iterdir()]
     for minor in PYTHONS:
         name = f"python{minor}"
         if (links / name).is_symlink() and not (links / name).exists():
             (links / name).unlink()  # the install it named is gone
-        if (links / name).exists() or _runs(name) or not versions.is_dir():
+        if (links / name).exists() or _runs(name):
             continue
         pattern = re.escape(minor) + r"\.\d+"
-        found = [v for v in versions.iterdir() if re.fullmatch(pattern, v.name)]
+        found = [v for v in folders if re.fullmatch(pattern, v.name)]
         installs = [v / "bin" / name for v in found if (v / "bin" / name).is_file()]
         if installs:
             links.mkdir(parents=True, exist_ok=True)
