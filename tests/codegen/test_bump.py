@@ -21,9 +21,10 @@ from codegen import breaks, lock, pipeline
 from codegen._stages import PAUSE_ENV, STAGES
 from codegen.bump import bump, commit_date, write_changelog
 from codegen.errors import CodegenError
-from codegen.fetch import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV
+from codegen.fetch import MIRROR_ENV
 from codegen.lock import PROJECT_ROOT
 from codegen.report import Change, Report
+from tests.codegen._mirror import copy_files, link_mirror, offline, replace_once, synthetic
 
 BUF = os.environ.get("RUNBIND_BUF") or None
 needs_buf = pytest.mark.skipif(BUF is None, reason="RUNBIND_BUF is not set (buf findings)")
@@ -55,21 +56,6 @@ RUNS_PATH = "/threads/{thread_id}/runs"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _copy_files(src: Path, dest: Path) -> None:
-    """Copy every file under ``src`` (bytes only: the mirror's files are read-only)."""
-    for path in sorted(src.rglob("*")):
-        if path.is_file():
-            out = dest / path.relative_to(src)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(path.read_bytes())
-
-
-def _replace_once(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, (path.name, old)
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def _without_runs_path(spec: str) -> str:
@@ -197,28 +183,23 @@ def real_tree() -> dict[str, str]:
 @pytest.fixture(scope="module", autouse=True)
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A mirror with the real commits (symlinked) and synthetic ones; network disabled."""
-    real = Path(os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR)
     root = tmp_path_factory.mktemp("mirror")
-    index = json.loads((real / "index.json").read_text(encoding="utf-8"))
-    for entry in index:
-        owner_repo = "/".join(entry["upstream"].rstrip("/").split("/")[-2:])
-        (root / owner_repo).mkdir(parents=True, exist_ok=True)
-        (root / owner_repo / entry["commit"]).symlink_to(real / owner_repo / entry["commit"])
+    index = link_mirror(root)
     cloud = root / "yandex-cloud" / "cloudapi"
     # Field 12 removed, field 8 renumbered to 13, enum value 5 removed.
-    _copy_files(cloud / CLOUD_NEW, cloud / FAKE_PROTO)
+    copy_files(cloud / CLOUD_NEW, cloud / FAKE_PROTO)
     run_proto = cloud / FAKE_PROTO / RUN_PROTO
-    _replace_once(run_proto, "  ResponseFormat custom_response_format = 12;\n", "")
-    _replace_once(run_proto, "ContentUsage usage = 8;", "ContentUsage usage = 13;")
-    _replace_once(run_proto, "    TOOL_CALLS = 5;\n", "")
+    replace_once(run_proto, "  ResponseFormat custom_response_format = 12;\n", "")
+    replace_once(run_proto, "ContentUsage usage = 8;", "ContentUsage usage = 13;")
+    replace_once(run_proto, "    TOOL_CALLS = 5;\n", "")
     # Parses for the import scan, fails in protoc.
-    _copy_files(cloud / CLOUD_NEW, cloud / BROKEN_PROTO)
-    _replace_once(
+    copy_files(cloud / CLOUD_NEW, cloud / BROKEN_PROTO)
+    replace_once(
         cloud / BROKEN_PROTO / RUN_PROTO, "ContentUsage usage = 8;", "ContentUsage usage = ;"
     )
-    _copy_files(cloud / CLOUD_NEW, cloud / SAME_PROTO)
-    _copy_files(cloud / CLOUD_NEW, cloud / JSON_NAME)
-    _replace_once(
+    copy_files(cloud / CLOUD_NEW, cloud / SAME_PROTO)
+    copy_files(cloud / CLOUD_NEW, cloud / JSON_NAME)
+    replace_once(
         cloud / JSON_NAME / RUN_PROTO,
         "string assistant_id = 2;",
         'string assistant_id = 2 [json_name = "assistantID"];',
@@ -241,21 +222,8 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         (CLOUD_REPO, SAME_PROTO, SAME_PROTO_DATE),
         (CLOUD_REPO, JSON_NAME, JSON_NAME_DATE),
     ):
-        owner_repo = "/".join(repo.split("/")[-2:])
-        index.append(
-            {
-                "upstream": repo,
-                "commit": commit,
-                "committed": date,
-                "role": "synthetic",
-                "path": f"{owner_repo}/{commit}",
-                "files": {},
-            }
-        )
-    (root / "index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MIRROR_ENV, str(root))
-        patch.setenv(NETWORK_ENV, "0")
+        index.append(synthetic(repo, commit, date))
+    with offline(root, index):
         yield root
 
 
@@ -469,7 +437,7 @@ def test_accepting_the_breaks_clears_the_problems(fake_bumped: Bumped, tmp_path:
 def test_a_major_version_covers_the_breaks(fake_bumped: Bumped, tmp_path: Path) -> None:
     view = breaks_view(fake_bumped.root, tmp_path / "view")
     pyproject = view / "pyproject.toml"
-    _replace_once(pyproject, 'version = "0.1.0"', 'version = "1.0.0"')
+    replace_once(pyproject, 'version = "0.1.0"', 'version = "1.0.0"')
     assert breaks.package_version(view) == "1.0.0"
     assert breaks.problems(view) == []
 
@@ -548,7 +516,7 @@ def test_a_removed_path_is_a_breaking_operation_removal(
 ) -> None:
     root = clone(openai_bumped.root, tmp_path / "root")
     # What a maintainer does when upstream drops the only user of a named inline schema.
-    _replace_once(
+    replace_once(
         root / "specs" / "openai-names.toml", '"CreateRunRequest.tools[]" = "AssistantTool"\n', ""
     )
     result = run_bump(root, OPENAI, REMOVED_PATH)

@@ -5,7 +5,6 @@ entries are removed by the bump, each in the report."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -18,9 +17,10 @@ import yaml
 from codegen import eol, lock
 from codegen.bump import bump
 from codegen.errors import CodegenError
-from codegen.fetch import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV, fetch_source
+from codegen.fetch import fetch_source
 from codegen.openapi._spec import ASSISTANTS, RESPONSES, iter_refs, load_spec, slice_spec
 from codegen.report import parse_surface
+from tests.codegen._mirror import link_mirror, offline, synthetic
 from tests.codegen.test_bump import (
     OPENAI,
     OPENAI_NEW,
@@ -86,13 +86,8 @@ def _dump(doc: dict[str, Any], path: Path) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The real mirror's commits (symlinked) plus NO_ASSISTANTS and NO_RUNS; network off."""
-    real = Path(os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR)
     root = tmp_path_factory.mktemp("mirror")
-    index = json.loads((real / "index.json").read_text(encoding="utf-8"))
-    for entry in index:
-        owner_repo = "/".join(entry["upstream"].rstrip("/").split("/")[-2:])
-        (root / owner_repo).mkdir(parents=True, exist_ok=True)
-        (root / owner_repo / entry["commit"]).symlink_to(real / owner_repo / entry["commit"])
+    index = link_mirror(root)
     openai = root / "openai" / "openai-openapi"
     current = openai / OPENAI_NEW / "openapi.yaml"
     load_spec_cache["doc"] = load_spec(current)
@@ -106,28 +101,15 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     no_cancel["paths"] = {k: v for k, v in no_cancel["paths"].items() if k != CANCEL}
     assert len(no_cancel["paths"]) == len(load_spec_cache["doc"]["paths"]) - 1
     _dump(no_cancel, openai / NO_CANCEL / "openapi.yaml")
-    synthetic = (
+    made = (
         (NO_ASSISTANTS, NO_ASSISTANTS_DATE),
         (NO_RUNS, NO_RUNS_DATE),
         (NO_CANCEL, NO_CANCEL_DATE),
     )
-    for commit, _ in synthetic:
+    for commit, _ in made:
         shutil.copyfile(openai / OPENAI_NEW / "LICENSE", openai / commit / "LICENSE")
-    for commit, date in synthetic:
-        index.append(
-            {
-                "upstream": OPENAI_REPO,
-                "commit": commit,
-                "committed": date,
-                "role": "synthetic",
-                "path": f"openai/openai-openapi/{commit}",
-                "files": {},
-            }
-        )
-    (root / "index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MIRROR_ENV, str(root))
-        patch.setenv(NETWORK_ENV, "0")
+    index += [synthetic(OPENAI_REPO, commit, date) for commit, date in made]
+    with offline(root, index):
         yield root
 
 

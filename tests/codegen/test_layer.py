@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,15 +17,13 @@ import pytest
 from codegen import layer, lock
 from codegen.bump import bump
 from codegen.errors import CodegenError
-from codegen.fetch import DEFAULT_MIRROR, MIRROR_ENV, NETWORK_ENV
 from codegen.lock import PROJECT_ROOT
+from tests.codegen._mirror import copy_files, link_mirror, offline, replace_once, synthetic
 from tests.codegen.test_bump import (
     CLOUD,
     CLOUD_NEW,
     CLOUD_REPO,
     RUN_PROTO,
-    _copy_files,
-    _replace_once,
     file_digests,
     make_scratch,
 )
@@ -41,32 +38,15 @@ ADAPTER_TESTS = ("tests/yandex/test_adapter.py",)
 @pytest.fixture(scope="module", autouse=True)
 def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The real mirror's commits (symlinked) plus NO_FORMAT; network disabled."""
-    real = Path(os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR)
     root = tmp_path_factory.mktemp("mirror")
-    index = json.loads((real / "index.json").read_text(encoding="utf-8"))
-    for entry in index:
-        owner_repo = "/".join(entry["upstream"].rstrip("/").split("/")[-2:])
-        (root / owner_repo).mkdir(parents=True, exist_ok=True)
-        (root / owner_repo / entry["commit"]).symlink_to(real / owner_repo / entry["commit"])
+    index = link_mirror(root)
     cloud = root / "yandex-cloud" / "cloudapi"
-    _copy_files(cloud / CLOUD_NEW, cloud / NO_FORMAT)
-    _replace_once(
+    copy_files(cloud / CLOUD_NEW, cloud / NO_FORMAT)
+    replace_once(
         cloud / NO_FORMAT / RUN_PROTO, "  ResponseFormat custom_response_format = 12;\n", ""
     )
-    index.append(
-        {
-            "upstream": CLOUD_REPO,
-            "commit": NO_FORMAT,
-            "committed": NO_FORMAT_DATE,
-            "role": "synthetic",
-            "path": f"yandex-cloud/cloudapi/{NO_FORMAT}",
-            "files": {},
-        }
-    )
-    (root / "index.json").write_text(json.dumps(index, indent=1), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(MIRROR_ENV, str(root))
-        patch.setenv(NETWORK_ENV, "0")
+    index.append(synthetic(CLOUD_REPO, NO_FORMAT, NO_FORMAT_DATE))
+    with offline(root, index):
         yield root
 
 
