@@ -817,28 +817,38 @@ def test_a_deadline_stops_the_decoding_of_a_request_and_frees_its_turn(
 
 @pytest.mark.serial  # bounds in wall-clock time: run alone
 def test_small_calls_are_answered_while_a_large_http_body_is_validated(
-    emulator: Emulator, yandex: Yandex, http: httpx.Client
+    start_emulator: Callable[..., Emulator],
+    grpc_world: GrpcWorld,
+    open_channel: Callable[[Emulator], Any],
 ) -> None:
-    """A megabyte of JSON (30,000 thread messages, the last one invalid) takes a couple of
-    hundred milliseconds to validate; on the loop it held up both protocols that long, so no
-    other call was answered meanwhile. On a worker thread small calls keep being answered (only
-    its C calls, and the garbage collector, hold the GIL for tens of milliseconds)."""
-    messages = [{"role": "user", "content": "x"} for _ in range(29_999)]
+    """Five megabytes of JSON (150,000 thread messages, the last one invalid) take half a second
+    to validate; on the loop that held up both protocols, so no other call was answered meanwhile.
+    On a worker thread small calls keep being answered (only its C calls, and the garbage
+    collector, hold the GIL for tens of milliseconds). The body is this large so that validation
+    outlasts several small calls whatever the GIL hand-offs cost them: at one megabyte, a run in
+    a process holding the whole suite answered only two."""
+    count = 150_000
+    emu = start_emulator(max_body_size=8 << 20)
+    yandex = Yandex(grpc_world, open_channel(emu))
+    messages = [{"role": "user", "content": "x"} for _ in range(count - 1)]
     body = json.dumps({"messages": [*messages, {"role": "user", "content": "x", "no": 1}]})
     data = body.encode()
     head = "POST /v1/threads HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     request = f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data
     thread = yandex.thread("small")
-    assert http.get("/assistants", params={"limit": 1}).status_code == 200
     meanwhile = 0  # small calls answered before the large request was
-    with socket.create_connection(("127.0.0.1", emulator.http_port), timeout=TIMEOUT) as sock:
+    with (
+        httpx.Client(base_url=emu.openai_base_url, timeout=TIMEOUT) as http,
+        socket.create_connection(("127.0.0.1", emu.http_port), timeout=TIMEOUT) as sock,
+    ):
+        assert http.get("/assistants", params={"limit": 1}).status_code == 200
         sock.sendall(request)
         # It is being validated once a worker is (without workers: after the wait, on the loop).
-        give_up = time.monotonic() + 0.1
+        give_up = time.monotonic() + 0.5
         while not decoding() and time.monotonic() < give_up:
             time.sleep(0.002)
         early = b""
-        for turn in range(100):
+        for turn in range(200):
             if turn % 2:
                 assert http.get("/assistants", params={"limit": 1}).status_code == 200
             else:
@@ -851,8 +861,9 @@ def test_small_calls_are_answered_while_a_large_http_body_is_validated(
                 break
             meanwhile += 1
         answer = raw_answer(sock, early)
+    assert len(data) > 5_000_000
     assert answer.startswith(b"HTTP/1.1 400 "), answer[:100]
-    assert b"messages[29999].no" in answer
+    assert f"messages[{count - 1}].no".encode() in answer
     assert meanwhile >= 3
 
 
